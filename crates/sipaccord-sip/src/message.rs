@@ -1,0 +1,567 @@
+//! One SIP message: start line, headers in wire order, body. Parsing here is structural only; typed
+//! views are computed when asked (see [`crate::views`]) and full validation lives in [`crate::validate`].
+
+use memchr::memchr;
+
+use crate::error::{ErrorKind, ParseError, Warning, WarningKind};
+use crate::names::{KnownHeader, Shape};
+use crate::scan::{self, ListItems};
+
+/// Hard caps checked while parsing. Anything beyond them is a named error, never a panic or a huge
+/// allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message (headers and body) accepted, in bytes.
+    pub max_message_size: usize,
+    /// Most header fields (logical lines) in one message.
+    pub max_headers: usize,
+    /// Longest physical line, in bytes.
+    pub max_line_length: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Bodies of 64 KiB occur in the wild (large SDP, multipart with images); headers are
+        // small. These caps bound memory per message while accepting everything real seen so far.
+        Limits { max_message_size: 256 * 1024, max_headers: 256, max_line_length: 16 * 1024 }
+    }
+}
+
+/// The first line of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLine<'a> {
+    /// The method, any RFC 3261 token (extension methods included).
+    pub method: &'a str,
+    /// The Request-URI as written; [`crate::Uri::parse`] gives its parts.
+    pub uri: &'a [u8],
+    /// The version as written (`SIP/2.0`).
+    pub version: &'a str,
+}
+
+/// The first line of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusLine<'a> {
+    /// The version as written.
+    pub version: &'a str,
+    /// Status code, 100 to 699.
+    pub code: u16,
+    /// Reason phrase: any bytes, possibly empty, possibly not UTF-8.
+    pub reason: &'a [u8],
+}
+
+/// A request line or a status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartLine<'a> {
+    /// A request.
+    Request(RequestLine<'a>),
+    /// A response.
+    Response(StatusLine<'a>),
+}
+
+/// One header field as it appeared on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The name as written (`v`, `MaX-fOrWaRdS`).
+    pub name: &'a [u8],
+    /// The value as written, trimmed of surrounding whitespace; a folded value keeps its line breaks.
+    pub value: &'a [u8],
+    /// The registered header this name stands for (compact forms resolved), if any.
+    pub known: Option<KnownHeader>,
+    /// 1-based line number of the header's first line (line 1 is the start line).
+    pub line: u32,
+    /// Byte offset of the header's first line from the start of the input.
+    pub offset: u32,
+    /// Byte offset of the value from the start of the input.
+    pub value_offset: u32,
+}
+
+impl<'a> Header<'a> {
+    /// The canonical name: the registered spelling for known headers, else the name as written.
+    pub fn canonical_name(&self) -> &'a str {
+        match self.known {
+            Some(k) => k.name(),
+            None => std::str::from_utf8(self.name).unwrap_or(""),
+        }
+    }
+
+    /// Whether this header has the given name (case-insensitive, compact forms folded).
+    pub fn is(&self, name: &str) -> bool {
+        match (self.known, KnownHeader::lookup(name.as_bytes())) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.name.eq_ignore_ascii_case(name.as_bytes()),
+            _ => false,
+        }
+    }
+
+    /// The values on this line: split at commas for list headers, else the whole value.
+    pub fn values(&self) -> ListItems<'a> {
+        match self.known.map(KnownHeader::shape) {
+            Some(Shape::List) => ListItems::new(self.value),
+            _ => ListItems::single(self.value),
+        }
+    }
+
+    /// The value with folded line breaks replaced by one space each; borrowed when not folded.
+    pub fn value_unfolded(&self) -> std::borrow::Cow<'a, [u8]> {
+        unfold(self.value)
+    }
+
+    /// 1-based column of the value on the header's first line.
+    pub fn value_column(&self) -> u32 {
+        self.value_offset - self.offset + 1
+    }
+}
+
+/// Replaces each folding (CRLF or LF followed by whitespace) with a single space.
+pub fn unfold(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if memchr(b'\n', value).is_none() {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        if value[i] == b'\r' || value[i] == b'\n' {
+            while i < value.len() && scan::is_lws(value[i]) {
+                i += 1;
+            }
+            out.push(b' ');
+        } else {
+            out.push(value[i]);
+            i += 1;
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A parsed SIP message borrowing from the caller's buffer.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    input: &'a [u8],
+    start: StartLine<'a>,
+    headers: Vec<Header<'a>>,
+    body: &'a [u8],
+    len: usize,
+    framing_warnings: Vec<Warning>,
+}
+
+/// How a message's end is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// UDP: the datagram is the message; bytes past Content-Length are ignored.
+    Datagram,
+    /// TCP and other streams: Content-Length frames the message.
+    Stream,
+}
+
+impl<'a> Message<'a> {
+    /// Parses one message from a datagram with the default [`Limits`]: bytes past the body are ignored
+    /// (RFC 3261 18.3); a body shorter than Content-Length is an error.
+    pub fn parse(input: &'a [u8]) -> Result<Message<'a>, ParseError> {
+        Self::parse_with(input, &Limits::default())
+    }
+
+    /// [`Message::parse`] with explicit limits.
+    pub fn parse_with(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
+        parse(input, limits, Mode::Datagram)
+    }
+
+    /// Parses one message from the start of a stream buffer whose end was found by
+    /// [`crate::frame_stream`] (Content-Length frames the body; a missing Content-Length means none).
+    pub fn parse_stream(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
+        parse(input, limits, Mode::Stream)
+    }
+
+    /// The input this message was parsed from.
+    pub fn input(&self) -> &'a [u8] {
+        self.input
+    }
+
+    /// The request line or status line.
+    pub fn start_line(&self) -> &StartLine<'a> {
+        &self.start
+    }
+
+    /// The request line, for requests.
+    pub fn request(&self) -> Option<&RequestLine<'a>> {
+        match &self.start {
+            StartLine::Request(r) => Some(r),
+            StartLine::Response(_) => None,
+        }
+    }
+
+    /// The status line, for responses.
+    pub fn response(&self) -> Option<&StatusLine<'a>> {
+        match &self.start {
+            StartLine::Response(s) => Some(s),
+            StartLine::Request(_) => None,
+        }
+    }
+
+    /// The method of a request.
+    pub fn method(&self) -> Option<&'a str> {
+        self.request().map(|r| r.method)
+    }
+
+    /// The status code of a response.
+    pub fn status(&self) -> Option<u16> {
+        self.response().map(|s| s.code)
+    }
+
+    /// The first line as written, without its line ending.
+    pub fn first_line(&self) -> &'a [u8] {
+        let skipped = skip_keepalive(self.input);
+        let rest = &self.input[skipped..];
+        let end = memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = &rest[..end];
+        line.strip_suffix(b"\r").unwrap_or(line)
+    }
+
+    /// All headers in wire order, duplicates kept.
+    pub fn headers(&self) -> &[Header<'a>] {
+        &self.headers
+    }
+
+    /// Headers with this name, in wire order (case-insensitive, compact forms folded).
+    pub fn headers_named<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s Header<'a>> + 's {
+        let known = KnownHeader::lookup(name.as_bytes());
+        let name = name.as_bytes().to_vec();
+        self.headers.iter().filter(move |h| match known {
+            Some(k) => h.known == Some(k),
+            None => h.known.is_none() && h.name.eq_ignore_ascii_case(&name),
+        })
+    }
+
+    /// The first header with this name.
+    pub fn header(&self, name: &str) -> Option<&Header<'a>> {
+        self.headers_named(name).next()
+    }
+
+    /// Headers that are this registered header.
+    pub fn known_headers(&self, known: KnownHeader) -> impl Iterator<Item = &Header<'a>> + '_ {
+        self.headers.iter().filter(move |h| h.known == Some(known))
+    }
+
+    /// The first header that is this registered header.
+    pub fn known_header(&self, known: KnownHeader) -> Option<&Header<'a>> {
+        self.headers.iter().find(|h| h.known == Some(known))
+    }
+
+    /// Every value of a header across all its lines, list headers split at commas.
+    pub fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'a [u8]> + 's {
+        self.headers_named(name).flat_map(|h| h.values())
+    }
+
+    /// The body, exactly Content-Length bytes when Content-Length is given.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// Bytes of the input this message occupies (leading keep-alive line endings and body included;
+    /// trailing datagram bytes excluded).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a parsed message has at least a start line.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Warnings found while framing the message (Content-Length problems, trailing bytes, bare LF).
+    pub fn framing_warnings(&self) -> &[Warning] {
+        &self.framing_warnings
+    }
+
+    /// Byte offset of `part` (which must borrow from this message's input) from the start of the input.
+    pub(crate) fn offset_of(&self, part: &[u8]) -> usize {
+        (part.as_ptr() as usize).saturating_sub(self.input.as_ptr() as usize)
+    }
+}
+
+/// Number of leading CR/LF bytes (keep-alives, RFC 3261 7.5 and RFC 5626 4.4.1).
+pub(crate) fn skip_keepalive(input: &[u8]) -> usize {
+    input.iter().take_while(|&&b| b == b'\r' || b == b'\n').count()
+}
+
+fn err(kind: ErrorKind, line: u32, column: u32) -> ParseError {
+    ParseError::new(kind, line, column)
+}
+
+fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>, ParseError> {
+    let start_at = skip_keepalive(input);
+    // Line numbers count the skipped keep-alive lines too, so they match the file as given.
+    let mut line_no: u32 = 1 + input[..start_at].iter().filter(|&&b| b == b'\n').count() as u32;
+    if start_at == input.len() {
+        return Err(err(ErrorKind::Empty, line_no, 1));
+    }
+    let mut warnings = Vec::new();
+    let mut bare_lf = false;
+
+    // Start line.
+    let first_end = match memchr(b'\n', &input[start_at..]) {
+        Some(i) => start_at + i,
+        None => {
+            check_line_length(input.len() - start_at, limits, line_no)?;
+            return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
+        }
+    };
+    check_line_length(first_end - start_at, limits, line_no)?;
+    let first = &input[start_at..first_end];
+    let first = match first.strip_suffix(b"\r") {
+        Some(f) => f,
+        None => {
+            bare_lf = true;
+            first
+        }
+    };
+    let start = parse_start_line(first, line_no)?;
+
+    // Headers.
+    let mut headers: Vec<Header<'a>> = Vec::with_capacity(16);
+    let mut pos = first_end + 1;
+    let mut content_length: Option<(usize, usize)> = None; // (header index, value)
+    let mut content_length_count = 0usize;
+    let body_start = loop {
+        line_no += 1;
+        if pos >= input.len() {
+            return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
+        }
+        if input.len() - start_at > limits.max_message_size && pos - start_at > limits.max_message_size {
+            return Err(err(
+                ErrorKind::MessageTooLarge { size: input.len() - start_at, limit: limits.max_message_size },
+                line_no,
+                1,
+            ));
+        }
+        let line_end = match memchr(b'\n', &input[pos..]) {
+            Some(i) => pos + i,
+            None => {
+                check_line_length(input.len() - pos, limits, line_no)?;
+                return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
+            }
+        };
+        check_line_length(line_end - pos, limits, line_no)?;
+        let mut content_end = line_end;
+        if content_end > pos && input[content_end - 1] == b'\r' {
+            content_end -= 1;
+        } else {
+            bare_lf = true;
+        }
+        if content_end == pos {
+            break line_end + 1; // the empty line
+        }
+        let line = &input[pos..content_end];
+        if line[0] == b' ' || line[0] == b'\t' {
+            // Folded continuation of the previous header's value.
+            let Some(prev) = headers.last_mut() else {
+                return Err(err(ErrorKind::OrphanContinuation, line_no, 1));
+            };
+            let rest = scan::trim(line);
+            if !rest.is_empty() {
+                let rest_start = pos + (line.len() - scan::trim_start(line).len());
+                let value_start = if prev.value.is_empty() { rest_start } else { prev.value_offset as usize };
+                prev.value_offset = value_start as u32;
+                prev.value = &input[value_start..rest_start + rest.len()];
+            }
+            pos = line_end + 1;
+            continue;
+        }
+        let Some(colon) = memchr(b':', line) else {
+            return Err(err(ErrorKind::MissingColon, line_no, 1));
+        };
+        let name = trim_end_wsp(&line[..colon]);
+        if !scan::is_token(name) {
+            return Err(err(ErrorKind::HeaderName(String::from_utf8_lossy(name).into_owned()), line_no, 1));
+        }
+        if headers.len() >= limits.max_headers {
+            return Err(err(ErrorKind::TooManyHeaders { limit: limits.max_headers }, line_no, 1));
+        }
+        let value = scan::trim(&line[colon + 1..]);
+        let value_offset = if value.is_empty() {
+            // An empty value so far: place it at the end of the line; a continuation line may supply it.
+            content_end
+        } else {
+            value.as_ptr() as usize - input.as_ptr() as usize
+        };
+        let known = KnownHeader::lookup(name);
+        if known == Some(KnownHeader::CONTENT_LENGTH) {
+            content_length_count += 1;
+        }
+        headers.push(Header {
+            name,
+            value,
+            known,
+            line: line_no,
+            offset: pos as u32,
+            value_offset: value_offset as u32,
+        });
+        pos = line_end + 1;
+    };
+
+    if content_length_count > 0 {
+        let mut values = Vec::new();
+        for (i, h) in headers.iter().enumerate().filter(|(_, h)| h.known == Some(KnownHeader::CONTENT_LENGTH)) {
+            let n = scan::parse_decimal(h.value)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| {
+                    err(
+                        ErrorKind::ContentLength(String::from_utf8_lossy(h.value).into_owned()),
+                        h.line,
+                        h.value_column(),
+                    )
+                })?;
+            if content_length.is_none() {
+                content_length = Some((i, n));
+            }
+            values.push(n);
+        }
+        if values.len() > 1 {
+            let listed = values.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+            let disagree = values.iter().any(|&v| v != values[0]);
+            if mode == Mode::Stream && disagree {
+                let h = &headers[content_length.map_or(0, |c| c.0)];
+                return Err(err(ErrorKind::ConflictingContentLength(listed), h.line, 1));
+            }
+            let line = headers.iter().filter(|h| h.known == Some(KnownHeader::CONTENT_LENGTH)).nth(1).map_or(0, |h| h.line);
+            warnings.push(Warning { line, kind: WarningKind::SeveralContentLengths { values: listed } });
+        }
+    }
+
+    let available = input.len() - body_start;
+    let (body, end) = match content_length {
+        Some((index, declared)) => {
+            if declared > limits.max_message_size {
+                let h = &headers[index];
+                return Err(err(
+                    ErrorKind::MessageTooLarge { size: body_start - start_at + declared, limit: limits.max_message_size },
+                    h.line,
+                    h.value_column(),
+                ));
+            }
+            if declared > available {
+                let h = &headers[index];
+                return Err(err(ErrorKind::BodyTooShort { declared, present: available }, h.line, h.value_column()));
+            }
+            if mode == Mode::Datagram && available > declared {
+                let extra = &input[body_start + declared..];
+                // A lone trailing CRLF pair is common padding, not worth a warning.
+                if extra.iter().any(|&b| b != b'\r' && b != b'\n') {
+                    warnings.push(Warning { line: 0, kind: WarningKind::TrailingBytes(extra.len()) });
+                }
+            }
+            (&input[body_start..body_start + declared], body_start + declared)
+        }
+        None => match mode {
+            Mode::Datagram => {
+                if available > 0 {
+                    warnings.push(Warning { line: 0, kind: WarningKind::NoContentLength(available) });
+                }
+                (&input[body_start..], input.len())
+            }
+            Mode::Stream => (&input[body_start..body_start], body_start),
+        },
+    };
+    if end - start_at > limits.max_message_size {
+        return Err(err(
+            ErrorKind::MessageTooLarge { size: end - start_at, limit: limits.max_message_size },
+            1,
+            1,
+        ));
+    }
+    if bare_lf {
+        warnings.push(Warning { line: 0, kind: WarningKind::BareLineFeed });
+    }
+    Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings })
+}
+
+fn check_line_length(len: usize, limits: &Limits, line: u32) -> Result<(), ParseError> {
+    if len > limits.max_line_length {
+        Err(err(ErrorKind::LineTooLong { limit: limits.max_line_length }, line, 1))
+    } else {
+        Ok(())
+    }
+}
+
+fn trim_end_wsp(s: &[u8]) -> &[u8] {
+    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |i| i + 1);
+    &s[..end]
+}
+
+fn is_sip_version(v: &[u8]) -> bool {
+    v.eq_ignore_ascii_case(b"SIP/2.0")
+}
+
+fn looks_like_version(v: &[u8]) -> bool {
+    v.len() >= 4 && v[..4].eq_ignore_ascii_case(b"SIP/")
+}
+
+fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseError> {
+    if looks_like_version(line) {
+        // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+        let sp = memchr(b' ', line).ok_or_else(|| err(ErrorKind::StartLine("status line has no status code"), line_no, 1))?;
+        let version = &line[..sp];
+        if !is_sip_version(version) {
+            return Err(err(ErrorKind::Version(String::from_utf8_lossy(version).into_owned()), line_no, 1));
+        }
+        let rest = &line[sp + 1..];
+        let code_end = memchr(b' ', rest).unwrap_or(rest.len());
+        let code_text = &rest[..code_end];
+        let code = match code_text {
+            [a, b, c] if code_text.iter().all(u8::is_ascii_digit) => {
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+            }
+            _ => 0,
+        };
+        if !(100..=699).contains(&code) {
+            return Err(err(
+                ErrorKind::StatusCode(String::from_utf8_lossy(code_text).into_owned()),
+                line_no,
+                sp as u32 + 2,
+            ));
+        }
+        let reason = if code_end < rest.len() { &rest[code_end + 1..] } else { &rest[rest.len()..] };
+        let version = ascii(version);
+        return Ok(StartLine::Response(StatusLine { version, code, reason }));
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version
+    let sp1 = memchr(b' ', line).ok_or_else(|| err(ErrorKind::StartLine("neither a request line nor a status line"), line_no, 1))?;
+    let method = &line[..sp1];
+    if !scan::is_token(method) {
+        return Err(err(ErrorKind::Method(String::from_utf8_lossy(method).into_owned()), line_no, 1));
+    }
+    let rest = &line[sp1 + 1..];
+    let uri_col = sp1 as u32 + 2;
+    if rest.first().is_some_and(|&b| scan::is_lws(b)) {
+        return Err(err(ErrorKind::StartLine("more than one space after the method"), line_no, uri_col));
+    }
+    let sp2 = rest
+        .iter()
+        .rposition(|&b| b == b' ')
+        .ok_or_else(|| err(ErrorKind::StartLine("request line has no SIP version"), line_no, uri_col))?;
+    let uri = &rest[..sp2];
+    let version = &rest[sp2 + 1..];
+    if !is_sip_version(version) {
+        let column = uri_col + sp2 as u32 + 1;
+        return Err(if version.is_empty() {
+            err(ErrorKind::StartLine("space at the end of the request line"), line_no, column)
+        } else if looks_like_version(version) {
+            err(ErrorKind::Version(String::from_utf8_lossy(version).into_owned()), line_no, column)
+        } else {
+            err(ErrorKind::StartLine("request line does not end with SIP/2.0"), line_no, column)
+        });
+    }
+    if uri.is_empty() {
+        return Err(err(ErrorKind::RequestUri("empty".into()), line_no, uri_col));
+    }
+    if let Some(i) = uri.iter().position(|&b| scan::is_lws(b)) {
+        let why = if i + 1 == uri.len() { "more than one space before the version" } else { "whitespace inside the Request-URI" };
+        return Err(err(ErrorKind::RequestUri(why.into()), line_no, uri_col + i as u32));
+    }
+    Ok(StartLine::Request(RequestLine { method: ascii(method), uri, version: ascii(version) }))
+}
+
+/// Text already checked to be ASCII (tokens, versions).
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or("")
+}
+

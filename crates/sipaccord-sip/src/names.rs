@@ -1,0 +1,308 @@
+//! Header names: the IANA SIP header registry, compact forms, and how each header's value is shaped.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// How the values of a header may be combined on one header line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Exactly one value per message (From, To, Call-ID, CSeq, ...).
+    Single,
+    /// A comma-separated list: several values may share one line, or be spread over lines (Via, Contact, ...).
+    List,
+    /// Commas belong to the value's own grammar (authentication headers, Date): never split.
+    Opaque,
+}
+
+/// A header registered with IANA (or otherwise standard), identified by its index in the registry table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KnownHeader(u16);
+
+struct Entry {
+    name: &'static str,
+    compact: Option<u8>,
+    shape: Shape,
+}
+
+macro_rules! registry {
+    ($( $konst:ident = $name:literal, $compact:expr, $shape:ident; )*) => {
+        const REGISTRY: &[Entry] = &[
+            $( Entry { name: $name, compact: $compact, shape: Shape::$shape }, )*
+        ];
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        enum Index { $( $konst, )* }
+        impl KnownHeader {
+            $(
+                #[doc = concat!("The `", $name, "` header.")]
+                pub const $konst: KnownHeader = KnownHeader(Index::$konst as u16);
+            )*
+        }
+    };
+}
+
+// The SIP header field registry as published by IANA, with the shape each value takes.
+// Headers whose grammar puts commas inside one value (challenges, credentials, Date) are Opaque.
+registry! {
+    ACCEPT = "Accept", None, List;
+    ACCEPT_CONTACT = "Accept-Contact", Some(b'a'), List;
+    ACCEPT_ENCODING = "Accept-Encoding", None, List;
+    ACCEPT_LANGUAGE = "Accept-Language", None, List;
+    ACCEPT_RESOURCE_PRIORITY = "Accept-Resource-Priority", None, List;
+    ALERT_INFO = "Alert-Info", None, List;
+    ALLOW = "Allow", None, List;
+    ALLOW_EVENTS = "Allow-Events", Some(b'u'), List;
+    ANSWER_MODE = "Answer-Mode", None, Single;
+    AUTHENTICATION_INFO = "Authentication-Info", None, Opaque;
+    AUTHORIZATION = "Authorization", None, Opaque;
+    CALL_ID = "Call-ID", Some(b'i'), Single;
+    CALL_INFO = "Call-Info", None, List;
+    CELLULAR_NETWORK_INFO = "Cellular-Network-Info", None, Single;
+    CONTACT = "Contact", Some(b'm'), List;
+    CONTENT_DISPOSITION = "Content-Disposition", None, Single;
+    CONTENT_ENCODING = "Content-Encoding", Some(b'e'), List;
+    CONTENT_ID = "Content-ID", None, Single;
+    CONTENT_LANGUAGE = "Content-Language", None, List;
+    CONTENT_LENGTH = "Content-Length", Some(b'l'), Single;
+    CONTENT_TYPE = "Content-Type", Some(b'c'), Single;
+    CSEQ = "CSeq", None, Single;
+    DATE = "Date", None, Opaque;
+    DIVERSION = "Diversion", None, List;
+    ENCRYPTION = "Encryption", None, Opaque;
+    ERROR_INFO = "Error-Info", None, List;
+    EVENT = "Event", Some(b'o'), Single;
+    EXPIRES = "Expires", None, Single;
+    FEATURE_CAPS = "Feature-Caps", None, List;
+    FLOW_TIMER = "Flow-Timer", None, Single;
+    FROM = "From", Some(b'f'), Single;
+    GEOLOCATION = "Geolocation", None, List;
+    GEOLOCATION_ERROR = "Geolocation-Error", None, Single;
+    GEOLOCATION_ROUTING = "Geolocation-Routing", None, Single;
+    HIDE = "Hide", None, Single;
+    HISTORY_INFO = "History-Info", None, List;
+    IDENTITY = "Identity", Some(b'y'), List;
+    IDENTITY_INFO = "Identity-Info", Some(b'n'), Single;
+    IN_REPLY_TO = "In-Reply-To", None, List;
+    INFO_PACKAGE = "Info-Package", None, Single;
+    JOIN = "Join", None, Single;
+    MAX_BREADTH = "Max-Breadth", None, Single;
+    MAX_FORWARDS = "Max-Forwards", None, Single;
+    MIME_VERSION = "MIME-Version", None, Single;
+    MIN_EXPIRES = "Min-Expires", None, Single;
+    MIN_SE = "Min-SE", None, Single;
+    ORGANIZATION = "Organization", None, Single;
+    ORIGINATION_ID = "Origination-Id", None, Single;
+    P_ACCESS_NETWORK_INFO = "P-Access-Network-Info", None, List;
+    P_ANSWER_STATE = "P-Answer-State", None, Single;
+    P_ASSERTED_IDENTITY = "P-Asserted-Identity", None, List;
+    P_ASSERTED_SERVICE = "P-Asserted-Service", None, List;
+    P_ASSOCIATED_URI = "P-Associated-URI", None, List;
+    P_CALLED_PARTY_ID = "P-Called-Party-ID", None, Single;
+    P_CHARGE_INFO = "P-Charge-Info", None, Single;
+    P_CHARGING_FUNCTION_ADDRESSES = "P-Charging-Function-Addresses", None, Single;
+    P_CHARGING_VECTOR = "P-Charging-Vector", None, Single;
+    P_DCS_BILLING_INFO = "P-DCS-Billing-Info", None, Single;
+    P_DCS_LAES = "P-DCS-LAES", None, Single;
+    P_DCS_OSPS = "P-DCS-OSPS", None, Single;
+    P_DCS_REDIRECT = "P-DCS-Redirect", None, Single;
+    P_DCS_TRACE_PARTY_ID = "P-DCS-Trace-Party-ID", None, Single;
+    P_EARLY_MEDIA = "P-Early-Media", None, List;
+    P_MEDIA_AUTHORIZATION = "P-Media-Authorization", None, List;
+    P_PREFERRED_IDENTITY = "P-Preferred-Identity", None, List;
+    P_PREFERRED_SERVICE = "P-Preferred-Service", None, List;
+    P_PRIVATE_NETWORK_INDICATION = "P-Private-Network-Indication", None, Single;
+    P_PROFILE_KEY = "P-Profile-Key", None, Single;
+    P_REFUSED_URI_LIST = "P-Refused-URI-List", None, List;
+    P_SERVED_USER = "P-Served-User", None, Single;
+    P_USER_DATABASE = "P-User-Database", None, Single;
+    P_VISITED_NETWORK_ID = "P-Visited-Network-ID", None, List;
+    PATH = "Path", None, List;
+    PERMISSION_MISSING = "Permission-Missing", None, List;
+    POLICY_CONTACT = "Policy-Contact", None, List;
+    POLICY_ID = "Policy-ID", None, List;
+    PRIORITY = "Priority", None, Single;
+    PRIORITY_SHARE = "Priority-Share", None, Single;
+    PRIORITY_VERSTAT = "Priority-Verstat", None, Single;
+    PRIV_ANSWER_MODE = "Priv-Answer-Mode", None, Single;
+    PRIVACY = "Privacy", None, Single;
+    PROXY_AUTHENTICATE = "Proxy-Authenticate", None, Opaque;
+    PROXY_AUTHORIZATION = "Proxy-Authorization", None, Opaque;
+    PROXY_REQUIRE = "Proxy-Require", None, List;
+    RACK = "RAck", None, Single;
+    REASON = "Reason", None, List;
+    REASON_PHRASE = "Reason-Phrase", None, Single;
+    RECORD_ROUTE = "Record-Route", None, List;
+    RECV_INFO = "Recv-Info", None, List;
+    REFER_EVENTS_AT = "Refer-Events-At", None, Single;
+    REFER_SUB = "Refer-Sub", None, Single;
+    REFER_TO = "Refer-To", Some(b'r'), Single;
+    REFERRED_BY = "Referred-By", Some(b'b'), Single;
+    REJECT_CONTACT = "Reject-Contact", Some(b'j'), List;
+    RELAYED_CHARGE = "Relayed-Charge", None, Single;
+    REPLACES = "Replaces", None, Single;
+    REPLY_TO = "Reply-To", None, Single;
+    REQUEST_DISPOSITION = "Request-Disposition", Some(b'd'), List;
+    REQUIRE = "Require", None, List;
+    RESOURCE_PRIORITY = "Resource-Priority", None, List;
+    RESOURCE_SHARE = "Resource-Share", None, Single;
+    RESPONSE_KEY = "Response-Key", None, Opaque;
+    RESPONSE_SOURCE = "Response-Source", None, Single;
+    RESTORATION_INFO = "Restoration-Info", None, Single;
+    RETRY_AFTER = "Retry-After", None, Single;
+    ROUTE = "Route", None, List;
+    RSEQ = "RSeq", None, Single;
+    SECURITY_CLIENT = "Security-Client", None, List;
+    SECURITY_SERVER = "Security-Server", None, List;
+    SECURITY_VERIFY = "Security-Verify", None, List;
+    SERVER = "Server", None, Single;
+    SERVICE_INTERACT_INFO = "Service-Interact-Info", None, List;
+    SERVICE_ROUTE = "Service-Route", None, List;
+    SESSION_EXPIRES = "Session-Expires", Some(b'x'), Single;
+    SESSION_ID = "Session-ID", None, Single;
+    SIP_ETAG = "SIP-ETag", None, Single;
+    SIP_IF_MATCH = "SIP-If-Match", None, Single;
+    SUBJECT = "Subject", Some(b's'), Single;
+    SUBSCRIPTION_STATE = "Subscription-State", None, Single;
+    SUPPORTED = "Supported", Some(b'k'), List;
+    SUPPRESS_IF_MATCH = "Suppress-If-Match", None, Single;
+    TARGET_DIALOG = "Target-Dialog", None, Single;
+    TIMESTAMP = "Timestamp", None, Single;
+    TO = "To", Some(b't'), Single;
+    TRIGGER_CONSENT = "Trigger-Consent", None, List;
+    UNSUPPORTED = "Unsupported", None, List;
+    USER_AGENT = "User-Agent", None, Single;
+    USER_TO_USER = "User-to-User", None, List;
+    VIA = "Via", Some(b'v'), List;
+    WARNING = "Warning", None, List;
+    WWW_AUTHENTICATE = "WWW-Authenticate", None, Opaque;
+}
+
+/// Longest registered name; longer names cannot be known headers.
+const LONGEST: usize = 32;
+
+fn by_lowercase_name() -> &'static HashMap<&'static [u8], KnownHeader> {
+    static TABLE: OnceLock<HashMap<&'static [u8], KnownHeader>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let lowercase: Vec<&'static [u8]> = REGISTRY
+            .iter()
+            .map(|e| &*Box::leak(e.name.to_ascii_lowercase().into_bytes().into_boxed_slice()))
+            .collect();
+        lowercase
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| (name, KnownHeader(i as u16)))
+            .collect()
+    })
+}
+
+impl KnownHeader {
+    /// Looks a header name up as written on the wire: case-insensitive, compact forms resolved.
+    pub fn lookup(name: &[u8]) -> Option<KnownHeader> {
+        match name {
+            [] => None,
+            [c] => Self::from_compact(*c),
+            _ if name.len() > LONGEST => None,
+            _ => {
+                let mut buf = [0u8; LONGEST];
+                let lower = &mut buf[..name.len()];
+                lower.copy_from_slice(name);
+                lower.make_ascii_lowercase();
+                by_lowercase_name().get(&*lower).copied()
+            }
+        }
+    }
+
+    /// The header a one-letter compact form stands for (RFC 3261 7.3.3 and later RFCs).
+    pub fn from_compact(letter: u8) -> Option<KnownHeader> {
+        let letter = letter.to_ascii_lowercase();
+        REGISTRY
+            .iter()
+            .position(|e| e.compact == Some(letter))
+            .map(|i| KnownHeader(i as u16))
+    }
+
+    /// The canonical spelling of the name, e.g. `Call-ID`.
+    pub fn name(self) -> &'static str {
+        REGISTRY[self.0 as usize].name
+    }
+
+    /// The compact form, if the header has one.
+    pub fn compact(self) -> Option<char> {
+        REGISTRY[self.0 as usize].compact.map(char::from)
+    }
+
+    /// Whether values are single, a comma list, or opaque to comma splitting.
+    pub fn shape(self) -> Shape {
+        REGISTRY[self.0 as usize].shape
+    }
+
+    /// Every registered header, in alphabetical order.
+    pub fn all() -> impl Iterator<Item = KnownHeader> {
+        (0..REGISTRY.len() as u16).map(KnownHeader)
+    }
+}
+
+/// Whether two header names as written name the same header (case-insensitive, compact forms folded).
+pub fn same_header_name(a: &[u8], b: &[u8]) -> bool {
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    match (KnownHeader::lookup(a), KnownHeader::lookup(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_forms_resolve_to_full_names() {
+        let pairs = [
+            ('f', "From"),
+            ('t', "To"),
+            ('i', "Call-ID"),
+            ('v', "Via"),
+            ('m', "Contact"),
+            ('l', "Content-Length"),
+            ('c', "Content-Type"),
+            ('k', "Supported"),
+            ('s', "Subject"),
+            ('e', "Content-Encoding"),
+            ('o', "Event"),
+            ('u', "Allow-Events"),
+            ('r', "Refer-To"),
+            ('b', "Referred-By"),
+            ('x', "Session-Expires"),
+            ('y', "Identity"),
+            ('a', "Accept-Contact"),
+            ('d', "Request-Disposition"),
+            ('j', "Reject-Contact"),
+            ('n', "Identity-Info"),
+        ];
+        for (letter, full) in pairs {
+            let upper = letter.to_ascii_uppercase() as u8;
+            assert_eq!(KnownHeader::lookup(&[letter as u8]).map(KnownHeader::name), Some(full));
+            assert_eq!(KnownHeader::lookup(&[upper]).map(KnownHeader::name), Some(full));
+        }
+    }
+
+    #[test]
+    fn lookup_ignores_case_and_rejects_unknown() {
+        assert_eq!(KnownHeader::lookup(b"mAx-FoRwArDs"), Some(KnownHeader::MAX_FORWARDS));
+        assert_eq!(KnownHeader::lookup(b"X-Hairpin"), None);
+        assert_eq!(KnownHeader::lookup(b"q"), None);
+        assert!(same_header_name(b"i", b"call-id"));
+        assert!(!same_header_name(b"X-A", b"X-B"));
+    }
+
+    #[test]
+    fn registry_is_sorted_and_unique() {
+        let names: Vec<String> = REGISTRY.iter().map(|e| e.name.to_ascii_lowercase()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        assert!(REGISTRY.iter().all(|e| e.name.len() <= LONGEST));
+    }
+}

@@ -1,0 +1,314 @@
+//! Byte-level building blocks shared by the typed views: character classes, whitespace, quoted strings,
+//! comma lists and `;name=value` parameters.
+
+/// RFC 3261 `token` characters.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+}
+
+/// RFC 3261 `word` characters (Call-ID).
+pub(crate) fn is_word_byte(b: u8) -> bool {
+    is_token_byte(b)
+        || matches!(
+            b,
+            b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}'
+        )
+}
+
+/// Whitespace inside a header value: SP and HT, and the CR LF of a folded line.
+pub(crate) fn is_lws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Whether every byte is a token byte (and there is at least one).
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_token_byte(b))
+}
+
+/// Strips linear whitespace from both ends.
+pub(crate) fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| !is_lws(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| !is_lws(b)).map_or(start, |i| i + 1);
+    &s[start..end]
+}
+
+/// Strips linear whitespace from the start.
+pub(crate) fn trim_start(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| !is_lws(b)).unwrap_or(s.len());
+    &s[start..]
+}
+
+/// Length of the quoted string at the start of `s` (which starts with `"`), closing quote included;
+/// `None` when it is not terminated.
+pub(crate) fn quoted_len(s: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Position of the first `needle` outside quoted strings and `<...>`; `Err` when a quote is unbalanced.
+pub(crate) fn find_unquoted(s: &[u8], needle: u8) -> Result<Option<usize>, &'static str> {
+    let mut i = 0;
+    let mut angle = false;
+    while i < s.len() {
+        let b = s[i];
+        if b == b'"' {
+            i += quoted_len(&s[i..]).ok_or("unterminated quoted string")?;
+            continue;
+        }
+        if angle {
+            if b == b'>' {
+                angle = false;
+            }
+        } else if b == needle {
+            return Ok(Some(i));
+        } else if b == b'<' {
+            angle = true;
+        }
+        i += 1;
+    }
+    Ok(None)
+}
+
+/// Iterator over the comma-separated elements of a list header value, each trimmed.
+/// Commas inside quoted strings, inside `<...>` and escaped inside quotes do not split.
+/// An unterminated quoted string ends the list with the rest of the value as its last element.
+#[derive(Debug, Clone)]
+pub struct ListItems<'a> {
+    rest: Option<&'a [u8]>,
+    split: bool,
+}
+
+impl<'a> ListItems<'a> {
+    /// Splits `value` at top-level commas.
+    pub fn new(value: &'a [u8]) -> Self {
+        ListItems { rest: Some(value), split: true }
+    }
+
+    /// Yields the whole value as its only element (for headers that are not lists).
+    pub fn single(value: &'a [u8]) -> Self {
+        ListItems { rest: Some(value), split: false }
+    }
+}
+
+impl<'a> Iterator for ListItems<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        if !self.split {
+            self.rest = None;
+            return Some(trim(rest));
+        }
+        match find_unquoted(rest, b',') {
+            Ok(Some(comma)) => {
+                self.rest = Some(&rest[comma + 1..]);
+                Some(trim(&rest[..comma]))
+            }
+            _ => {
+                self.rest = None;
+                Some(trim(rest))
+            }
+        }
+    }
+}
+
+/// One `;name[=value]` parameter; names and values as written (a quoted value keeps its quotes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param<'a> {
+    /// The parameter name.
+    pub name: &'a [u8],
+    /// The value, if there is an `=`.
+    pub value: Option<&'a [u8]>,
+}
+
+impl<'a> Param<'a> {
+    /// The name as text (parameter names are tokens, so always ASCII when well-formed).
+    pub fn name_str(&self) -> &'a str {
+        std::str::from_utf8(self.name).unwrap_or("")
+    }
+
+    /// The value as text with surrounding quotes removed (escapes left as written).
+    pub fn value_unquoted(&self) -> Option<&'a [u8]> {
+        self.value.map(|v| {
+            if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' {
+                &v[1..v.len() - 1]
+            } else {
+                v
+            }
+        })
+    }
+}
+
+/// Parameters after a value: `;a=1;b;c="x y"`. Iterates lazily; a malformed parameter yields an error
+/// and ends the iteration.
+#[derive(Debug, Clone)]
+pub struct Params<'a> {
+    rest: &'a [u8],
+    failed: bool,
+}
+
+impl<'a> Params<'a> {
+    /// Parameters from text that starts at the first `;` (or is empty).
+    pub fn new(text: &'a [u8]) -> Self {
+        Params { rest: text, failed: false }
+    }
+
+    /// The value of the first parameter named `name` (case-insensitive); `Some(None)` for a flag parameter.
+    pub fn get(&self, name: &str) -> Option<Option<&'a [u8]>> {
+        self.clone()
+            .map_while(Result::ok)
+            .find(|p| p.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|p| p.value)
+    }
+
+    /// Checks every parameter; the first problem found.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        self.clone().try_for_each(|p| p.map(|_| ()))
+    }
+}
+
+impl<'a> Iterator for Params<'a> {
+    type Item = Result<Param<'a>, &'static str>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let rest = trim_start(self.rest);
+        if rest.is_empty() {
+            return None;
+        }
+        let result = parse_one_param(rest);
+        match result {
+            Ok((param, consumed)) => {
+                self.rest = &rest[consumed..];
+                Some(Ok(param))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn parse_one_param(s: &[u8]) -> Result<(Param<'_>, usize), &'static str> {
+    if s[0] != b';' {
+        return Err("expected `;` before a parameter");
+    }
+    let mut i = 1;
+    i += s[i..].iter().take_while(|&&b| is_lws(b)).count();
+    let name_start = i;
+    i += s[i..].iter().take_while(|&&b| is_param_name_byte(b)).count();
+    let name = &s[name_start..i];
+    if name.is_empty() {
+        return Err("empty parameter");
+    }
+    let after_name = i;
+    i += s[i..].iter().take_while(|&&b| is_lws(b)).count();
+    if i >= s.len() || s[i] != b'=' {
+        if i < s.len() && s[i] != b';' {
+            return Err("unexpected character after parameter name");
+        }
+        return Ok((Param { name, value: None }, after_name.max(i)));
+    }
+    i += 1;
+    i += s[i..].iter().take_while(|&&b| is_lws(b)).count();
+    let value_start = i;
+    if i < s.len() && s[i] == b'"' {
+        i += quoted_len(&s[i..]).ok_or("unterminated quoted string in parameter")?;
+    } else if i < s.len() && s[i] == b'[' {
+        // An IPv6 reference (received=[2001:db8::1]).
+        let close = s[i..].iter().position(|&b| b == b']').ok_or("unterminated `[` in parameter")?;
+        i += close + 1;
+    } else {
+        i += s[i..].iter().take_while(|&&b| is_param_value_byte(b)).count();
+    }
+    let value = &s[value_start..i];
+    if value.is_empty() {
+        return Err("parameter has `=` but no value");
+    }
+    let mut end = i;
+    end += s[end..].iter().take_while(|&&b| is_lws(b)).count();
+    if end < s.len() && s[end] != b';' {
+        return Err("unexpected character in parameter value");
+    }
+    Ok((Param { name, value: Some(value) }, i))
+}
+
+fn is_param_name_byte(b: u8) -> bool {
+    is_token_byte(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'$')
+}
+
+/// Parameter values: tokens, hosts (with `:` for IPv6 without brackets, RFC 5118 4.5.2) and the URI
+/// parameter characters.
+fn is_param_value_byte(b: u8) -> bool {
+    is_token_byte(b) || matches!(b, b':' | b'[' | b']' | b'/' | b'&' | b'$' | b'@' | b'?' | b'(' | b')')
+}
+
+/// Splits `text` at the first whitespace run: `(before, after)` with `after` starting at non-whitespace.
+pub(crate) fn split_lws(text: &[u8]) -> (&[u8], &[u8]) {
+    match text.iter().position(|&b| is_lws(b)) {
+        Some(i) => (&text[..i], trim_start(&text[i..])),
+        None => (text, &[]),
+    }
+}
+
+/// Parses a non-negative decimal of at most `max_digits` significant digits into `u64`, or `None`.
+pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 40 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(s: &str) -> Vec<String> {
+        ListItems::new(s.as_bytes()).map(|i| String::from_utf8_lossy(i).into_owned()).collect()
+    }
+
+    #[test]
+    fn list_respects_quotes_angles_and_escapes() {
+        assert_eq!(
+            items(r#""Bell, A" <sip:a@x;p=1,2>, <sip:b@y> , "q\",x" <sip:c@z>"#),
+            vec![r#""Bell, A" <sip:a@x;p=1,2>"#, "<sip:b@y>", r#""q\",x" <sip:c@z>"#]
+        );
+        assert_eq!(items("a,,b"), vec!["a", "", "b"]);
+    }
+
+    #[test]
+    fn params_parse_flags_values_and_quotes() {
+        let p: Vec<_> = Params::new(b" ; branch = z9hG4bK1 ;lr; x=\"a;b\"").map(Result::unwrap).collect();
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0], Param { name: b"branch", value: Some(b"z9hG4bK1") });
+        assert_eq!(p[1], Param { name: b"lr", value: None });
+        assert_eq!(p[2].value_unquoted(), Some(&b"a;b"[..]));
+        assert!(Params::new(b";;").validate().is_err());
+        assert!(Params::new(b";a=").validate().is_err());
+    }
+
+    #[test]
+    fn decimals_overflow_to_none() {
+        assert_eq!(parse_decimal(b"0068"), Some(68));
+        assert_eq!(parse_decimal(b"36893488147419103232"), None);
+        assert_eq!(parse_decimal(b"-1"), None);
+    }
+}

@@ -1,0 +1,220 @@
+//! Full validation of a parsed message: every header with a grammar RFC 3261 (or a later RFC) defines is
+//! parsed through its typed view, the start line is checked against CSeq, and protocol problems that
+//! leave the message usable are collected as warnings.
+
+use crate::error::{ErrorKind, ParseError, Position, Warning, WarningKind};
+use crate::message::{Header, Message, StartLine};
+use crate::names::{KnownHeader, Shape};
+use crate::scan;
+use crate::uri::Scheme;
+use crate::views::{parse_call_id, parse_u32, CSeq, Contact, ContentType, NameAddr, Via};
+
+/// The outcome of [`Message::validate`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validation {
+    /// Grammar violations: any one makes the message malformed.
+    pub errors: Vec<ParseError>,
+    /// Protocol problems that leave the message usable (framing warnings included).
+    pub warnings: Vec<Warning>,
+}
+
+impl Validation {
+    /// No errors (warnings allowed).
+    pub fn is_well_formed(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Headers whose values are name-addr or addr-spec with parameters.
+const ADDRESS_HEADERS: &[KnownHeader] = &[
+    KnownHeader::FROM,
+    KnownHeader::TO,
+    KnownHeader::ROUTE,
+    KnownHeader::RECORD_ROUTE,
+    KnownHeader::PATH,
+    KnownHeader::SERVICE_ROUTE,
+    KnownHeader::P_ASSERTED_IDENTITY,
+    KnownHeader::P_PREFERRED_IDENTITY,
+    KnownHeader::REPLY_TO,
+    KnownHeader::REFER_TO,
+    KnownHeader::REFERRED_BY,
+];
+
+/// Headers every request carries (RFC 3261 8.1.1); responses need all but Max-Forwards.
+const MANDATORY: &[KnownHeader] = &[
+    KnownHeader::TO,
+    KnownHeader::FROM,
+    KnownHeader::CALL_ID,
+    KnownHeader::CSEQ,
+    KnownHeader::VIA,
+    KnownHeader::MAX_FORWARDS,
+];
+
+impl<'a> Message<'a> {
+    /// Validates every header with a known grammar; collects all errors and warnings.
+    pub fn validate(&self) -> Validation {
+        let mut v = Validation { errors: Vec::new(), warnings: self.framing_warnings().to_vec() };
+        self.check_start_line(&mut v);
+        for header in self.headers() {
+            if let Some(known) = header.known {
+                self.check_header(header, known, &mut v);
+            }
+        }
+        self.check_counts(&mut v);
+        v.errors.sort_by_key(|e| e.position);
+        v.warnings.sort_by_key(|w| w.line);
+        v
+    }
+
+    /// The position of a byte offset into the input.
+    pub fn position_at(&self, offset: usize) -> Position {
+        let before = &self.input()[..offset.min(self.input().len())];
+        let line = 1 + memchr::memchr_iter(b'\n', before).count() as u32;
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        Position { line, column: (offset - line_start) as u32 + 1 }
+    }
+
+    fn element_error(&self, header: &Header<'_>, element: &[u8], reason: &str) -> ParseError {
+        let position = if element.is_empty() {
+            Position { line: header.line, column: header.value_column() }
+        } else {
+            self.position_at(self.offset_of(element))
+        };
+        ParseError {
+            position,
+            kind: ErrorKind::HeaderValue { header: header.canonical_name().to_owned(), reason: reason.to_owned() },
+        }
+    }
+
+    fn check_start_line(&self, v: &mut Validation) {
+        let Some(request) = self.request() else { return };
+        match self.request_uri() {
+            Some(Err(e)) => v.errors.push(e),
+            Some(Ok(uri)) => {
+                if uri.headers.is_some() && matches!(uri.scheme, Scheme::Sip | Scheme::Sips) {
+                    v.errors.push(ParseError::new(
+                        ErrorKind::RequestUri("headers (`?...`) are not allowed in a Request-URI".into()),
+                        self.start_line_number(),
+                        request.method.len() as u32 + 2,
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn check_header(&self, h: &Header<'a>, known: KnownHeader, v: &mut Validation) {
+        let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
+        if known.shape() == Shape::List {
+            for element in h.values() {
+                if element.is_empty() && h.value.is_empty() {
+                    // An empty header (e.g. `Supported:`) is allowed for some list headers.
+                    if matches!(known, KnownHeader::VIA | KnownHeader::CONTACT | KnownHeader::ROUTE | KnownHeader::RECORD_ROUTE) {
+                        fail(element, "empty value");
+                    }
+                } else if element.is_empty() {
+                    fail(element, "empty element in a comma-separated list");
+                }
+            }
+        }
+        match known {
+            KnownHeader::VIA => {
+                for element in h.values().filter(|e| !e.is_empty()) {
+                    if let Err(e) = Via::parse(element) {
+                        fail(element, e);
+                    }
+                }
+            }
+            KnownHeader::CONTACT => {
+                for element in h.values().filter(|e| !e.is_empty()) {
+                    if let Err(e) = Contact::parse(element) {
+                        fail(element, e);
+                    }
+                }
+            }
+            k if ADDRESS_HEADERS.contains(&k) => {
+                for element in h.values().filter(|e| !e.is_empty()) {
+                    if let Err(e) = NameAddr::parse(element) {
+                        fail(element, e);
+                    }
+                }
+            }
+            KnownHeader::CALL_ID => {
+                if let Err(e) = parse_call_id(h.value) {
+                    fail(h.value, e);
+                }
+            }
+            KnownHeader::CSEQ => match CSeq::parse(h.value) {
+                Err(e) => fail(h.value, e),
+                Ok(cseq) => {
+                    if let StartLine::Request(r) = self.start_line() {
+                        if cseq.method != r.method {
+                            v.errors.push(ParseError::new(
+                                ErrorKind::CseqMethodMismatch { cseq: cseq.method.into(), method: r.method.into() },
+                                h.line,
+                                h.value_column(),
+                            ));
+                        }
+                    }
+                }
+            },
+            KnownHeader::MAX_FORWARDS => {
+                if scan::parse_decimal(h.value).is_none_or(|n| n > 255) {
+                    fail(h.value, "not a number from 0 to 255");
+                }
+            }
+            KnownHeader::CONTENT_TYPE => {
+                if let Err(e) = ContentType::parse(h.value) {
+                    fail(h.value, e);
+                }
+            }
+            KnownHeader::EXPIRES | KnownHeader::MIN_EXPIRES | KnownHeader::RSEQ => {
+                if let Err(e) = parse_u32(h.value) {
+                    fail(h.value, e);
+                }
+            }
+            KnownHeader::RETRY_AFTER | KnownHeader::SESSION_EXPIRES | KnownHeader::MIN_SE => {
+                let digits = h.value.iter().take_while(|b| b.is_ascii_digit()).count();
+                if let Err(e) = parse_u32(&h.value[..digits]) {
+                    fail(h.value, e);
+                }
+            }
+            KnownHeader::WARNING => {
+                for element in h.values().filter(|e| !e.is_empty()) {
+                    let code = element.iter().take_while(|b| b.is_ascii_digit()).count();
+                    if code != 3 || element.get(3) != Some(&b' ') {
+                        fail(element, "warn-code must be three digits followed by a space");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_counts(&self, v: &mut Validation) {
+        let is_request = self.request().is_some();
+        for &m in MANDATORY {
+            if m == KnownHeader::MAX_FORWARDS && !is_request {
+                continue;
+            }
+            if self.known_header(m).is_none() {
+                v.warnings.push(Warning { line: 0, kind: WarningKind::MissingHeader(m.name()) });
+            }
+        }
+        let mut seen: Vec<(KnownHeader, usize, u32)> = Vec::new();
+        for h in self.headers() {
+            let Some(k) = h.known else { continue };
+            if k.shape() != Shape::Single || k == KnownHeader::CONTENT_LENGTH {
+                continue;
+            }
+            match seen.iter_mut().find(|(s, _, _)| *s == k) {
+                Some(entry) => entry.1 += 1,
+                None => seen.push((k, 1, h.line)),
+            }
+        }
+        for (k, count, _) in seen.into_iter().filter(|(_, c, _)| *c > 1) {
+            let line = self.known_headers(k).nth(1).map_or(0, |h| h.line);
+            v.warnings.push(Warning { line, kind: WarningKind::SeveralValues { header: k.name(), count } });
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! Typed views of header values, computed only when asked. Each borrows from the message.
+
+use crate::error::{ErrorKind, ParseError};
+use crate::message::{Header, Message};
+use crate::names::KnownHeader;
+use crate::scan::{self, Params};
+use crate::uri::{self, Host, Uri};
+
+/// Why a header value does not follow its grammar (without position; see [`Header::error`]).
+pub type ValueError = &'static str;
+
+impl Header<'_> {
+    /// A [`ParseError`] for this header's value.
+    pub fn error(&self, reason: impl Into<String>) -> ParseError {
+        ParseError::new(
+            ErrorKind::HeaderValue { header: self.canonical_name().to_owned(), reason: reason.into() },
+            self.line,
+            self.value_column(),
+        )
+    }
+}
+
+/// One Via value (RFC 3261 20.42).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via<'a> {
+    /// Protocol name, normally `SIP`.
+    pub protocol: &'a str,
+    /// Protocol version, normally `2.0`.
+    pub version: &'a str,
+    /// Transport as written: `UDP`, `TCP`, `TLS`, `SCTP`, `WS`, `WSS` or an extension.
+    pub transport: &'a str,
+    /// The sent-by host.
+    pub host: Host<'a>,
+    /// The sent-by port, if given.
+    pub port: Option<u16>,
+    params: &'a [u8],
+}
+
+impl<'a> Via<'a> {
+    /// Parses one Via value (one element of the comma list).
+    pub fn parse(value: &'a [u8]) -> Result<Via<'a>, ValueError> {
+        let mut rest = value;
+        let mut parts = [""; 3];
+        for (i, part) in parts.iter_mut().enumerate() {
+            rest = scan::trim_start(rest);
+            let n = rest.iter().take_while(|&&b| scan::is_token_byte(b)).count();
+            if n == 0 {
+                return Err("expected SIP/2.0/TRANSPORT");
+            }
+            *part = std::str::from_utf8(&rest[..n]).unwrap_or("");
+            rest = scan::trim_start(&rest[n..]);
+            if i < 2 {
+                rest = rest.strip_prefix(b"/").ok_or("expected `/` in the sent-protocol")?;
+            }
+        }
+        if rest.is_empty() {
+            return Err("no sent-by host");
+        }
+        let host_len = if rest[0] == b'[' {
+            rest.iter().position(|&b| b == b']').ok_or("IPv6 reference without closing `]`")? + 1
+        } else {
+            rest.iter().take_while(|&&b| !matches!(b, b':' | b';') && !scan::is_lws(b)).count()
+        };
+        let host_text = std::str::from_utf8(&rest[..host_len]).map_err(|_| "host is not ASCII")?;
+        let host = Host::parse(host_text)?;
+        rest = scan::trim_start(&rest[host_len..]);
+        let mut port = None;
+        if let Some(after) = rest.strip_prefix(b":") {
+            let after = scan::trim_start(after);
+            let n = after.iter().take_while(|b| b.is_ascii_digit()).count();
+            port = Some(uri::port(std::str::from_utf8(&after[..n]).unwrap_or(""))?);
+            rest = scan::trim_start(&after[n..]);
+        }
+        if !rest.is_empty() && rest[0] != b';' {
+            return Err("unexpected text after the sent-by");
+        }
+        Params::new(rest).validate()?;
+        Ok(Via { protocol: parts[0], version: parts[1], transport: parts[2], host, port, params: rest })
+    }
+
+    /// Via parameters (`branch`, `received`, `rport`, `maddr`, `ttl` and extensions).
+    pub fn params(&self) -> Params<'a> {
+        Params::new(self.params)
+    }
+
+    /// The `branch` parameter.
+    pub fn branch(&self) -> Option<&'a str> {
+        self.param_str("branch")
+    }
+
+    /// The `received` parameter.
+    pub fn received(&self) -> Option<&'a str> {
+        self.param_str("received")
+    }
+
+    /// The `rport` parameter: `Some(None)` when present without a value.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.params().get("rport").map(|v| v.and_then(|v| std::str::from_utf8(v).ok()?.parse().ok()))
+    }
+
+    fn param_str(&self, name: &str) -> Option<&'a str> {
+        self.params().get(name).flatten().and_then(|v| std::str::from_utf8(v).ok())
+    }
+}
+
+/// A name-addr or addr-spec with header parameters (From, To, Contact, Route, P-Asserted-Identity, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAddr<'a> {
+    /// The display name as written: a quoted string keeps its quotes; `None` when absent.
+    pub display_name: Option<&'a [u8]>,
+    /// The URI.
+    pub uri: Uri<'a>,
+    /// Whether the URI was enclosed in `<...>`.
+    pub bracketed: bool,
+    params: &'a [u8],
+}
+
+impl<'a> NameAddr<'a> {
+    /// Parses one `["Display"] <uri>;params` or `uri;params` value.
+    pub fn parse(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
+        let value = scan::trim(value);
+        if value.is_empty() {
+            return Err("empty value");
+        }
+        let (display_name, rest) = if value[0] == b'"' {
+            let q = scan::quoted_len(value).ok_or("unterminated quoted string in display name")?;
+            let rest = scan::trim_start(&value[q..]);
+            if rest.first() != Some(&b'<') {
+                return Err("quoted display name must be followed by `<uri>`");
+            }
+            (Some(&value[..q]), rest)
+        } else if let Some(lt) = value.iter().position(|&b| b == b'<') {
+            let display = scan::trim(&value[..lt]);
+            if !display.iter().all(|&b| scan::is_token_byte(b) || scan::is_lws(b)) {
+                return Err("display name must be tokens or a quoted string");
+            }
+            (if display.is_empty() { None } else { Some(display) }, &value[lt..])
+        } else {
+            // addr-spec: parameters after it belong to the header, so a URI with `;`, `?` or `,`
+            // must be enclosed in `<...>` (RFC 3261 20).
+            let end = rest_end(value);
+            let spec = scan::trim(&value[..end]);
+            if spec.iter().any(|&b| b == b'?' || b == b',') {
+                return Err("URI with `?` or `,` must be enclosed in `<...>`");
+            }
+            if spec.iter().any(|&b| scan::is_lws(b) || b == b'"' || b == b'>') {
+                return Err("unexpected character in addr-spec (missing `<...>`?)");
+            }
+            let uri = Uri::parse(spec)?;
+            let params = &value[end..];
+            Params::new(params).validate()?;
+            return Ok(NameAddr { display_name: None, uri, bracketed: false, params });
+        };
+        let inner = &rest[1..];
+        let gt = inner.iter().position(|&b| b == b'>').ok_or("`<` without closing `>`")?;
+        let uri_text = &inner[..gt];
+        if uri_text.first().is_some_and(|&b| scan::is_lws(b)) || uri_text.last().is_some_and(|&b| scan::is_lws(b)) {
+            return Err("whitespace inside `<...>`");
+        }
+        let uri = Uri::parse(uri_text)?;
+        let params = scan::trim_start(&inner[gt + 1..]);
+        if !params.is_empty() && params[0] != b';' {
+            return Err("unexpected text after `>`");
+        }
+        Params::new(params).validate()?;
+        Ok(NameAddr { display_name, uri, bracketed: true, params })
+    }
+
+    /// Header parameters (after the URI): `tag`, `expires`, `q`, ...
+    pub fn params(&self) -> Params<'a> {
+        Params::new(self.params)
+    }
+
+    /// The `tag` parameter (From/To).
+    pub fn tag(&self) -> Option<&'a str> {
+        self.params().get("tag").flatten().and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The display name without quotes (escapes left as written).
+    pub fn display_name_unquoted(&self) -> Option<&'a [u8]> {
+        self.display_name.map(|d| {
+            if d.len() >= 2 && d[0] == b'"' {
+                &d[1..d.len() - 1]
+            } else {
+                d
+            }
+        })
+    }
+}
+
+/// End of an addr-spec: the first `;` that is not inside the user part, i.e. after the `@` if any.
+fn rest_end(value: &[u8]) -> usize {
+    let from = value.iter().position(|&b| b == b'@').unwrap_or(0);
+    value[from..].iter().position(|&b| b == b';').map_or(value.len(), |i| from + i)
+}
+
+/// CSeq: sequence number and method (RFC 3261 20.16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CSeq<'a> {
+    /// Sequence number, below 2^31.
+    pub number: u32,
+    /// Method.
+    pub method: &'a str,
+}
+
+impl<'a> CSeq<'a> {
+    /// Parses `number LWS method`.
+    pub fn parse(value: &'a [u8]) -> Result<CSeq<'a>, ValueError> {
+        let (number, method) = scan::split_lws(scan::trim(value));
+        let number = scan::parse_decimal(number).ok_or("sequence number is not a number")?;
+        if number >= 1 << 31 {
+            return Err("sequence number is not below 2^31");
+        }
+        if !scan::is_token(method) {
+            return Err("method is not a token");
+        }
+        Ok(CSeq { number: number as u32, method: std::str::from_utf8(method).unwrap_or("") })
+    }
+}
+
+/// Content-Type: media type, subtype and parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentType<'a> {
+    /// `application` in `application/sdp`.
+    pub media_type: &'a str,
+    /// `sdp` in `application/sdp`.
+    pub subtype: &'a str,
+    params: &'a [u8],
+}
+
+impl<'a> ContentType<'a> {
+    /// Parses `type/subtype;params`.
+    pub fn parse(value: &'a [u8]) -> Result<ContentType<'a>, ValueError> {
+        let value = scan::trim(value);
+        let slash = value.iter().position(|&b| b == b'/').ok_or("expected type/subtype")?;
+        let media_type = scan::trim(&value[..slash]);
+        let rest = scan::trim_start(&value[slash + 1..]);
+        let n = rest.iter().take_while(|&&b| scan::is_token_byte(b)).count();
+        let subtype = &rest[..n];
+        if !scan::is_token(media_type) || subtype.is_empty() {
+            return Err("type and subtype must be tokens");
+        }
+        let params = scan::trim_start(&rest[n..]);
+        if !params.is_empty() && params[0] != b';' {
+            return Err("unexpected text after the subtype");
+        }
+        Params::new(params).validate()?;
+        let text = |b| std::str::from_utf8(b).unwrap_or("");
+        Ok(ContentType { media_type: text(media_type), subtype: text(subtype), params })
+    }
+
+    /// Parameters such as `boundary` or `charset`.
+    pub fn params(&self) -> Params<'a> {
+        Params::new(self.params)
+    }
+}
+
+/// One Contact value: `*` or an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contact<'a> {
+    /// `Contact: *` (REGISTER removing all bindings).
+    Star,
+    /// An address with parameters such as `expires` and `q`.
+    Address(NameAddr<'a>),
+}
+
+impl<'a> Contact<'a> {
+    /// Parses one Contact element.
+    pub fn parse(value: &'a [u8]) -> Result<Contact<'a>, ValueError> {
+        if scan::trim(value) == b"*" {
+            Ok(Contact::Star)
+        } else {
+            NameAddr::parse(value).map(Contact::Address)
+        }
+    }
+}
+
+/// Checks a Call-ID: `word ["@" word]` (RFC 3261 25.1).
+pub fn parse_call_id(value: &[u8]) -> Result<&str, ValueError> {
+    let valid = match value.iter().position(|&b| b == b'@') {
+        Some(at) => is_word(&value[..at]) && is_word(&value[at + 1..]),
+        None => is_word(value),
+    };
+    if valid {
+        std::str::from_utf8(value).map_err(|_| "Call-ID is not ASCII")
+    } else {
+        Err("Call-ID must be word[@word]")
+    }
+}
+
+fn is_word(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| scan::is_word_byte(b))
+}
+
+/// Parses a delta-seconds / small integer value that must fit in `u32` (Expires, Min-Expires, RSeq...).
+pub fn parse_u32(value: &[u8]) -> Result<u32, ValueError> {
+    scan::parse_decimal(scan::trim(value))
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or("not a number that fits in 32 bits")
+}
+
+impl<'a> Message<'a> {
+    fn first_known(&self, known: KnownHeader) -> Option<&Header<'a>> {
+        self.known_header(known)
+    }
+
+    /// The topmost Via value.
+    pub fn via(&self) -> Result<Option<Via<'a>>, ParseError> {
+        match self.first_known(KnownHeader::VIA) {
+            None => Ok(None),
+            Some(h) => {
+                let first = h.values().next().unwrap_or_default();
+                Via::parse(first).map(Some).map_err(|e| h.error(e))
+            }
+        }
+    }
+
+    /// Every Via value, top to bottom.
+    pub fn vias(&self) -> impl Iterator<Item = Result<Via<'a>, ParseError>> + '_ {
+        self.known_headers(KnownHeader::VIA)
+            .flat_map(|h| h.values().map(move |v| Via::parse(v).map_err(|e| h.error(e))))
+    }
+
+    fn name_addr(&self, known: KnownHeader) -> Result<Option<NameAddr<'a>>, ParseError> {
+        match self.first_known(known) {
+            None => Ok(None),
+            Some(h) => NameAddr::parse(h.value).map(Some).map_err(|e| h.error(e)),
+        }
+    }
+
+    /// From.
+    pub fn from(&self) -> Result<Option<NameAddr<'a>>, ParseError> {
+        self.name_addr(KnownHeader::FROM)
+    }
+
+    /// To.
+    pub fn to(&self) -> Result<Option<NameAddr<'a>>, ParseError> {
+        self.name_addr(KnownHeader::TO)
+    }
+
+    /// Call-ID.
+    pub fn call_id(&self) -> Result<Option<&'a str>, ParseError> {
+        match self.first_known(KnownHeader::CALL_ID) {
+            None => Ok(None),
+            Some(h) => parse_call_id(h.value).map(Some).map_err(|e| h.error(e)),
+        }
+    }
+
+    /// CSeq.
+    pub fn cseq(&self) -> Result<Option<CSeq<'a>>, ParseError> {
+        match self.first_known(KnownHeader::CSEQ) {
+            None => Ok(None),
+            Some(h) => CSeq::parse(h.value).map(Some).map_err(|e| h.error(e)),
+        }
+    }
+
+    /// Max-Forwards (0 to 255).
+    pub fn max_forwards(&self) -> Result<Option<u8>, ParseError> {
+        match self.first_known(KnownHeader::MAX_FORWARDS) {
+            None => Ok(None),
+            Some(h) => scan::parse_decimal(h.value)
+                .and_then(|n| u8::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| h.error("not a number from 0 to 255")),
+        }
+    }
+
+    /// Content-Length, as used for framing (the first value).
+    pub fn content_length(&self) -> Result<Option<usize>, ParseError> {
+        match self.first_known(KnownHeader::CONTENT_LENGTH) {
+            None => Ok(None),
+            Some(h) => scan::parse_decimal(h.value)
+                .and_then(|n| usize::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| h.error("not a non-negative number")),
+        }
+    }
+
+    /// Content-Type.
+    pub fn content_type(&self) -> Result<Option<ContentType<'a>>, ParseError> {
+        match self.first_known(KnownHeader::CONTENT_TYPE) {
+            None => Ok(None),
+            Some(h) => ContentType::parse(h.value).map(Some).map_err(|e| h.error(e)),
+        }
+    }
+
+    /// Every Contact value, in order.
+    pub fn contacts(&self) -> impl Iterator<Item = Result<Contact<'a>, ParseError>> + '_ {
+        self.known_headers(KnownHeader::CONTACT)
+            .flat_map(|h| h.values().map(move |v| Contact::parse(v).map_err(|e| h.error(e))))
+    }
+
+    /// The Request-URI, parsed (requests only).
+    pub fn request_uri(&self) -> Option<Result<Uri<'a>, ParseError>> {
+        self.request().map(|r| {
+            Uri::parse(r.uri).map_err(|e| ParseError::new(ErrorKind::RequestUri(e.into()), self.start_line_number(), r.method.len() as u32 + 2))
+        })
+    }
+
+    /// 1-based line number of the start line (after keep-alive line endings).
+    pub fn start_line_number(&self) -> u32 {
+        let skipped = crate::message::skip_keepalive(self.input());
+        1 + self.input()[..skipped].iter().filter(|&&b| b == b'\n').count() as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn via_with_folding_and_ipv6() {
+        let v = Via::parse(b"SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw").unwrap();
+        assert_eq!((v.protocol, v.version, v.transport), ("SIP", "2.0", "UDP"));
+        assert_eq!(v.branch(), Some("390skdjuw"));
+        let v = Via::parse(b"SIP/2.0/TCP [2001:db8::9:1]:6050;received=2001:db8::9:255;rport").unwrap();
+        assert_eq!(v.port, Some(6050));
+        assert_eq!(v.received(), Some("2001:db8::9:255"));
+        assert_eq!(v.rport(), Some(None));
+        assert!(Via::parse(b"SIP/2.0/UDP 192.0.2.15;;").is_err());
+    }
+
+    #[test]
+    fn name_addr_forms() {
+        let n = NameAddr::parse(br#""J Rosenberg \\\"" <sip:jdrosen@example.com>;tag=98asjd8"#).unwrap();
+        assert_eq!(n.tag(), Some("98asjd8"));
+        assert!(n.bracketed);
+        let n = NameAddr::parse(b"sip:caller@example.net;tag=134161461246").unwrap();
+        assert_eq!(n.uri.user, Some("caller"));
+        assert_eq!(n.tag(), Some("134161461246"));
+        assert!(NameAddr::parse(b"Bell, Alexander <sip:a.g.bell@example.com>").is_err());
+        assert!(NameAddr::parse(b"< sip:t.watson@example.org >").is_err());
+        assert!(NameAddr::parse(b"sip:user@example.com?Route=%3Csip:sip.example.com%3E").is_err());
+    }
+
+    #[test]
+    fn cseq_limits() {
+        assert_eq!(CSeq::parse(b"0009\r\n  INVITE").unwrap(), CSeq { number: 9, method: "INVITE" });
+        assert!(CSeq::parse(b"2147483648 INVITE").is_err());
+        assert!(CSeq::parse(b"36893488147419103232 REGISTER").is_err());
+    }
+}
