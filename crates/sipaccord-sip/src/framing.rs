@@ -60,7 +60,7 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<Framing, ParseError> 
             return too_large_or_partial(pos - start, limits, line_no);
         }
     }
-    let total = pos.checked_add(content_length.unwrap_or(0)).unwrap_or(usize::MAX);
+    let total = pos.saturating_add(content_length.unwrap_or(0));
     if total - start > limits.max_message_size {
         return Err(ParseError::new(
             ErrorKind::MessageTooLarge { size: total - start, limit: limits.max_message_size },

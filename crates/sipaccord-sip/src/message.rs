@@ -401,15 +401,9 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     if content_length_count > 0 {
         let mut values = Vec::new();
         for (i, h) in headers.iter().enumerate().filter(|(_, h)| h.known == Some(KnownHeader::CONTENT_LENGTH)) {
-            let n = scan::parse_decimal(h.value)
-                .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| {
-                    err(
-                        ErrorKind::ContentLength(String::from_utf8_lossy(h.value).into_owned()),
-                        h.line,
-                        h.value_column(),
-                    )
-                })?;
+            let n = scan::parse_decimal(h.value).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
+                err(ErrorKind::ContentLength(String::from_utf8_lossy(h.value).into_owned()), h.line, h.value_column())
+            })?;
             if content_length.is_none() {
                 content_length = Some((i, n));
             }
@@ -422,7 +416,8 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
                 let h = &headers[content_length.map_or(0, |c| c.0)];
                 return Err(err(ErrorKind::ConflictingContentLength(listed), h.line, 1));
             }
-            let line = headers.iter().filter(|h| h.known == Some(KnownHeader::CONTENT_LENGTH)).nth(1).map_or(0, |h| h.line);
+            let line =
+                headers.iter().filter(|h| h.known == Some(KnownHeader::CONTENT_LENGTH)).nth(1).map_or(0, |h| h.line);
             warnings.push(Warning { line, kind: WarningKind::SeveralContentLengths { values: listed } });
         }
     }
@@ -433,7 +428,10 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
             if declared > limits.max_message_size {
                 let h = &headers[index];
                 return Err(err(
-                    ErrorKind::MessageTooLarge { size: body_start - start_at + declared, limit: limits.max_message_size },
+                    ErrorKind::MessageTooLarge {
+                        size: body_start - start_at + declared,
+                        limit: limits.max_message_size,
+                    },
                     h.line,
                     h.value_column(),
                 ));
@@ -462,11 +460,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
         },
     };
     if end - start_at > limits.max_message_size {
-        return Err(err(
-            ErrorKind::MessageTooLarge { size: end - start_at, limit: limits.max_message_size },
-            1,
-            1,
-        ));
+        return Err(err(ErrorKind::MessageTooLarge { size: end - start_at, limit: limits.max_message_size }, 1, 1));
     }
     if bare_lf {
         warnings.push(Warning { line: 0, kind: WarningKind::BareLineFeed });
@@ -498,7 +492,8 @@ fn looks_like_version(v: &[u8]) -> bool {
 fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseError> {
     if looks_like_version(line) {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-        let sp = memchr(b' ', line).ok_or_else(|| err(ErrorKind::StartLine("status line has no status code"), line_no, 1))?;
+        let sp = memchr(b' ', line)
+            .ok_or_else(|| err(ErrorKind::StartLine("status line has no status code"), line_no, 1))?;
         let version = &line[..sp];
         if !is_sip_version(version) {
             return Err(err(ErrorKind::Version(String::from_utf8_lossy(version).into_owned()), line_no, 1));
@@ -524,7 +519,8 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
         return Ok(StartLine::Response(StatusLine { version, code, reason }));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version
-    let sp1 = memchr(b' ', line).ok_or_else(|| err(ErrorKind::StartLine("neither a request line nor a status line"), line_no, 1))?;
+    let sp1 = memchr(b' ', line)
+        .ok_or_else(|| err(ErrorKind::StartLine("neither a request line nor a status line"), line_no, 1))?;
     let method = &line[..sp1];
     if !scan::is_token(method) {
         return Err(err(ErrorKind::Method(String::from_utf8_lossy(method).into_owned()), line_no, 1));
@@ -554,7 +550,11 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
         return Err(err(ErrorKind::RequestUri("empty".into()), line_no, uri_col));
     }
     if let Some(i) = uri.iter().position(|&b| scan::is_lws(b)) {
-        let why = if i + 1 == uri.len() { "more than one space before the version" } else { "whitespace inside the Request-URI" };
+        let why = if i + 1 == uri.len() {
+            "more than one space before the version"
+        } else {
+            "whitespace inside the Request-URI"
+        };
         return Err(err(ErrorKind::RequestUri(why.into()), line_no, uri_col + i as u32));
     }
     Ok(StartLine::Request(RequestLine { method: ascii(method), uri, version: ascii(version) }))
@@ -564,4 +564,3 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
 fn ascii(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or("")
 }
-

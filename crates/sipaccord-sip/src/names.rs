@@ -182,15 +182,9 @@ const LONGEST: usize = 32;
 fn by_lowercase_name() -> &'static HashMap<&'static [u8], KnownHeader> {
     static TABLE: OnceLock<HashMap<&'static [u8], KnownHeader>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let lowercase: Vec<&'static [u8]> = REGISTRY
-            .iter()
-            .map(|e| &*Box::leak(e.name.to_ascii_lowercase().into_bytes().into_boxed_slice()))
-            .collect();
-        lowercase
-            .into_iter()
-            .enumerate()
-            .map(|(i, name)| (name, KnownHeader(i as u16)))
-            .collect()
+        let lowercase: Vec<&'static [u8]> =
+            REGISTRY.iter().map(|e| &*Box::leak(e.name.to_ascii_lowercase().into_bytes().into_boxed_slice())).collect();
+        lowercase.into_iter().enumerate().map(|(i, name)| (name, KnownHeader(i as u16))).collect()
     })
 }
 
@@ -214,10 +208,7 @@ impl KnownHeader {
     /// The header a one-letter compact form stands for (RFC 3261 7.3.3 and later RFCs).
     pub fn from_compact(letter: u8) -> Option<KnownHeader> {
         let letter = letter.to_ascii_lowercase();
-        REGISTRY
-            .iter()
-            .position(|e| e.compact == Some(letter))
-            .map(|i| KnownHeader(i as u16))
+        REGISTRY.iter().position(|e| e.compact == Some(letter)).map(|i| KnownHeader(i as u16))
     }
 
     /// The canonical spelling of the name, e.g. `Call-ID`.

@@ -3,17 +3,13 @@
 
 /// RFC 3261 `token` characters.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
 }
 
 /// RFC 3261 `word` characters (Call-ID).
 pub(crate) fn is_word_byte(b: u8) -> bool {
     is_token_byte(b)
-        || matches!(
-            b,
-            b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}'
-        )
+        || matches!(b, b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}')
 }
 
 /// Whitespace inside a header value: SP and HT, and the CR LF of a folded line.
@@ -137,13 +133,7 @@ impl<'a> Param<'a> {
 
     /// The value as text with surrounding quotes removed (escapes left as written).
     pub fn value_unquoted(&self) -> Option<&'a [u8]> {
-        self.value.map(|v| {
-            if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' {
-                &v[1..v.len() - 1]
-            } else {
-                v
-            }
-        })
+        self.value.map(|v| if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' { &v[1..v.len() - 1] } else { v })
     }
 }
 
@@ -163,10 +153,7 @@ impl<'a> Params<'a> {
 
     /// The value of the first parameter named `name` (case-insensitive); `Some(None)` for a flag parameter.
     pub fn get(&self, name: &str) -> Option<Option<&'a [u8]>> {
-        self.clone()
-            .map_while(Result::ok)
-            .find(|p| p.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|p| p.value)
+        self.clone().map_while(Result::ok).find(|p| p.name.eq_ignore_ascii_case(name.as_bytes())).map(|p| p.value)
     }
 
     /// Checks every parameter; the first problem found.

@@ -90,16 +90,14 @@ impl<'a> Message<'a> {
         let Some(request) = self.request() else { return };
         match self.request_uri() {
             Some(Err(e)) => v.errors.push(e),
-            Some(Ok(uri)) => {
-                if uri.headers.is_some() && matches!(uri.scheme, Scheme::Sip | Scheme::Sips) {
-                    v.errors.push(ParseError::new(
-                        ErrorKind::RequestUri("headers (`?...`) are not allowed in a Request-URI".into()),
-                        self.start_line_number(),
-                        request.method.len() as u32 + 2,
-                    ));
-                }
+            Some(Ok(uri)) if uri.headers.is_some() && matches!(uri.scheme, Scheme::Sip | Scheme::Sips) => {
+                v.errors.push(ParseError::new(
+                    ErrorKind::RequestUri("headers (`?...`) are not allowed in a Request-URI".into()),
+                    self.start_line_number(),
+                    request.method.len() as u32 + 2,
+                ));
             }
-            None => {}
+            _ => {}
         }
     }
 
@@ -109,7 +107,10 @@ impl<'a> Message<'a> {
             for element in h.values() {
                 if element.is_empty() && h.value.is_empty() {
                     // An empty header (e.g. `Supported:`) is allowed for some list headers.
-                    if matches!(known, KnownHeader::VIA | KnownHeader::CONTACT | KnownHeader::ROUTE | KnownHeader::RECORD_ROUTE) {
+                    if matches!(
+                        known,
+                        KnownHeader::VIA | KnownHeader::CONTACT | KnownHeader::ROUTE | KnownHeader::RECORD_ROUTE
+                    ) {
                         fail(element, "empty value");
                     }
                 } else if element.is_empty() {
@@ -158,10 +159,8 @@ impl<'a> Message<'a> {
                     }
                 }
             },
-            KnownHeader::MAX_FORWARDS => {
-                if scan::parse_decimal(h.value).is_none_or(|n| n > 255) {
-                    fail(h.value, "not a number from 0 to 255");
-                }
+            KnownHeader::MAX_FORWARDS if scan::parse_decimal(h.value).is_none_or(|n| n > 255) => {
+                fail(h.value, "not a number from 0 to 255");
             }
             KnownHeader::CONTENT_TYPE => {
                 if let Err(e) = ContentType::parse(h.value) {

@@ -178,13 +178,7 @@ impl<'a> NameAddr<'a> {
 
     /// The display name without quotes (escapes left as written).
     pub fn display_name_unquoted(&self) -> Option<&'a [u8]> {
-        self.display_name.map(|d| {
-            if d.len() >= 2 && d[0] == b'"' {
-                &d[1..d.len() - 1]
-            } else {
-                d
-            }
-        })
+        self.display_name.map(|d| if d.len() >= 2 && d[0] == b'"' { &d[1..d.len() - 1] } else { d })
     }
 }
 
@@ -393,7 +387,9 @@ impl<'a> Message<'a> {
     /// The Request-URI, parsed (requests only).
     pub fn request_uri(&self) -> Option<Result<Uri<'a>, ParseError>> {
         self.request().map(|r| {
-            Uri::parse(r.uri).map_err(|e| ParseError::new(ErrorKind::RequestUri(e.into()), self.start_line_number(), r.method.len() as u32 + 2))
+            Uri::parse(r.uri).map_err(|e| {
+                ParseError::new(ErrorKind::RequestUri(e.into()), self.start_line_number(), r.method.len() as u32 + 2)
+            })
         })
     }
 

@@ -1,1 +1,170 @@
+//! Property tests: generated well-formed messages parse back to their parts, stream framing finds every
+//! message boundary however the bytes are split, and arbitrary bytes never make the parser panic.
 
+use proptest::prelude::*;
+use sipaccord_sip::{frame_stream, Framing, Limits, Message};
+
+/// The parts a generated message is built from.
+#[derive(Debug, Clone)]
+struct Parts {
+    method: String,
+    user: String,
+    host: String,
+    call_id: String,
+    cseq: u32,
+    from_tag: String,
+    branch: String,
+    extra: Vec<(String, String)>,
+    body: Vec<u8>,
+    compact: bool,
+}
+
+fn token() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9][A-Za-z0-9.!%*_+`'~-]{0,15}"
+}
+
+fn parts() -> impl Strategy<Value = Parts> {
+    (
+        "[A-Z]{3,10}",
+        "[a-z0-9+]{1,12}",
+        "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9-]{0,10}){0,3}",
+        "[A-Za-z0-9.!%*_+`'~-]{1,30}(@[a-z0-9.]{1,20})?",
+        0u32..(1 << 31),
+        token(),
+        "[A-Za-z0-9.-]{1,20}",
+        prop::collection::vec(("X-[A-Za-z0-9-]{1,20}", "[ -~]{0,40}"), 0..8),
+        prop::collection::vec(any::<u8>(), 0..300),
+        any::<bool>(),
+    )
+        .prop_map(|(method, user, host, call_id, cseq, from_tag, branch, extra, body, compact)| Parts {
+            method,
+            user,
+            host,
+            call_id,
+            cseq,
+            from_tag,
+            branch,
+            extra: extra.into_iter().map(|(n, v)| (n, v.trim().to_owned())).collect(),
+            body,
+            compact,
+        })
+}
+
+fn build(p: &Parts) -> Vec<u8> {
+    let (via, from, to, call_id, length) =
+        if p.compact { ("v", "f", "t", "i", "l") } else { ("Via", "From", "To", "Call-ID", "Content-Length") };
+    let mut m = format!(
+        "{method} sip:{user}@{host} SIP/2.0\r\n{via}: SIP/2.0/UDP {host}:5060;branch=z9hG4bK{branch}\r\n\
+         Max-Forwards: 70\r\n{from}: <sip:caller@{host}>;tag={tag}\r\n{to}: sip:{user}@{host}\r\n\
+         {call_id}: {cid}\r\nCSeq: {cseq} {method}\r\n",
+        method = p.method,
+        user = p.user,
+        host = p.host,
+        branch = p.branch,
+        tag = p.from_tag,
+        cid = p.call_id,
+        cseq = p.cseq,
+    );
+    for (name, value) in &p.extra {
+        m.push_str(&format!("{name}: {value}\r\n"));
+    }
+    m.push_str(&format!("{length}: {}\r\n\r\n", p.body.len()));
+    let mut bytes = m.into_bytes();
+    bytes.extend_from_slice(&p.body);
+    bytes
+}
+
+proptest! {
+    #[test]
+    fn generated_messages_parse_back_to_their_parts(p in parts()) {
+        let bytes = build(&p);
+        let m = Message::parse(&bytes).expect("generated message parses");
+        let v = m.validate();
+        prop_assert!(v.is_well_formed(), "{:?}", v.errors);
+        prop_assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+        prop_assert_eq!(m.method(), Some(p.method.as_str()));
+        let uri = m.request_uri().expect("request").expect("uri");
+        prop_assert_eq!(uri.user, Some(p.user.as_str()));
+        prop_assert_eq!(uri.host_raw, p.host.as_str());
+        prop_assert_eq!(m.call_id().unwrap(), Some(p.call_id.as_str()));
+        let cseq = m.cseq().unwrap().unwrap();
+        prop_assert_eq!((cseq.number, cseq.method), (p.cseq, p.method.as_str()));
+        prop_assert_eq!(m.from().unwrap().unwrap().tag(), Some(p.from_tag.as_str()));
+        prop_assert_eq!(m.to().unwrap().unwrap().tag(), None);
+        let branch = format!("z9hG4bK{}", p.branch);
+        prop_assert_eq!(m.via().unwrap().unwrap().branch(), Some(branch.as_str()));
+        for (name, value) in &p.extra {
+            prop_assert!(m.headers_named(name).any(|h| h.value == value.as_bytes()));
+        }
+        prop_assert_eq!(m.body(), &p.body[..]);
+        prop_assert_eq!(m.len(), bytes.len());
+    }
+
+    #[test]
+    fn stream_framing_finds_every_boundary(msgs in prop::collection::vec(parts(), 1..4), cut in any::<prop::sample::Index>()) {
+        let messages: Vec<Vec<u8>> = msgs.iter().map(build).collect();
+        let mut stream = Vec::new();
+        for m in &messages {
+            stream.extend_from_slice(b"\r\n");
+            stream.extend_from_slice(m);
+        }
+        let limits = Limits::default();
+        // Deliver the stream in two pieces split at an arbitrary byte; frame as bytes arrive.
+        let split = cut.index(stream.len() + 1);
+        let mut buffer: Vec<u8> = stream[..split].to_vec();
+        let mut pending = &stream[split..];
+        let mut found = Vec::new();
+        loop {
+            match frame_stream(&buffer, &limits).expect("framing") {
+                Framing::Complete(len) => {
+                    let m = Message::parse_stream(&buffer[..len], &limits).expect("framed message parses");
+                    found.push(m.call_id().unwrap().unwrap_or_default().to_owned());
+                    buffer.drain(..len);
+                }
+                Framing::Partial if !pending.is_empty() => {
+                    buffer.extend_from_slice(pending);
+                    pending = &[];
+                }
+                Framing::Partial => break,
+            }
+        }
+        let expected: Vec<String> = msgs.iter().map(|p| p.call_id.clone()).collect();
+        prop_assert_eq!(found, expected);
+        prop_assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        exercise(&bytes);
+    }
+
+    #[test]
+    fn mutated_messages_never_panic(p in parts(), flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..12)) {
+        let mut bytes = build(&p);
+        for (at, byte) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        exercise(&bytes);
+    }
+}
+
+/// Runs every entry point and typed view; only panics matter here.
+fn exercise(bytes: &[u8]) {
+    let limits = Limits { max_message_size: 1024, max_headers: 16, max_line_length: 256 };
+    let _ = frame_stream(bytes, &limits);
+    let _ = sipaccord_sip::find_start_line(bytes);
+    for m in [Message::parse(bytes), Message::parse_with(bytes, &limits), Message::parse_stream(bytes, &limits)]
+        .into_iter()
+        .flatten()
+    {
+        let _ = m.validate();
+        let _ = (m.via(), m.from(), m.to(), m.call_id(), m.cseq(), m.max_forwards());
+        let _ = (m.content_length(), m.content_type(), m.request_uri());
+        let _ = m.vias().count() + m.contacts().count();
+        for h in m.headers() {
+            let _ = h.values().count();
+            let _ = h.value_unfolded();
+        }
+    }
+}

@@ -109,7 +109,10 @@ fn tortuous_invite_parts_are_read_correctly() {
     assert_eq!(vias[1].branch(), Some("z9hG4bK9ikj8"));
     assert_eq!(vias[2].branch(), Some("z9hG4bK30239"));
     assert_eq!(m.header("Subject").map(|h| h.value), Some(&b""[..]));
-    assert_eq!(m.header("NewFangledHeader").unwrap().value_unfolded().as_ref(), b"newfangled value continued newfangled value");
+    assert_eq!(
+        m.header("NewFangledHeader").unwrap().value_unfolded().as_ref(),
+        b"newfangled value continued newfangled value"
+    );
     assert_eq!(m.body().len(), 150);
     let contact = m.contacts().next().unwrap().unwrap();
     assert!(matches!(contact, sipaccord_sip::Contact::Address(ref a) if a.params().get("secondparam") == Some(None)));

@@ -1,0 +1,65 @@
+//! The `sipaccord` command line: argument parsing and dispatch. Each command lives in `commands/`.
+#![warn(missing_docs)]
+
+pub mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status: everything conformed / parsed.
+const EXIT_OK: u8 = 0;
+/// Exit status: findings at error level, or malformed input found.
+const EXIT_FINDINGS: u8 = 1;
+/// Exit status: the input could not be used (unreadable file, bad arguments).
+const EXIT_UNUSABLE: u8 = 2;
+
+/// Agree custom SIP headers with a partner operator, and prove from captures and live calls that both
+/// sides keep the agreement.
+#[derive(Debug, Parser)]
+#[command(name = "sipaccord", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse raw SIP message files (one message per file, datagram rules) and print each parse.
+    Parse(commands::parse::ParseArgs),
+}
+
+/// What a command found, mapped to the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Exit 0.
+    Clean,
+    /// Exit 1.
+    Findings,
+    /// Exit 2.
+    Unusable,
+}
+
+impl Outcome {
+    fn code(self) -> u8 {
+        match self {
+            Outcome::Clean => EXIT_OK,
+            Outcome::Findings => EXIT_FINDINGS,
+            Outcome::Unusable => EXIT_UNUSABLE,
+        }
+    }
+}
+
+/// Runs a parsed command line and maps its outcome to the exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Parse(args) => commands::parse::run(&args),
+    };
+    match result {
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(err) => {
+            eprintln!("sipaccord: {err:#}");
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+    }
+}
