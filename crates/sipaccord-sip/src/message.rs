@@ -222,12 +222,11 @@ impl<'a> Message<'a> {
     }
 
     /// Headers with this name, in wire order (case-insensitive, compact forms folded).
-    pub fn headers_named<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s Header<'a>> + 's {
+    pub fn headers_named<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s Header<'a>> + use<'s, 'n, 'a> {
         let known = KnownHeader::lookup(name.as_bytes());
-        let name = name.as_bytes().to_vec();
         self.headers.iter().filter(move |h| match known {
             Some(k) => h.known == Some(k),
-            None => h.known.is_none() && h.name.eq_ignore_ascii_case(&name),
+            None => h.known.is_none() && h.name.eq_ignore_ascii_case(name.as_bytes()),
         })
     }
 
@@ -247,7 +246,7 @@ impl<'a> Message<'a> {
     }
 
     /// Every value of a header across all its lines, list headers split at commas.
-    pub fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'a [u8]> + 's {
+    pub fn values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + use<'s, 'n, 'a> {
         self.headers_named(name).flat_map(|h| h.values())
     }
 

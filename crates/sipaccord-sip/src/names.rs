@@ -1,6 +1,7 @@
 //! Header names: the IANA SIP header registry, compact forms, and how each header's value is shaped.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 /// How the values of a header may be combined on one header line.
@@ -179,12 +180,43 @@ registry! {
 /// Longest registered name; longer names cannot be known headers.
 const LONGEST: usize = 32;
 
-fn by_lowercase_name() -> &'static HashMap<&'static [u8], KnownHeader> {
-    static TABLE: OnceLock<HashMap<&'static [u8], KnownHeader>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let lowercase: Vec<&'static [u8]> =
-            REGISTRY.iter().map(|e| &*Box::leak(e.name.to_ascii_lowercase().into_bytes().into_boxed_slice())).collect();
-        lowercase.into_iter().enumerate().map(|(i, name)| (name, KnownHeader(i as u16))).collect()
+/// FNV-1a: header names are short, so a simple multiplicative hash beats SipHash here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+struct Tables {
+    by_lowercase_name: HashMap<&'static [u8], KnownHeader, BuildHasherDefault<Fnv>>,
+    by_compact_letter: [Option<KnownHeader>; 26],
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut by_compact_letter = [None; 26];
+        let mut by_lowercase_name = HashMap::default();
+        for (i, entry) in REGISTRY.iter().enumerate() {
+            let known = KnownHeader(i as u16);
+            let lower: &'static [u8] = Box::leak(entry.name.to_ascii_lowercase().into_bytes().into_boxed_slice());
+            by_lowercase_name.insert(lower, known);
+            if let Some(letter) = entry.compact {
+                by_compact_letter[usize::from(letter - b'a')] = Some(known);
+            }
+        }
+        Tables { by_lowercase_name, by_compact_letter }
     })
 }
 
@@ -200,7 +232,7 @@ impl KnownHeader {
                 let lower = &mut buf[..name.len()];
                 lower.copy_from_slice(name);
                 lower.make_ascii_lowercase();
-                by_lowercase_name().get(&*lower).copied()
+                tables().by_lowercase_name.get(&*lower).copied()
             }
         }
     }
@@ -208,7 +240,11 @@ impl KnownHeader {
     /// The header a one-letter compact form stands for (RFC 3261 7.3.3 and later RFCs).
     pub fn from_compact(letter: u8) -> Option<KnownHeader> {
         let letter = letter.to_ascii_lowercase();
-        REGISTRY.iter().position(|e| e.compact == Some(letter)).map(|i| KnownHeader(i as u16))
+        if letter.is_ascii_lowercase() {
+            tables().by_compact_letter[usize::from(letter - b'a')]
+        } else {
+            None
+        }
     }
 
     /// The canonical spelling of the name, e.g. `Call-ID`.
