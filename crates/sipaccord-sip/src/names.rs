@@ -1,7 +1,5 @@
 //! Header names: the IANA SIP header registry, compact forms, and how each header's value is shaped.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 /// How the values of a header may be combined on one header line.
@@ -180,43 +178,53 @@ registry! {
 /// Longest registered name; longer names cannot be known headers.
 const LONGEST: usize = 32;
 
-/// FNV-1a: header names are short, so a simple multiplicative hash beats SipHash here.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
+/// The headers nearly every message carries, compared directly: the parser's hot path.
+fn common(name: &[u8]) -> Option<KnownHeader> {
+    let is = |full: &str| name.eq_ignore_ascii_case(full.as_bytes());
+    let known = match name.len() {
+        2 if is("To") => KnownHeader::TO,
+        3 if is("Via") => KnownHeader::VIA,
+        4 if is("From") => KnownHeader::FROM,
+        4 if is("CSeq") => KnownHeader::CSEQ,
+        5 if is("Route") => KnownHeader::ROUTE,
+        5 if is("Allow") => KnownHeader::ALLOW,
+        7 if is("Call-ID") => KnownHeader::CALL_ID,
+        7 if is("Contact") => KnownHeader::CONTACT,
+        9 if is("Supported") => KnownHeader::SUPPORTED,
+        10 if is("User-Agent") => KnownHeader::USER_AGENT,
+        12 if is("Max-Forwards") => KnownHeader::MAX_FORWARDS,
+        12 if is("Content-Type") => KnownHeader::CONTENT_TYPE,
+        12 if is("Record-Route") => KnownHeader::RECORD_ROUTE,
+        14 if is("Content-Length") => KnownHeader::CONTENT_LENGTH,
+        _ => return None,
+    };
+    Some(known)
 }
 
+/// Registry entries bucketed by name length and first letter, so a lookup compares against one or two
+/// candidates without hashing or copying.
 struct Tables {
-    by_lowercase_name: HashMap<&'static [u8], KnownHeader, BuildHasherDefault<Fnv>>,
+    buckets: Vec<Vec<(&'static [u8], KnownHeader)>>,
     by_compact_letter: [Option<KnownHeader>; 26],
+}
+
+fn bucket_index(name: &[u8]) -> usize {
+    name.len() * 32 + usize::from(name[0] & 0x1f)
 }
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
         let mut by_compact_letter = [None; 26];
-        let mut by_lowercase_name = HashMap::default();
+        let mut buckets = vec![Vec::new(); (LONGEST + 1) * 32];
         for (i, entry) in REGISTRY.iter().enumerate() {
             let known = KnownHeader(i as u16);
-            let lower: &'static [u8] = Box::leak(entry.name.to_ascii_lowercase().into_bytes().into_boxed_slice());
-            by_lowercase_name.insert(lower, known);
+            buckets[bucket_index(entry.name.as_bytes())].push((entry.name.as_bytes(), known));
             if let Some(letter) = entry.compact {
                 by_compact_letter[usize::from(letter - b'a')] = Some(known);
             }
         }
-        Tables { by_lowercase_name, by_compact_letter }
+        Tables { buckets, by_compact_letter }
     })
 }
 
@@ -227,13 +235,17 @@ impl KnownHeader {
             [] => None,
             [c] => Self::from_compact(*c),
             _ if name.len() > LONGEST => None,
-            _ => {
-                let mut buf = [0u8; LONGEST];
-                let lower = &mut buf[..name.len()];
-                lower.copy_from_slice(name);
-                lower.make_ascii_lowercase();
-                tables().by_lowercase_name.get(&*lower).copied()
-            }
+            _ => common(name).or_else(|| Self::lookup_registry(name)),
+        }
+    }
+
+    fn lookup_registry(name: &[u8]) -> Option<KnownHeader> {
+        match name {
+            [] => None,
+            _ => tables().buckets[bucket_index(name)]
+                .iter()
+                .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+                .map(|&(_, known)| known),
         }
     }
 
@@ -321,6 +333,17 @@ mod tests {
         assert_eq!(KnownHeader::lookup(b"q"), None);
         assert!(same_header_name(b"i", b"call-id"));
         assert!(!same_header_name(b"X-A", b"X-B"));
+    }
+
+    #[test]
+    fn every_registered_name_looks_up_to_itself_in_any_case() {
+        for known in KnownHeader::all() {
+            for spelling in
+                [known.name().to_owned(), known.name().to_ascii_uppercase(), known.name().to_ascii_lowercase()]
+            {
+                assert_eq!(KnownHeader::lookup(spelling.as_bytes()), Some(known), "{spelling}");
+            }
+        }
     }
 
     #[test]

@@ -1,15 +1,33 @@
 //! Byte-level building blocks shared by the typed views: character classes, whitespace, quoted strings,
 //! comma lists and `;name=value` parameters.
 
+/// A 256-entry membership table: ASCII letters and digits plus `marks`.
+const fn byte_class(marks: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < marks.len() {
+        table[marks[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+static TOKEN: [bool; 256] = byte_class(b"-.!%*_+`'~");
+static WORD: [bool; 256] = byte_class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
+
 /// RFC 3261 `token` characters.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+    TOKEN[usize::from(b)]
 }
 
 /// RFC 3261 `word` characters (Call-ID).
 pub(crate) fn is_word_byte(b: u8) -> bool {
-    is_token_byte(b)
-        || matches!(b, b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}')
+    WORD[usize::from(b)]
 }
 
 /// Whitespace inside a header value: SP and HT, and the CR LF of a folded line.
@@ -290,6 +308,14 @@ mod tests {
         assert_eq!(p[2].value_unquoted(), Some(&b"a;b"[..]));
         assert!(Params::new(b";;").validate().is_err());
         assert!(Params::new(b";a=").validate().is_err());
+    }
+
+    #[test]
+    fn byte_classes_match_the_rfc_3261_grammar() {
+        let token: Vec<u8> = (0..=255u8).filter(|&b| is_token_byte(b)).filter(|b| !b.is_ascii_alphanumeric()).collect();
+        assert_eq!(token, b"!%'*+-._`~");
+        let word: Vec<u8> = (0..=255u8).filter(|&b| is_word_byte(b)).filter(|b| !b.is_ascii_alphanumeric()).collect();
+        assert_eq!(word, b"!\"%'()*+-./:<>?[\\]_`{}~");
     }
 
     #[test]
