@@ -2,6 +2,7 @@
 //! (`../shared/torture`, `../shared/corpus`) is read in place, never copied.
 
 mod differential;
+mod framing;
 mod properties;
 mod torture;
 
