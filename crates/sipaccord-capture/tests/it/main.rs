@@ -1,0 +1,6 @@
+//! Integration tests of sipaccord-capture: the shared corpus, generated flows, truncated files.
+
+mod corpus;
+mod flows;
+mod pcap;
+mod truncated;

@@ -1,0 +1,1 @@
+//! Building packets and pcap files in tests.
