@@ -98,8 +98,10 @@ impl Out {
             self.summary.flows += 1;
         }
         self.summary.messages += 1;
-        if outcome != Outcome::WellFormed {
-            self.summary.malformed += 1;
+        match outcome {
+            Outcome::WellFormed => {}
+            Outcome::Invalid(_) => self.summary.invalid += 1,
+            Outcome::Malformed(_) => self.summary.malformed += 1,
         }
         self.queue.push_back(SipMessage {
             file: self.file.clone(),
@@ -195,6 +197,9 @@ impl Out {
     }
 }
 
+/// Headers a message must have to be usable (RFC 3261 8.1.1, Max-Forwards aside).
+const ESSENTIAL: &[&str] = &["Call-ID", "CSeq", "From", "To", "Via"];
+
 /// Parses a message with the rules of its transport and validates it.
 fn classify(bytes: &[u8], transport: Transport, limits: &sipaccord_sip::Limits) -> Outcome {
     let parsed = if transport.is_stream() {
@@ -204,10 +209,22 @@ fn classify(bytes: &[u8], transport: Transport, limits: &sipaccord_sip::Limits) 
     };
     match parsed {
         Err(e) => Outcome::Malformed(e.to_string()),
-        Ok(message) => match message.validate().errors.first() {
-            Some(e) => Outcome::Malformed(e.to_string()),
-            None => Outcome::WellFormed,
-        },
+        Ok(message) => {
+            let validation = message.validate();
+            if let Some(e) = validation.errors.first() {
+                return Outcome::Invalid(e.to_string());
+            }
+            // Without these a message cannot be placed in a transaction or dialog; sipaccord-sip
+            // reports their absence as a warning, the capture reader as invalid.
+            for w in &validation.warnings {
+                if let sipaccord_sip::WarningKind::MissingHeader(name) = w.kind {
+                    if ESSENTIAL.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+                        return Outcome::Invalid(format!("missing mandatory header {name}"));
+                    }
+                }
+            }
+            Outcome::WellFormed
+        }
     }
 }
 
@@ -480,13 +497,16 @@ impl Decoder {
             // TCP segmentation offload: the length is left for the NIC to fill in.
             total = d.len();
         }
-        if total < ihl {
-            return Verdict::Unusable(UnusableReason::BadHeader(Layer::Ipv4));
+        if d.len() < total && self.out.truncated {
+            return Verdict::Unusable(UnusableReason::TruncatedBySnaplen);
         }
-        if d.len() < total {
-            return self.out.short(Layer::Ipv4);
-        }
-        let d = &d[..total];
+        // A total length below the header or beyond the frame is wrong; like Wireshark, decode
+        // what the frame holds rather than lose a message to one bad field.
+        let d = if total < ihl || total > d.len() {
+            d
+        } else {
+            &d[..total]
+        };
         let src = IpAddr::V4(Ipv4Addr::new(d[12], d[13], d[14], d[15]));
         let dst = IpAddr::V4(Ipv4Addr::new(d[16], d[17], d[18], d[19]));
         let proto = d[9];
@@ -624,13 +644,15 @@ impl Decoder {
         let sport = be16(d, 0);
         let dport = be16(d, 2);
         let len = usize::from(be16(d, 4));
-        if len < 8 && len != 0 {
-            return Verdict::Unusable(UnusableReason::BadHeader(Layer::Udp));
+        if d.len() < len && self.out.truncated {
+            return Verdict::Unusable(UnusableReason::TruncatedBySnaplen);
         }
-        let end = if len == 0 { d.len() } else { len };
-        if d.len() < end {
-            return self.out.short(Layer::Udp);
-        }
+        // As for IPv4: a length field that cannot be right is ignored in favour of the frame.
+        let end = if len < 8 || len > d.len() {
+            d.len()
+        } else {
+            len
+        };
         let payload = &d[8..end];
         if payload.starts_with(b"HEP3") {
             return self.out.hep(payload);
@@ -648,6 +670,12 @@ impl Decoder {
         let src = SocketAddr::new(src, sport);
         let dst = SocketAddr::new(dst, dport);
         if sipaccord_sip::looks_like_sip(payload) {
+            self.out.emit(Transport::Udp, src, dst, payload, None);
+            return Verdict::Sip;
+        }
+        if looks_like_broken_sip(payload) {
+            // A start line mangled beyond `is_start_line` (bare CR line ends, stray bytes): still
+            // SIP, reported with the parser's reason.
             self.out.emit(Transport::Udp, src, dst, payload, None);
             return Verdict::Sip;
         }
@@ -837,4 +865,14 @@ impl Decoder {
 fn looks_textual(d: &[u8]) -> bool {
     d.iter()
         .all(|&b| b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b))
+}
+
+/// A datagram that starts like a SIP request or response but whose first line `is_start_line`
+/// rejects: an upper-case token (or `SIP/`) at the start and `SIP/2.0` within the first 256 bytes.
+fn looks_like_broken_sip(d: &[u8]) -> bool {
+    let head = &d[..d.len().min(256)];
+    let token = head.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    (token >= 3 || head.starts_with(b"SIP/"))
+        && memchr::memmem::find(head, b"SIP/2.0").is_some()
+        && looks_textual(&head[..token])
 }

@@ -90,6 +90,11 @@ impl SipMessage {
     pub fn is_well_formed(&self) -> bool {
         matches!(self.outcome, Outcome::WellFormed)
     }
+
+    /// Whether the message parsed (well-formed, or [`Outcome::Invalid`] header values).
+    pub fn is_parsed(&self) -> bool {
+        !matches!(self.outcome, Outcome::Malformed(_))
+    }
 }
 
 /// What sipaccord-sip said about a message found in a capture.
@@ -97,7 +102,10 @@ impl SipMessage {
 pub enum Outcome {
     /// It parsed and validated without errors (warnings are allowed).
     WellFormed,
-    /// It looked like SIP but could not be used; the reason says why and where.
+    /// It parsed (start line, headers and body are usable) but a header value breaks its grammar,
+    /// e.g. an unbracketed IPv6 address in a URI; the reason names the first error and where it is.
+    Invalid(String),
+    /// It looked like SIP but could not be parsed as a message; the reason says why and where.
     Malformed(String),
 }
 
@@ -245,8 +253,10 @@ pub struct Summary {
     pub packets: u64,
     /// SIP messages yielded (well-formed and malformed).
     pub messages: u64,
-    /// Of those, malformed ones.
+    /// Of those, messages that could not be parsed ([`Outcome::Malformed`]).
     pub malformed: u64,
+    /// Of those, messages that parsed with invalid header values ([`Outcome::Invalid`]).
+    pub invalid: u64,
     /// Distinct flows (transport and unordered address pair) that carried SIP.
     pub flows: u64,
     /// Encrypted or otherwise uninspected streams, in the order they were seen.

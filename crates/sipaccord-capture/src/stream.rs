@@ -518,7 +518,7 @@ fn websocket(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
         }
         dir.buf.drain(..pos + len);
         match opcode {
-            0 | 1 | 2 => {
+            0..=2 => {
                 if opcode != 0 {
                     dir.ws_message.clear();
                 }

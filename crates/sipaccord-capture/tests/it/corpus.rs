@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sipaccord_capture::{CaptureReader, OtherTraffic, SipMessage};
+use sipaccord_capture::{CaptureReader, OtherTraffic, Outcome, SipMessage};
 
 /// The shared corpus directory (test data under other licenses, read in place).
 pub fn corpus_dir() -> PathBuf {
@@ -36,6 +36,10 @@ fn key_of(m: &SipMessage) -> Option<Key> {
 }
 
 fn expected(path: &std::path::Path) -> Vec<Key> {
+    expected_rows(path).into_iter().map(|(_, k)| k).collect()
+}
+
+fn expected_rows(path: &std::path::Path) -> Vec<(u64, Key)> {
     let mut tsv = path.as_os_str().to_owned();
     tsv.push(".sip.tsv");
     let text =
@@ -46,7 +50,7 @@ fn expected(path: &std::path::Path) -> Vec<Key> {
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
             let col = |i: usize| cols.get(i).copied().unwrap_or("").to_string();
-            (col(1), col(2), col(3))
+            (col(0).parse().unwrap_or(0), (col(1), col(2), col(3)))
         })
         .collect()
 }
@@ -94,9 +98,21 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
     }
     let summary = reader.summary().clone();
     let want = expected(&path);
+    if std::env::var_os("CORPUS_DEBUG").is_some_and(|v| v == name) {
+        for m in &messages {
+            eprintln!(
+                "{} {:?} {:?} {:?}",
+                m.frame,
+                m.outcome,
+                m.first_line(),
+                key_of(m)
+            );
+        }
+        eprintln!("{summary:#?}");
+    }
     match mode {
         "exact" => {
-            for m in messages.iter().filter(|m| !m.is_well_formed()) {
+            for m in messages.iter().filter(|m| !m.is_parsed()) {
                 problems.push(format!(
                     "frame {} malformed: {:?} {:?}",
                     m.frame,
@@ -108,33 +124,40 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
             problems.extend(diff(&multiset(want), &got));
         }
         "malformed" => {
-            let good: Vec<_> = messages.iter().filter(|m| m.is_well_formed()).collect();
-            let bad: Vec<_> = messages.iter().filter(|m| !m.is_well_formed()).collect();
-            let want_set = multiset(want.clone());
-            let got_good = multiset(good.iter().filter_map(|m| key_of(m)));
-            for (k, &n) in &got_good {
-                if n > want_set.get(k).copied().unwrap_or(0) {
-                    problems.push(format!("well-formed message not listed by tshark: {k:?}"));
+            // Each message tshark lists must be found at its frame: with the same key when it is
+            // well-formed, otherwise reported as malformed or invalid with a reason.
+            let rows = expected_rows(&path);
+            for (frame, key) in &rows {
+                let at: Vec<_> = messages.iter().filter(|m| m.frame == *frame).collect();
+                if at.is_empty() {
+                    problems.push(format!("frame {frame}: {key:?} not found"));
                 }
-            }
-            if bad.is_empty() {
-                problems.push("no message reported as malformed".into());
-            }
-            if good.len() + bad.len() < want.len() {
-                problems.push(format!(
-                    "{} well-formed + {} malformed < {} listed by tshark",
-                    good.len(),
-                    bad.len(),
-                    want.len()
-                ));
-            }
-            for m in &bad {
-                if let sipaccord_capture::Outcome::Malformed(reason) = &m.outcome {
-                    if reason.is_empty() {
-                        problems.push(format!("frame {}: malformed without a reason", m.frame));
+                for m in at {
+                    match &m.outcome {
+                        Outcome::WellFormed => {
+                            if rows
+                                .iter()
+                                .all(|(f, k)| *f != m.frame || Some(k) != key_of(m).as_ref())
+                            {
+                                problems.push(format!(
+                                    "frame {frame}: well-formed {:?}, tshark {key:?}",
+                                    key_of(m)
+                                ));
+                            }
+                        }
+                        Outcome::Invalid(reason) | Outcome::Malformed(reason) => {
+                            if reason.is_empty() {
+                                problems
+                                    .push(format!("frame {}: reported without a reason", m.frame));
+                            }
+                        }
                     }
                 }
             }
+            if messages.iter().all(|m| m.is_well_formed()) {
+                problems.push("no message reported as malformed".into());
+            }
+            let _ = want;
         }
         "none" => {
             if !messages.is_empty() {
