@@ -15,6 +15,9 @@ use crate::{Layer, Limits, OtherTraffic, Outcome, SipMessage, Summary, Transport
 /// Tunnels deeper than this are not followed (a guard against crafted loops).
 const MAX_DEPTH: u8 = 8;
 
+/// SCTP TSNs remembered per direction to drop retransmitted DATA chunks.
+const SCTP_TSN_MEMORY: usize = 256;
+
 /// One record of the capture file.
 pub(crate) struct Packet<'a> {
     pub frame: u64,
@@ -248,6 +251,7 @@ pub(crate) struct Decoder {
     frags: Fragments,
     streams: Streams,
     sctp: HashMap<(SocketAddr, SocketAddr, u16), (Vec<u8>, u64)>,
+    tsns: HashMap<(SocketAddr, SocketAddr), VecDeque<u32>>,
 }
 
 impl Decoder {
@@ -266,6 +270,7 @@ impl Decoder {
             frags: Fragments::default(),
             streams: Streams::default(),
             sctp: HashMap::new(),
+            tsns: HashMap::new(),
         }
     }
 
@@ -496,6 +501,9 @@ impl Decoder {
         if total == 0 {
             // TCP segmentation offload: the length is left for the NIC to fill in.
             total = d.len();
+        }
+        if d.len() < ihl {
+            return self.out.short(Layer::Ipv4);
         }
         if d.len() < total && self.out.truncated {
             return Verdict::Unusable(UnusableReason::TruncatedBySnaplen);
@@ -729,6 +737,13 @@ impl Decoder {
                 return self.out.short(Layer::Sctp);
             }
             if ty == 0 && len >= 16 {
+                let tsn = be32(d, pos + 4);
+                if self.seen_tsn(src, dst, tsn) {
+                    // A retransmitted DATA chunk: its message was already delivered.
+                    verdict = Verdict::Sip;
+                    pos += (len + 3) & !3;
+                    continue;
+                }
                 let stream = be16(d, pos + 8);
                 let data = &d[pos + 16..pos + len];
                 let begin = flags & 0x02 != 0;
@@ -765,6 +780,23 @@ impl Decoder {
             pos += (len + 3) & !3;
         }
         verdict
+    }
+
+    /// Whether this DATA chunk's TSN was seen recently on this association direction (remembers
+    /// the last [`SCTP_TSN_MEMORY`] TSNs of each of at most [`Limits::max_streams`] directions).
+    fn seen_tsn(&mut self, src: SocketAddr, dst: SocketAddr, tsn: u32) -> bool {
+        if !self.tsns.contains_key(&(src, dst)) && self.tsns.len() >= self.out.limits.max_streams {
+            self.tsns.clear();
+        }
+        let recent = self.tsns.entry((src, dst)).or_default();
+        if recent.contains(&tsn) {
+            return true;
+        }
+        if recent.len() >= SCTP_TSN_MEMORY {
+            recent.pop_front();
+        }
+        recent.push_back(tsn);
+        false
     }
 
     fn gre(&mut self, d: &[u8], depth: u8) -> Verdict {

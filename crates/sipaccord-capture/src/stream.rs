@@ -100,9 +100,13 @@ impl Streams {
         dir.last_used = clock;
         if flags & SYN != 0 {
             let isn = seq.wrapping_add(1);
-            if dir.next_seq.is_some_and(|n| n != isn)
-                && (dir.next_seq.is_some() || !dir.buf.is_empty())
-            {
+            // A SYN at or just behind the next expected byte is a retransmission; elsewhere it opens a
+            // new connection on the same addresses and ports.
+            let restart = dir.next_seq.is_some_and(|n| {
+                let delta = seq_delta(isn, n);
+                delta > 0 || delta < -(out.limits.max_stream_buffer as i64)
+            });
+            if restart {
                 // A new connection on the same ports: report what the old one left incomplete.
                 flush_dir(out, src, dst, dir);
                 *dir = Dir::new();
@@ -135,9 +139,7 @@ impl Streams {
             }
         } else if delta as usize > limit {
             // Far ahead: the capture missed a lot (or the stream restarted). Start over here.
-            let lost = dir.buf.len() + dir.ahead_bytes;
             out.count_unusable(UnusableReason::StreamGap, 1);
-            let _ = lost;
             flush_dir(out, src, dst, dir);
             dir.buf.clear();
             dir.ahead.clear();

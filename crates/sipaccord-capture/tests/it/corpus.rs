@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sipaccord_capture::{CaptureReader, OtherTraffic, Outcome, SipMessage};
+use sipaccord_capture::{CaptureReader, OtherTraffic, Outcome, SipMessage, SkipReason};
 
 /// The shared corpus directory (test data under other licenses, read in place).
 pub fn corpus_dir() -> PathBuf {
@@ -163,14 +163,21 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
             if !messages.is_empty() {
                 problems.push(format!("{} SIP messages, expected none", messages.len()));
             }
-            let said = !summary.skipped_streams.is_empty()
-                || summary
-                    .other
-                    .get(&OtherTraffic::TcpNotSip)
-                    .copied()
-                    .unwrap_or(0)
-                    > 0;
-            if !said {
+            // TLS captures must name the encrypted streams; the others must count non-SIP TCP.
+            let not_sip = summary
+                .other
+                .get(&OtherTraffic::TcpNotSip)
+                .copied()
+                .unwrap_or(0);
+            if name.to_ascii_lowercase().contains("tls") {
+                if !summary
+                    .skipped_streams
+                    .iter()
+                    .any(|s| s.reason == SkipReason::Tls)
+                {
+                    problems.push(format!("no TLS stream reported as skipped: {summary:?}"));
+                }
+            } else if not_sip == 0 {
                 problems.push(format!("no reason given for finding no SIP: {summary:?}"));
             }
         }

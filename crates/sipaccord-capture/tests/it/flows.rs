@@ -317,7 +317,7 @@ fn sip_in_udp_over_vlan_gre_and_raw_ip_link_types() {
     let (found, _, _) = read(pcap_file(1, &[tagged]));
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].dst.port(), 5080);
-    let (found, _, _) = read(pcap_file(101, &[inner.clone()]));
+    let (found, _, _) = read(pcap_file(101, std::slice::from_ref(&inner)));
     assert_eq!(found.len(), 1);
     let (found, _, summary) = read(pcap_file(147, &[inner]));
     assert!(found.is_empty());
