@@ -2,5 +2,6 @@
 
 mod corpus;
 mod flows;
+mod links;
 mod pcap;
 mod truncated;

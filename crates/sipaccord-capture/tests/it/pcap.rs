@@ -168,3 +168,77 @@ impl Rng {
         }
     }
 }
+
+/// A pcapng file: one interface per entry of `links` (with `if_tsresol` 9, nanoseconds, on the
+/// second interface), then one Enhanced Packet Block per (interface, frame).
+pub fn pcapng_file(links: &[u16], frames: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    fn block(out: &mut Vec<u8>, ty: u32, body: &[u8]) {
+        let padded = body.len().div_ceil(4) * 4;
+        let total = (12 + padded) as u32;
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&total.to_le_bytes());
+        out.extend_from_slice(body);
+        out.resize(out.len() + padded - body.len(), 0);
+        out.extend_from_slice(&total.to_le_bytes());
+    }
+    let mut f = Vec::new();
+    let mut shb = Vec::new();
+    shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+    shb.extend_from_slice(&1u16.to_le_bytes());
+    shb.extend_from_slice(&0u16.to_le_bytes());
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    block(&mut f, 0x0a0d_0d0a, &shb);
+    for (i, link) in links.iter().enumerate() {
+        let mut idb = Vec::new();
+        idb.extend_from_slice(&link.to_le_bytes());
+        idb.extend_from_slice(&0u16.to_le_bytes());
+        idb.extend_from_slice(&65535u32.to_le_bytes());
+        if i == 1 {
+            // if_tsresol = 9 (nanoseconds), then opt_endofopt.
+            idb.extend_from_slice(&[9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        block(&mut f, 1, &idb);
+    }
+    for (n, (interface, data)) in frames.iter().enumerate() {
+        let units: u64 = if *interface == 1 {
+            1_700_000_000_000_000_000
+        } else {
+            1_700_000_000_000_000
+        } + n as u64;
+        let mut epb = Vec::new();
+        epb.extend_from_slice(&interface.to_le_bytes());
+        epb.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(units as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(data);
+        epb.resize(epb.len().div_ceil(4) * 4, 0);
+        block(&mut f, 6, &epb);
+    }
+    f
+}
+
+/// A HEPv3 packet carrying `payload` from 10.0.0.1:5060 to 10.0.0.2:5070 over `proto`.
+pub fn hep3(proto: u8, payload: &[u8]) -> Vec<u8> {
+    let mut chunks = Vec::new();
+    let mut chunk = |ty: u16, v: &[u8]| {
+        chunks.extend_from_slice(&0u16.to_be_bytes());
+        chunks.extend_from_slice(&ty.to_be_bytes());
+        chunks.extend_from_slice(&((6 + v.len()) as u16).to_be_bytes());
+        chunks.extend_from_slice(v);
+    };
+    chunk(1, &[2]);
+    chunk(2, &[proto]);
+    chunk(3, &A4.octets());
+    chunk(4, &B4.octets());
+    chunk(7, &5060u16.to_be_bytes());
+    chunk(8, &5070u16.to_be_bytes());
+    chunk(9, &1_600_000_000u32.to_be_bytes());
+    chunk(10, &250_000u32.to_be_bytes());
+    chunk(11, &[1]);
+    chunk(15, payload);
+    let mut p = b"HEP3".to_vec();
+    p.extend_from_slice(&((6 + chunks.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&chunks);
+    p
+}
