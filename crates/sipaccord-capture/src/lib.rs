@@ -1,0 +1,336 @@
+//! Reads pcap and pcapng captures and yields the SIP messages they carry.
+//!
+//! The entry point is [`CaptureReader::open`]; the reader is an [`Iterator`] of
+//! [`Result<SipMessage, CaptureError>`].
+//! After the last item, [`CaptureReader::summary`] says what was seen: messages, flows, encrypted
+//! streams that were skipped, and every packet that could not be used, counted by reason.
+//!
+//! ```no_run
+//! use sipaccord_capture::CaptureReader;
+//!
+//! let mut reader = CaptureReader::open("call.pcap")?;
+//! for item in &mut reader {
+//!     let message = item?;
+//!     println!("{} {} -> {} {:?}", message.frame, message.src, message.dst, message.first_line());
+//! }
+//! println!("{:?}", reader.summary());
+//! # Ok::<(), sipaccord_capture::CaptureError>(())
+//! ```
+//!
+//! Decoding covers Ethernet (802.1Q, QinQ, MPLS, PPPoE), Linux cooked SLL and SLL2, NULL/loopback,
+//! raw IP, PPP; IPv4 and IPv6 with fragment reassembly and IPv6 extension headers; UDP, TCP with
+//! stream reassembly, SCTP DATA chunks, WebSocket (RFC 7118); tunnels IP-in-IP, GRE (with
+//! transparent Ethernet bridging, ERSPAN and PPP), GTP-U and HEPv3.
+//! SIP is recognised by content on any port; TLS streams are counted and reported, not inspected.
+//!
+//! Memory is bounded by [`Limits`]: open TCP directions, bytes buffered per direction, pending
+//! IP fragment sets and their size.
+//! The oldest state is evicted first when a limit is reached, and the eviction is counted in
+//! [`Summary::unusable`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod decode;
+mod frag;
+mod reader;
+mod stream;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+pub use reader::CaptureReader;
+
+/// A SIP message found in a capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipMessage {
+    /// The capture file it came from (as given to [`CaptureReader::open`]).
+    pub file: Arc<Path>,
+    /// 1-based number of the packet that completed the message (as Wireshark numbers frames).
+    pub frame: u64,
+    /// Capture timestamp of that packet, since the Unix epoch.
+    pub timestamp: Duration,
+    /// Source address and port (of the innermost carrier: HEP and tunnels are unwrapped).
+    pub src: SocketAddr,
+    /// Destination address and port.
+    pub dst: SocketAddr,
+    /// The transport that carried it.
+    pub transport: Transport,
+    /// The message bytes (leading keep-alive line endings removed), ready for
+    /// [`sipaccord_sip::Message::parse`].
+    pub bytes: Bytes,
+    /// Whether sipaccord-sip accepted the message.
+    pub outcome: Outcome,
+}
+
+impl SipMessage {
+    /// The first line as written, without its line ending (lossy UTF-8).
+    pub fn first_line(&self) -> String {
+        let end = memchr::memchr(b'\n', &self.bytes).unwrap_or(self.bytes.len());
+        let line = &self.bytes[..end];
+        String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned()
+    }
+
+    /// Parses the bytes with the rules of the transport (datagram or stream framing).
+    pub fn parse(&self) -> Result<sipaccord_sip::Message<'_>, sipaccord_sip::ParseError> {
+        if self.transport.is_stream() {
+            sipaccord_sip::Message::parse_stream(&self.bytes, &sipaccord_sip::Limits::default())
+        } else {
+            sipaccord_sip::Message::parse(&self.bytes)
+        }
+    }
+
+    /// Whether the message parsed and validated without errors.
+    pub fn is_well_formed(&self) -> bool {
+        matches!(self.outcome, Outcome::WellFormed)
+    }
+
+    /// Whether the message parsed (well-formed, or [`Outcome::Invalid`] header values).
+    pub fn is_parsed(&self) -> bool {
+        !matches!(self.outcome, Outcome::Malformed(_))
+    }
+}
+
+/// What sipaccord-sip said about a message found in a capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It parsed and validated without errors (warnings are allowed).
+    WellFormed,
+    /// It parsed (start line, headers and body are usable) but a header value breaks its grammar,
+    /// e.g. an unbracketed IPv6 address in a URI; the reason names the first error and where it is.
+    Invalid(String),
+    /// It looked like SIP but could not be parsed as a message; the reason says why and where.
+    Malformed(String),
+}
+
+/// The transport a SIP message arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    /// UDP datagram.
+    Udp,
+    /// TCP stream.
+    Tcp,
+    /// SCTP DATA chunk(s).
+    Sctp,
+    /// WebSocket message over TCP (RFC 7118).
+    WebSocket,
+}
+
+impl Transport {
+    /// Whether Content-Length frames messages on this transport.
+    pub fn is_stream(self) -> bool {
+        matches!(self, Transport::Tcp)
+    }
+
+    /// Lowercase name: `udp`, `tcp`, `sctp`, `ws`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Sctp => "sctp",
+            Transport::WebSocket => "ws",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a packet (or part of one) could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnusableReason {
+    /// The packet was cut by the capture's snapshot length before the data needed.
+    TruncatedBySnaplen,
+    /// A header of this layer is invalid or shorter than its own length fields say.
+    BadHeader(Layer),
+    /// The link type of the file or interface is not decoded.
+    UnsupportedLinkType(u32),
+    /// An IP fragment set was dropped: it never completed within [`Limits::fragment_timeout`].
+    FragmentTimeout,
+    /// An IP fragment set was dropped to respect [`Limits::max_fragment_sets`] or
+    /// [`Limits::max_fragment_bytes`], or its fragments were inconsistent.
+    FragmentLimit,
+    /// TCP data was dropped because a direction buffered more than [`Limits::max_stream_buffer`],
+    /// or a gap in the sequence space was never filled.
+    StreamGap,
+    /// A TCP direction was evicted to respect [`Limits::max_streams`].
+    StreamEvicted,
+    /// Bytes of a SIP stream before the first start line (capture started mid-message).
+    StreamResync,
+    /// Tunnels nested deeper than the decoder follows.
+    TooDeep,
+}
+
+/// The protocol layer named in [`UnusableReason::BadHeader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum Layer {
+    Link,
+    Vlan,
+    Mpls,
+    Pppoe,
+    Ppp,
+    Ipv4,
+    Ipv6,
+    Udp,
+    Tcp,
+    Sctp,
+    Gre,
+    Erspan,
+    GtpU,
+    Hep,
+    WebSocket,
+}
+
+impl fmt::Display for UnusableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnusableReason::TruncatedBySnaplen => f.write_str("truncated by snaplen"),
+            UnusableReason::BadHeader(layer) => write!(f, "bad {layer:?} header"),
+            UnusableReason::UnsupportedLinkType(lt) => write!(f, "unsupported link type {lt}"),
+            UnusableReason::FragmentTimeout => f.write_str("IP fragments timed out"),
+            UnusableReason::FragmentLimit => f.write_str("IP fragment reassembly limit"),
+            UnusableReason::StreamGap => f.write_str("TCP reassembly gap or buffer limit"),
+            UnusableReason::StreamEvicted => f.write_str("TCP stream evicted (flow limit)"),
+            UnusableReason::StreamResync => {
+                f.write_str("TCP bytes before the first SIP start line")
+            }
+            UnusableReason::TooDeep => f.write_str("tunnels nested too deep"),
+        }
+    }
+}
+
+/// Traffic that was decoded but carries no SIP; counted so nothing disappears unexplained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OtherTraffic {
+    /// Link-layer frames that are not IP (ARP, LLC, LLDP, ...).
+    NotIp,
+    /// IP packets of a protocol other than UDP, TCP, SCTP or a tunnel (ICMP, ...).
+    OtherIpProtocol,
+    /// UDP datagrams whose payload is not SIP (RTP, DNS, ...).
+    UdpNotSip,
+    /// TCP segments without payload, or whose stream is not SIP (HTTP, ...).
+    TcpNotSip,
+    /// SCTP packets without a SIP DATA chunk.
+    SctpNotSip,
+    /// TCP segments of encrypted streams (see [`Summary::skipped_streams`]).
+    Encrypted,
+}
+
+/// Why a stream was not inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// TLS records: SIP over TLS cannot be read without keys.
+    Tls,
+}
+
+/// A TCP stream (one direction) that was seen but not inspected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedStream {
+    /// Why.
+    pub reason: SkipReason,
+    /// Sender of this direction.
+    pub src: SocketAddr,
+    /// Receiver of this direction.
+    pub dst: SocketAddr,
+    /// Frame where the stream was recognised.
+    pub first_frame: u64,
+}
+
+/// What a capture contained, available from [`CaptureReader::summary`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Packets read from the file.
+    pub packets: u64,
+    /// SIP messages yielded (well-formed and malformed).
+    pub messages: u64,
+    /// Of those, messages that could not be parsed ([`Outcome::Malformed`]).
+    pub malformed: u64,
+    /// Of those, messages that parsed with invalid header values ([`Outcome::Invalid`]).
+    pub invalid: u64,
+    /// Distinct flows (transport and unordered address pair) that carried SIP.
+    pub flows: u64,
+    /// Encrypted or otherwise uninspected streams, in the order they were seen.
+    pub skipped_streams: Vec<SkippedStream>,
+    /// Packets (or stream bytes, for stream reasons) that could not be used, by reason.
+    pub unusable: BTreeMap<UnusableReason, u64>,
+    /// Packets that were understood and carry no SIP, by kind.
+    pub other: BTreeMap<OtherTraffic, u64>,
+}
+
+/// Bounds on the state kept while reading; all have defaults ([`Limits::default`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open TCP directions; the least recently active is evicted beyond this (default 65,536).
+    pub max_streams: usize,
+    /// Bytes buffered per TCP direction, in order and out of order together (default 1 MiB).
+    pub max_stream_buffer: usize,
+    /// Incomplete IP fragment sets; the oldest is dropped beyond this (default 4,096).
+    pub max_fragment_sets: usize,
+    /// Bytes of one fragment set (default 65,535 + headers: 70,000).
+    pub max_fragment_bytes: usize,
+    /// Capture time after which an incomplete fragment set is dropped (default 30 s).
+    pub fragment_timeout: Duration,
+    /// Limits handed to the SIP parser and framer.
+    pub sip: sipaccord_sip::Limits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_streams: 65_536,
+            max_stream_buffer: 1 << 20,
+            max_fragment_sets: 4_096,
+            max_fragment_bytes: 70_000,
+            fragment_timeout: Duration::from_secs(30),
+            sip: sipaccord_sip::Limits::default(),
+        }
+    }
+}
+
+/// Errors reading a capture file. After one is returned the iterator ends.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is neither pcap nor pcapng.
+    #[error("{path}: not a pcap or pcapng file")]
+    NotACapture {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file ends in the middle of a record (everything before it was yielded).
+    #[error("{path}: capture truncated at byte offset {offset} (record incomplete)")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the incomplete record.
+        offset: u64,
+    },
+    /// A record is invalid; nothing after it can be read.
+    #[error("{path}: invalid record at byte offset {offset}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the invalid record.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+}

@@ -1,0 +1,543 @@
+//! TCP stream reassembly and what runs on top of it: SIP framing (Content-Length, via
+//! sipaccord-sip's `frame_stream`), WebSocket frames carrying SIP (RFC 7118), HEPv3 over TCP, and
+//! recognition of TLS and other non-SIP streams.
+//!
+//! Each direction of a connection is reassembled on its own: bytes are delivered once, in sequence
+//! order; retransmitted and overlapping bytes are trimmed; segments ahead of the next expected byte
+//! wait (bounded by [`crate::Limits::max_stream_buffer`]) until the hole is filled.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use memchr::memmem;
+use sipaccord_sip::{find_start_line, frame_stream, looks_like_sip, Framing};
+
+use crate::decode::{be16, Out, Verdict};
+use crate::{Layer, OtherTraffic, SkipReason, SkippedStream, Transport, UnusableReason};
+
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Not yet recognised.
+    Unknown,
+    Sip,
+    /// HTTP header of a WebSocket upgrade (request or 101 response) to skip, then frames.
+    WsHandshake,
+    WebSocket,
+    Hep,
+    Tls,
+    NotSip,
+}
+
+#[derive(Debug)]
+struct Dir {
+    next_seq: Option<u32>,
+    /// In-order bytes not yet consumed.
+    buf: Vec<u8>,
+    /// Segments ahead of `next_seq`: (sequence number, bytes).
+    ahead: Vec<(u32, Vec<u8>)>,
+    ahead_bytes: usize,
+    mode: Mode,
+    last_used: u64,
+    last_frame: u64,
+    last_ts: Duration,
+    /// A fragmented WebSocket message being collected.
+    ws_message: Vec<u8>,
+}
+
+impl Dir {
+    fn new() -> Dir {
+        Dir {
+            next_seq: None,
+            buf: Vec::new(),
+            ahead: Vec::new(),
+            ahead_bytes: 0,
+            mode: Mode::Unknown,
+            last_used: 0,
+            last_frame: 0,
+            last_ts: Duration::ZERO,
+            ws_message: Vec::new(),
+        }
+    }
+}
+
+/// All open TCP directions, keyed by (source, destination).
+#[derive(Debug, Default)]
+pub(crate) struct Streams {
+    dirs: HashMap<(SocketAddr, SocketAddr), Dir>,
+    clock: u64,
+}
+
+fn seq_delta(seq: u32, next: u32) -> i64 {
+    i64::from(seq.wrapping_sub(next) as i32)
+}
+
+impl Streams {
+    pub fn segment(
+        &mut self,
+        out: &mut Out,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Verdict {
+        self.clock += 1;
+        let key = (src, dst);
+        if !self.dirs.contains_key(&key) {
+            if flags & RST != 0 && payload.is_empty() {
+                return Verdict::Other(OtherTraffic::TcpNotSip);
+            }
+            if self.dirs.len() >= out.limits.max_streams {
+                self.evict_oldest(out);
+            }
+        }
+        let clock = self.clock;
+        let dir = self.dirs.entry(key).or_insert_with(Dir::new);
+        dir.last_used = clock;
+        if flags & SYN != 0 {
+            let isn = seq.wrapping_add(1);
+            // A SYN at or just behind the next expected byte is a retransmission; elsewhere it opens a
+            // new connection on the same addresses and ports.
+            let restart = dir.next_seq.is_some_and(|n| {
+                let delta = seq_delta(isn, n);
+                delta > 0 || delta < -(out.limits.max_stream_buffer as i64)
+            });
+            if restart {
+                // A new connection on the same ports: report what the old one left incomplete.
+                flush_dir(out, src, dst, dir);
+                *dir = Dir::new();
+                dir.last_used = clock;
+            }
+            dir.next_seq = Some(isn);
+            if payload.is_empty() {
+                return Verdict::Other(OtherTraffic::TcpNotSip);
+            }
+        }
+        if payload.is_empty() {
+            return if dir.mode == Mode::Tls {
+                Verdict::Other(OtherTraffic::Encrypted)
+            } else {
+                Verdict::Other(OtherTraffic::TcpNotSip)
+            };
+        }
+        let seq = if flags & SYN != 0 {
+            seq.wrapping_add(1)
+        } else {
+            seq
+        };
+        let next = *dir.next_seq.get_or_insert(seq);
+        let delta = seq_delta(seq, next);
+        let limit = out.limits.max_stream_buffer;
+        if delta <= 0 {
+            let overlap = usize::try_from(-delta).unwrap_or(usize::MAX);
+            if overlap < payload.len() {
+                append(dir, &payload[overlap..]);
+            }
+        } else if delta as usize > limit {
+            // Far ahead: the capture missed a lot (or the stream restarted). Start over here.
+            out.count_unusable(UnusableReason::StreamGap, 1);
+            flush_dir(out, src, dst, dir);
+            dir.buf.clear();
+            dir.ahead.clear();
+            dir.ahead_bytes = 0;
+            dir.next_seq = Some(seq);
+            append(dir, payload);
+        } else {
+            dir.ahead.push((seq, payload.to_vec()));
+            dir.ahead_bytes += payload.len();
+            if dir.ahead_bytes + dir.buf.len() > limit {
+                // The hole was never filled: skip to the earliest waiting segment.
+                out.count_unusable(UnusableReason::StreamGap, 1);
+                flush_dir(out, src, dst, dir);
+                dir.buf.clear();
+                let earliest = dir
+                    .ahead
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .min_by_key(|&s| seq_delta(s, next));
+                dir.next_seq = earliest;
+            }
+        }
+        drain_ahead(dir);
+        dir.last_frame = out.frame;
+        dir.last_ts = out.ts;
+        let verdict = process(out, src, dst, dir);
+        if dir.buf.len() > limit {
+            out.count_unusable(UnusableReason::StreamGap, 1);
+            dir.buf.clear();
+        }
+        verdict
+    }
+
+    fn evict_oldest(&mut self, out: &mut Out) {
+        let Some(key) = self
+            .dirs
+            .iter()
+            .min_by_key(|(_, d)| d.last_used)
+            .map(|(k, _)| *k)
+        else {
+            return;
+        };
+        if let Some(mut dir) = self.dirs.remove(&key) {
+            out.count_unusable(UnusableReason::StreamEvicted, 1);
+            let (frame, ts) = (out.frame, out.ts);
+            flush_dir(out, key.0, key.1, &mut dir);
+            out.frame = frame;
+            out.ts = ts;
+        }
+    }
+
+    /// End of capture: a SIP direction holding part of a message reports it as malformed.
+    pub fn finish(&mut self, out: &mut Out) {
+        let mut keys: Vec<_> = self.dirs.iter().map(|(k, d)| (d.last_frame, *k)).collect();
+        keys.sort();
+        for (_, key) in keys {
+            if let Some(mut dir) = self.dirs.remove(&key) {
+                // Waiting segments after a hole: deliver them past the hole so complete messages in
+                // them are still found.
+                while !dir.ahead.is_empty() {
+                    let next = dir.next_seq.unwrap_or(0);
+                    let earliest = dir
+                        .ahead
+                        .iter()
+                        .map(|(s, _)| *s)
+                        .min_by_key(|&s| seq_delta(s, next));
+                    out.count_unusable(UnusableReason::StreamGap, 1);
+                    flush_dir(out, key.0, key.1, &mut dir);
+                    dir.buf.clear();
+                    dir.next_seq = earliest;
+                    drain_ahead(&mut dir);
+                    out.frame = dir.last_frame;
+                    out.ts = dir.last_ts;
+                    process(out, key.0, key.1, &mut dir);
+                }
+                flush_dir(out, key.0, key.1, &mut dir);
+            }
+        }
+    }
+}
+
+fn append(dir: &mut Dir, data: &[u8]) {
+    dir.buf.extend_from_slice(data);
+    if let Some(n) = dir.next_seq.as_mut() {
+        *n = n.wrapping_add(data.len() as u32);
+    }
+}
+
+/// Moves waiting segments that now touch the next expected byte into the buffer.
+fn drain_ahead(dir: &mut Dir) {
+    loop {
+        let Some(next) = dir.next_seq else { return };
+        let Some(i) = dir.ahead.iter().position(|(s, _)| seq_delta(*s, next) <= 0) else {
+            return;
+        };
+        let (s, data) = dir.ahead.swap_remove(i);
+        dir.ahead_bytes -= data.len();
+        let overlap = usize::try_from(-seq_delta(s, next)).unwrap_or(usize::MAX);
+        if overlap < data.len() {
+            append(dir, &data[overlap..]);
+        }
+    }
+}
+
+/// Reports whatever partial SIP message a direction still holds as malformed (it never completed).
+fn flush_dir(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+    let keepalive = dir.buf.iter().all(|&b| b == b'\r' || b == b'\n');
+    if dir.mode == Mode::Sip && !keepalive {
+        let (frame, ts) = (out.frame, out.ts);
+        out.frame = dir.last_frame;
+        out.ts = dir.last_ts;
+        let reason = match frame_stream(&dir.buf, &out.limits.sip) {
+            Err(e) => e.to_string(),
+            Ok(_) => format!(
+                "incomplete message: stream ended or was interrupted after {} bytes",
+                dir.buf.len()
+            ),
+        };
+        let buf = std::mem::take(&mut dir.buf);
+        out.emit(Transport::Tcp, src, dst, &buf, Some(reason));
+        out.frame = frame;
+        out.ts = ts;
+    }
+    dir.buf.clear();
+}
+
+fn is_tls_record(d: &[u8]) -> bool {
+    d.len() >= 3 && (20..=24).contains(&d[0]) && d[1] == 3 && d[2] <= 4
+}
+
+const HTTP_STARTS: &[&[u8]] = &[
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"HEAD ",
+    b"DELETE ",
+    b"PATCH ",
+    b"OPTIONS * HTTP",
+    b"CONNECT ",
+    b"HTTP/1.",
+    b"HTTP/2",
+];
+
+/// Consumes what the direction's buffer holds according to its mode.
+fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Verdict {
+    let mut verdict = match dir.mode {
+        Mode::Tls => Verdict::Other(OtherTraffic::Encrypted),
+        Mode::NotSip => Verdict::Other(OtherTraffic::TcpNotSip),
+        _ => Verdict::Sip,
+    };
+    loop {
+        match dir.mode {
+            Mode::Tls | Mode::NotSip => {
+                dir.buf.clear();
+                return verdict;
+            }
+            Mode::Unknown => {
+                let skip = dir
+                    .buf
+                    .iter()
+                    .take_while(|&&b| b == b'\r' || b == b'\n')
+                    .count();
+                let rest = &dir.buf[skip..];
+                if rest.is_empty() {
+                    return Verdict::Other(OtherTraffic::TcpNotSip);
+                }
+                if is_tls_record(rest) {
+                    dir.mode = Mode::Tls;
+                    out.summary.skipped_streams.push(SkippedStream {
+                        reason: SkipReason::Tls,
+                        src,
+                        dst,
+                        first_frame: out.frame,
+                    });
+                    verdict = Verdict::Other(OtherTraffic::Encrypted);
+                    continue;
+                }
+                if rest.starts_with(b"HEP3") {
+                    dir.mode = Mode::Hep;
+                    continue;
+                }
+                if rest.len() < 16 && !rest.contains(&b'\n') {
+                    return Verdict::Other(OtherTraffic::TcpNotSip);
+                }
+                if looks_like_sip(rest) {
+                    dir.mode = Mode::Sip;
+                    continue;
+                }
+                let is_http = HTTP_STARTS
+                    .iter()
+                    .any(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p));
+                if is_http {
+                    let Some(end) = memmem::find(rest, b"\r\n\r\n") else {
+                        if rest.len() > out.limits.sip.max_message_size {
+                            dir.mode = Mode::NotSip;
+                            continue;
+                        }
+                        return Verdict::Other(OtherTraffic::TcpNotSip);
+                    };
+                    let head = rest[..end].to_ascii_lowercase();
+                    let upgrade = memmem::find(&head, b"upgrade: websocket").is_some()
+                        && (head.starts_with(b"get ") || head.starts_with(b"http/1.1 101"));
+                    dir.mode = if upgrade {
+                        Mode::WsHandshake
+                    } else {
+                        Mode::NotSip
+                    };
+                    verdict = if upgrade {
+                        Verdict::Sip
+                    } else {
+                        Verdict::Other(OtherTraffic::TcpNotSip)
+                    };
+                    continue;
+                }
+                if !rest.contains(&b'\n') {
+                    if rest.len() > out.limits.sip.max_line_length {
+                        dir.mode = Mode::NotSip;
+                        continue;
+                    }
+                    return Verdict::Other(OtherTraffic::TcpNotSip);
+                }
+                // Picked up mid-stream: skip to the first start line, or keep only the last partial line.
+                match find_start_line(rest) {
+                    Some(at) => {
+                        out.count_unusable(UnusableReason::StreamResync, 1);
+                        dir.buf.drain(..skip + at);
+                        dir.mode = Mode::Sip;
+                    }
+                    None => {
+                        let last_nl = rest.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                        dir.buf.drain(..skip + last_nl);
+                        return Verdict::Other(OtherTraffic::TcpNotSip);
+                    }
+                }
+            }
+            Mode::Sip => {
+                sip_messages(out, src, dst, dir);
+                return verdict;
+            }
+            Mode::WsHandshake => {
+                let Some(end) = memmem::find(&dir.buf, b"\r\n\r\n") else {
+                    return verdict;
+                };
+                dir.buf.drain(..end + 4);
+                dir.mode = Mode::WebSocket;
+            }
+            Mode::WebSocket => {
+                websocket(out, src, dst, dir);
+                return verdict;
+            }
+            Mode::Hep => {
+                while dir.buf.len() >= 6 {
+                    if &dir.buf[..4] != b"HEP3" {
+                        out.count_unusable(UnusableReason::BadHeader(Layer::Hep), 1);
+                        dir.mode = Mode::NotSip;
+                        break;
+                    }
+                    let len = usize::from(be16(&dir.buf, 4));
+                    if len < 6 {
+                        out.count_unusable(UnusableReason::BadHeader(Layer::Hep), 1);
+                        dir.mode = Mode::NotSip;
+                        break;
+                    }
+                    if dir.buf.len() < len {
+                        break;
+                    }
+                    let packet: Vec<u8> = dir.buf.drain(..len).collect();
+                    if let Verdict::Unusable(r) = out.hep(&packet) {
+                        out.count_unusable(r, 1);
+                    }
+                }
+                return verdict;
+            }
+        }
+    }
+}
+
+/// Frames and emits every complete SIP message at the start of the buffer.
+fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+    loop {
+        let skip = dir
+            .buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        if skip == dir.buf.len() {
+            return;
+        }
+        let rest = &dir.buf[skip..];
+        let Some(nl) = memchr::memchr(b'\n', rest) else {
+            return;
+        };
+        if !sipaccord_sip::is_start_line(&rest[..nl]) {
+            // Lost sync (a gap, or garbage between messages): skip to the next start line.
+            out.count_unusable(UnusableReason::StreamResync, 1);
+            match find_start_line(rest) {
+                Some(at) => {
+                    dir.buf.drain(..skip + at);
+                }
+                None => {
+                    let last_nl = rest.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                    dir.buf.drain(..skip + last_nl);
+                    return;
+                }
+            }
+            continue;
+        }
+        match frame_stream(&dir.buf, &out.limits.sip) {
+            Ok(Framing::Complete(len)) => {
+                let message: Vec<u8> = dir.buf.drain(..len).collect();
+                out.emit(Transport::Tcp, src, dst, &message, None);
+            }
+            Ok(Framing::Partial) => return,
+            Err(e) => {
+                // Cannot frame (bad Content-Length, too large): report up to the next start line.
+                let first = skip + nl + 1;
+                let cut = match find_start_line(&dir.buf[first..]) {
+                    Some(at) => first + at,
+                    None => dir.buf.len(),
+                };
+                let message: Vec<u8> = dir.buf.drain(..cut).collect();
+                out.emit(Transport::Tcp, src, dst, &message, Some(e.to_string()));
+            }
+        }
+    }
+}
+
+/// Decodes WebSocket frames; text and binary messages that are SIP are emitted (RFC 7118).
+fn websocket(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+    loop {
+        let b = &dir.buf;
+        if b.len() < 2 {
+            return;
+        }
+        let fin = b[0] & 0x80 != 0;
+        let opcode = b[0] & 0x0f;
+        let masked = b[1] & 0x80 != 0;
+        let (len, mut pos) = match b[1] & 0x7f {
+            126 => {
+                if b.len() < 4 {
+                    return;
+                }
+                (u64::from(be16(b, 2)), 4usize)
+            }
+            127 => {
+                if b.len() < 10 {
+                    return;
+                }
+                let mut a = [0u8; 8];
+                a.copy_from_slice(&b[2..10]);
+                (u64::from_be_bytes(a), 10usize)
+            }
+            n => (u64::from(n), 2usize),
+        };
+        if len > out.limits.max_stream_buffer as u64 {
+            out.count_unusable(UnusableReason::BadHeader(Layer::WebSocket), 1);
+            dir.mode = Mode::NotSip;
+            dir.buf.clear();
+            return;
+        }
+        let len = len as usize;
+        let mut key = [0u8; 4];
+        if masked {
+            if b.len() < pos + 4 {
+                return;
+            }
+            key.copy_from_slice(&b[pos..pos + 4]);
+            pos += 4;
+        }
+        if b.len() < pos + len {
+            return;
+        }
+        let mut payload = b[pos..pos + len].to_vec();
+        if masked {
+            for (i, byte) in payload.iter_mut().enumerate() {
+                *byte ^= key[i % 4];
+            }
+        }
+        dir.buf.drain(..pos + len);
+        match opcode {
+            0..=2 => {
+                if opcode != 0 {
+                    dir.ws_message.clear();
+                }
+                dir.ws_message.extend_from_slice(&payload);
+                if fin {
+                    let message = std::mem::take(&mut dir.ws_message);
+                    if looks_like_sip(&message) {
+                        out.emit(Transport::WebSocket, src, dst, &message, None);
+                    }
+                }
+            }
+            8 => {
+                dir.mode = Mode::NotSip;
+                dir.buf.clear();
+                return;
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Link types, tunnels and encapsulations built by hand: SLL2, NULL, loopback, pcapng with several
+//! interfaces, HEPv3 over UDP and TCP, GTP-U, SCTP, and a mutation run that must never panic.
+
+use std::time::Duration;
+
+use sipaccord_capture::{CaptureReader, Transport};
+
+use crate::corpus::corpus_dir;
+use crate::pcap::*;
+
+fn udp4(message: &[u8]) -> Vec<u8> {
+    ipv4(A4, B4, 17, (0, 0, false), &udp(5060, 5060, message))
+}
+
+#[test]
+fn linux_sll2_null_and_loopback_link_types() {
+    let message = sip_message(21);
+    let mut sll2 = vec![
+        0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 1, 2, 3, 4, 5, 0, 0,
+    ];
+    sll2.extend_from_slice(&udp4(&message));
+    let mut null = 2u32.to_le_bytes().to_vec();
+    null.extend_from_slice(&udp4(&message));
+    let mut lo = 2u32.to_be_bytes().to_vec();
+    lo.extend_from_slice(&udp4(&message));
+    for (link, frame) in [(276, sll2), (0, null), (108, lo)] {
+        let (found, error, summary) = read(pcap_file(link, &[frame]));
+        assert!(error.is_none());
+        assert_eq!(found.len(), 1, "link type {link}: {summary:?}");
+        assert_eq!(found[0].bytes.as_ref(), &message[..]);
+    }
+}
+
+#[test]
+fn pcapng_with_two_interfaces_of_different_link_types_and_resolutions() {
+    let message = sip_message(22);
+    let frames = vec![
+        (0, ether(0x0800, &udp4(&message))),
+        (1, udp4(&sip_message(23))),
+    ];
+    let (found, error, _) = read(pcapng_file(&[1, 101], &frames));
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0].timestamp, Duration::from_secs(1_700_000_000));
+    assert_eq!(
+        found[1].timestamp,
+        Duration::from_nanos(1_700_000_000_000_000_001)
+    );
+    assert_eq!(found[1].frame, 2);
+    assert!(found[1].first_line().starts_with("INVITE "));
+}
+
+#[test]
+fn hep3_over_udp_and_over_tcp() {
+    let message = sip_message(24);
+    let frame = ether(
+        0x0800,
+        &ipv4(
+            A4,
+            B4,
+            17,
+            (0, 0, false),
+            &udp(9060, 9060, &hep3(17, &message)),
+        ),
+    );
+    let (found, _, _) = read(pcap_file(1, &[frame]));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].bytes.as_ref(), &message[..]);
+    assert_eq!(found[0].dst.to_string(), "10.0.0.2:5070");
+    assert_eq!(found[0].timestamp, Duration::from_millis(1_600_000_000_250));
+    // Two HEP packets in one TCP stream, split across segments.
+    let mut stream = hep3(6, &message);
+    stream.extend_from_slice(&hep3(6, &sip_message(25)));
+    let frames = vec![
+        tcp4_frame(7, SYN, b""),
+        tcp4_frame(8, PSH_ACK, &stream[..50]),
+        tcp4_frame(8 + 50, PSH_ACK, &stream[50..]),
+    ];
+    let (found, _, _) = read(pcap_file(1, &frames));
+    assert_eq!(found.len(), 2);
+    assert!(found
+        .iter()
+        .all(|m| m.transport == Transport::Tcp && m.is_well_formed()));
+}
+
+#[test]
+fn gtp_u_with_an_extension_header() {
+    let message = sip_message(26);
+    let inner = ipv6(A6, B6, 17, &udp(5060, 5060, &message));
+    // Flags: version 1, PT, E; message type G-PDU; then seq, N-PDU, next extension (0x85, one word).
+    let mut gtp = vec![0x34, 0xff];
+    gtp.extend_from_slice(&((4 + 4 + inner.len()) as u16).to_be_bytes());
+    gtp.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0]);
+    gtp.extend_from_slice(&inner);
+    let frame = ether(
+        0x0800,
+        &ipv4(A4, B4, 17, (0, 0, false), &udp(2152, 2152, &gtp)),
+    );
+    let (found, _, summary) = read(pcap_file(1, &[frame]));
+    assert_eq!(found.len(), 1, "{summary:?}");
+    assert_eq!(found[0].src.ip().to_string(), "2001:db8::1");
+}
+
+#[test]
+fn sctp_data_chunks_with_a_retransmission() {
+    let message = sip_message(27);
+    let chunk = |tsn: u32| {
+        let mut c = vec![0, 0x03];
+        c.extend_from_slice(&((16 + message.len()) as u16).to_be_bytes());
+        c.extend_from_slice(&tsn.to_be_bytes());
+        c.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        c.extend_from_slice(&message);
+        c.resize(c.len().div_ceil(4) * 4, 0);
+        let mut p = vec![0x13, 0xc4, 0x13, 0xc4, 0, 0, 0, 1, 0, 0, 0, 0];
+        p.extend_from_slice(&c);
+        ether(0x0800, &ipv4(A4, B4, 132, (0, 0, false), &p))
+    };
+    let (found, _, _) = read(pcap_file(1, &[chunk(100), chunk(100), chunk(101)]));
+    assert_eq!(found.len(), 2, "the retransmitted TSN 100 counts once");
+    assert!(found.iter().all(|m| m.transport == Transport::Sctp));
+}
+
+#[test]
+fn mutated_captures_never_panic() {
+    let dir = corpus_dir();
+    for name in [
+        "heplify/sip_ipv4_tcp_retrans.pcap",
+        "sngrep/ipv6frag.pcap",
+        "heplify/erspan_sip_ipv4_udp.pcapng",
+    ] {
+        let original = std::fs::read(dir.join(name)).expect("read corpus capture");
+        let mut rng = Rng(0x5eed);
+        for round in 0..60 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + rng.below(40) {
+                let at = rng.below(bytes.len());
+                bytes[at] = rng.below(256) as u8;
+            }
+            if round % 5 == 0 {
+                bytes.truncate(rng.below(bytes.len()));
+            }
+            if let Ok(reader) = CaptureReader::from_reader(name, std::io::Cursor::new(bytes)) {
+                let items = reader.count();
+                assert!(items < 100_000);
+            }
+        }
+    }
+}

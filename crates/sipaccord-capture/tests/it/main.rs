@@ -1,0 +1,7 @@
+//! Integration tests of sipaccord-capture: the shared corpus, generated flows, truncated files.
+
+mod corpus;
+mod flows;
+mod links;
+mod pcap;
+mod truncated;
