@@ -82,21 +82,14 @@ impl Out {
         raw: &[u8],
         problem: Option<String>,
     ) {
-        let skip = raw
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
+        let skip = raw.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         let bytes = Bytes::copy_from_slice(&raw[skip..]);
         let outcome = match problem {
             Some(reason) => Outcome::Malformed(reason),
             None => classify(&bytes, transport, &self.limits.sip),
         };
         let (a, b) = if src <= dst { (src, dst) } else { (dst, src) };
-        let flow_transport = if transport == Transport::WebSocket {
-            Transport::Tcp
-        } else {
-            transport
-        };
+        let flow_transport = if transport == Transport::WebSocket { Transport::Tcp } else { transport };
         if self.flows.insert((flow_transport, a, b)) {
             self.summary.flows += 1;
         }
@@ -307,8 +300,7 @@ impl Decoder {
         self.streams.finish(&mut self.out);
         let pending = self.frags.clear();
         if pending > 0 {
-            self.out
-                .count_unusable(UnusableReason::FragmentTimeout, pending);
+            self.out.count_unusable(UnusableReason::FragmentTimeout, pending);
         }
         let leftovers: Vec<_> = self.sctp.drain().collect();
         for ((src, dst, _), (data, frame)) in leftovers {
@@ -446,11 +438,7 @@ impl Decoder {
     }
 
     fn ppp(&mut self, d: &[u8], depth: u8) -> Verdict {
-        let d = if d.len() >= 2 && d[0] == 0xff && d[1] == 0x03 {
-            &d[2..]
-        } else {
-            d
-        };
+        let d = if d.len() >= 2 && d[0] == 0xff && d[1] == 0x03 { &d[2..] } else { d };
         if d.is_empty() {
             return self.out.short(Layer::Ppp);
         }
@@ -510,11 +498,7 @@ impl Decoder {
         }
         // A total length below the header or beyond the frame is wrong; like Wireshark, decode
         // what the frame holds rather than lose a message to one bad field.
-        let d = if total < ihl || total > d.len() {
-            d
-        } else {
-            &d[..total]
-        };
+        let d = if total < ihl || total > d.len() { d } else { &d[..total] };
         let src = IpAddr::V4(Ipv4Addr::new(d[12], d[13], d[14], d[15]));
         let dst = IpAddr::V4(Ipv4Addr::new(d[16], d[17], d[18], d[19]));
         let proto = d[9];
@@ -523,16 +507,8 @@ impl Decoder {
         let offset = usize::from(flags & 0x1fff) * 8;
         let payload = &d[ihl..];
         if more || offset > 0 {
-            let key = FragKey {
-                src,
-                dst,
-                id: u32::from(be16(d, 4)),
-                proto,
-            };
-            return match self
-                .frags
-                .add(key, offset, more, payload, self.out.ts, &self.out.limits)
-            {
+            let key = FragKey { src, dst, id: u32::from(be16(d, 4)), proto };
+            return match self.frags.add(key, offset, more, payload, self.out.ts, &self.out.limits) {
                 Reassembly::Pending => Verdict::Pending,
                 Reassembly::Dropped(reason) => Verdict::Unusable(reason),
                 Reassembly::Complete(whole) => self.l4(proto, src, dst, &whole, depth),
@@ -558,14 +534,7 @@ impl Decoder {
         self.ipv6_chain(d[6], src, dst, &d[40..end], depth)
     }
 
-    fn ipv6_chain(
-        &mut self,
-        mut next: u8,
-        src: IpAddr,
-        dst: IpAddr,
-        mut d: &[u8],
-        depth: u8,
-    ) -> Verdict {
+    fn ipv6_chain(&mut self, mut next: u8, src: IpAddr, dst: IpAddr, mut d: &[u8], depth: u8) -> Verdict {
         loop {
             match next {
                 // Hop-by-hop, routing, destination options, mobility, HIP, shim6.
@@ -606,25 +575,11 @@ impl Decoder {
                         d = payload;
                         continue;
                     }
-                    let key = FragKey {
-                        src,
-                        dst,
-                        id: be32(d, 4),
-                        proto: 0,
-                    };
-                    return match self.frags.add(
-                        key,
-                        offset,
-                        more,
-                        payload,
-                        self.out.ts,
-                        &self.out.limits,
-                    ) {
+                    let key = FragKey { src, dst, id: be32(d, 4), proto: 0 };
+                    return match self.frags.add(key, offset, more, payload, self.out.ts, &self.out.limits) {
                         Reassembly::Pending => Verdict::Pending,
                         Reassembly::Dropped(reason) => Verdict::Unusable(reason),
-                        Reassembly::Complete(whole) => {
-                            self.ipv6_chain(inner, src, dst, &whole, depth)
-                        }
+                        Reassembly::Complete(whole) => self.ipv6_chain(inner, src, dst, &whole, depth),
                     };
                 }
                 59 => return Verdict::Other(OtherTraffic::OtherIpProtocol),
@@ -656,20 +611,12 @@ impl Decoder {
             return Verdict::Unusable(UnusableReason::TruncatedBySnaplen);
         }
         // As for IPv4: a length field that cannot be right is ignored in favour of the frame.
-        let end = if len < 8 || len > d.len() {
-            d.len()
-        } else {
-            len
-        };
+        let end = if len < 8 || len > d.len() { d.len() } else { len };
         let payload = &d[8..end];
         if payload.starts_with(b"HEP3") {
             return self.out.hep(payload);
         }
-        if (sport == 2152 || dport == 2152)
-            && payload.len() >= 8
-            && payload[0] >> 5 == 1
-            && payload[0] & 0x10 != 0
-        {
+        if (sport == 2152 || dport == 2152) && payload.len() >= 8 && payload[0] >> 5 == 1 && payload[0] & 0x10 != 0 {
             return self.nested(depth, |s, depth| s.gtpu(payload, depth));
         }
         if (dport == 4789 || dport == 8472) && payload.len() >= 8 && payload[0] & 0x08 != 0 {
@@ -691,8 +638,7 @@ impl Decoder {
             // Bytes before the start line: the datagram is SIP, but not a well-formed message.
             if at > 0 && looks_textual(&payload[..at]) {
                 let reason = format!("{at} bytes before the start line");
-                self.out
-                    .emit(Transport::Udp, src, dst, payload, Some(reason));
+                self.out.emit(Transport::Udp, src, dst, payload, Some(reason));
                 return Verdict::Sip;
             }
         }
@@ -714,8 +660,7 @@ impl Decoder {
         let dst = SocketAddr::new(dst, be16(d, 2));
         let seq = be32(d, 4);
         let flags = d[13];
-        self.streams
-            .segment(&mut self.out, src, dst, seq, flags, &d[off..])
+        self.streams.segment(&mut self.out, src, dst, seq, flags, &d[off..])
     }
 
     fn sctp(&mut self, src: IpAddr, dst: IpAddr, d: &[u8]) -> Verdict {
@@ -895,8 +840,7 @@ impl Decoder {
 
 /// Whether bytes are printable text (junk before a start line in a datagram that is still SIP).
 fn looks_textual(d: &[u8]) -> bool {
-    d.iter()
-        .all(|&b| b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b))
+    d.iter().all(|&b| b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 /// A datagram that starts like a SIP request or response but whose first line `is_start_line`

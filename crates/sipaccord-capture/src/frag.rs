@@ -54,12 +54,7 @@ impl Fragments {
     ) -> Reassembly {
         if !self.sets.contains_key(&key) && self.sets.len() >= limits.max_fragment_sets {
             // Make room by dropping the oldest set.
-            if let Some(oldest) = self
-                .sets
-                .iter()
-                .min_by_key(|(_, s)| s.first_seen)
-                .map(|(k, _)| *k)
-            {
+            if let Some(oldest) = self.sets.iter().min_by_key(|(_, s)| s.first_seen).map(|(k, _)| *k) {
                 if let Some(set) = self.sets.remove(&oldest) {
                     self.evicted += set.count;
                 }
@@ -150,10 +145,7 @@ impl Fragments {
         self.sets.retain(|_, s| {
             let keep = now.saturating_sub(s.first_seen) <= limits.fragment_timeout;
             if !keep {
-                dropped.extend(std::iter::repeat_n(
-                    UnusableReason::FragmentTimeout,
-                    s.count as usize,
-                ));
+                dropped.extend(std::iter::repeat_n(UnusableReason::FragmentTimeout, s.count as usize));
             }
             keep
         });

@@ -201,9 +201,7 @@ impl fmt::Display for UnusableReason {
             UnusableReason::FragmentLimit => f.write_str("IP fragment reassembly limit"),
             UnusableReason::StreamGap => f.write_str("TCP reassembly gap or buffer limit"),
             UnusableReason::StreamEvicted => f.write_str("TCP stream evicted (flow limit)"),
-            UnusableReason::StreamResync => {
-                f.write_str("TCP bytes before the first SIP start line")
-            }
+            UnusableReason::StreamResync => f.write_str("TCP bytes before the first SIP start line"),
             UnusableReason::TooDeep => f.write_str("tunnels nested too deep"),
         }
     }

@@ -18,14 +18,8 @@ use crate::{CaptureError, Limits, SipMessage, Summary};
 type Source = Box<dyn Read + Send>;
 
 enum Format {
-    Pcap {
-        reader: PcapReader<Source>,
-        link: u32,
-        nanos: bool,
-    },
-    PcapNg {
-        reader: PcapNgReader<Source>,
-    },
+    Pcap { reader: PcapReader<Source>, link: u32, nanos: bool },
+    PcapNg { reader: PcapNgReader<Source> },
 }
 
 /// Reads one capture file and yields its SIP messages in the order they completed.
@@ -44,10 +38,7 @@ pub struct CaptureReader {
 
 impl std::fmt::Debug for CaptureReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaptureReader")
-            .field("path", &self.path)
-            .field("frame", &self.frame)
-            .finish()
+        f.debug_struct("CaptureReader").field("path", &self.path).field("frame", &self.frame).finish()
     }
 }
 
@@ -55,10 +46,7 @@ impl CaptureReader {
     /// Opens a pcap or pcapng file (recognised by its magic number, not its name).
     pub fn open(path: impl AsRef<Path>) -> Result<CaptureReader, CaptureError> {
         let path = path.as_ref();
-        let io = |source| CaptureError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| CaptureError::Io { path: path.to_path_buf(), source };
         let mut file = File::open(path).map_err(io)?;
         let mut head = [0u8; 12];
         let mut got = 0;
@@ -70,11 +58,7 @@ impl CaptureReader {
             got += n;
         }
         file.seek(SeekFrom::Start(0)).map_err(io)?;
-        Self::from_parts(
-            path,
-            &head[..got],
-            Box::new(BufReader::with_capacity(64 * 1024, file)),
-        )
+        Self::from_parts(path, &head[..got], Box::new(BufReader::with_capacity(64 * 1024, file)))
     }
 
     /// Reads a capture from any reader; `name` is reported as the file in messages and errors.
@@ -87,36 +71,25 @@ impl CaptureReader {
         (&mut source)
             .take(12)
             .read_to_end(&mut head)
-            .map_err(|source| CaptureError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(|source| CaptureError::Io { path: path.to_path_buf(), source })?;
         let chained: Source = Box::new(std::io::Cursor::new(head.clone()).chain(source));
         Self::from_parts(path, &head, chained)
     }
 
     fn from_parts(path: &Path, head: &[u8], source: Source) -> Result<CaptureReader, CaptureError> {
-        let not_capture = || CaptureError::NotACapture {
-            path: path.to_path_buf(),
-        };
+        let not_capture = || CaptureError::NotACapture { path: path.to_path_buf() };
         if head.len() < 4 {
             return Err(if head.is_empty() {
                 not_capture()
             } else {
-                CaptureError::Truncated {
-                    path: path.to_path_buf(),
-                    offset: 0,
-                }
+                CaptureError::Truncated { path: path.to_path_buf(), offset: 0 }
             });
         }
         let magic = [head[0], head[1], head[2], head[3]];
         let (format, offset) = match magic {
             [0x0a, 0x0d, 0x0d, 0x0a] => {
                 if head.len() < 12 {
-                    return Err(CaptureError::Truncated {
-                        path: path.to_path_buf(),
-                        offset: 0,
-                    });
+                    return Err(CaptureError::Truncated { path: path.to_path_buf(), offset: 0 });
                 }
                 let len_bytes = [head[4], head[5], head[6], head[7]];
                 let shb_len = if head[8..12] == [0x1a, 0x2b, 0x3c, 0x4d] {
@@ -135,14 +108,7 @@ impl CaptureReader {
                 let header = reader.header();
                 let link = u32::from(header.datalink);
                 let nanos = header.ts_resolution == TsResolution::NanoSecond;
-                (
-                    Format::Pcap {
-                        reader,
-                        link,
-                        nanos,
-                    },
-                    24,
-                )
+                (Format::Pcap { reader, link, nanos }, 24)
             }
             _ => return Err(not_capture()),
         };
@@ -181,11 +147,7 @@ impl CaptureReader {
             return false;
         };
         match format {
-            Format::Pcap {
-                reader,
-                link,
-                nanos,
-            } => match reader.next_raw_packet() {
+            Format::Pcap { reader, link, nanos } => match reader.next_raw_packet() {
                 None => false,
                 Some(Err(e)) => {
                     self.pending_error = Some(record_error(&self.path, self.offset, e));
@@ -194,20 +156,11 @@ impl CaptureReader {
                 Some(Ok(raw)) => {
                     let frac = u64::from(raw.ts_frac);
                     let ts = Duration::from_secs(u64::from(raw.ts_sec))
-                        + if *nanos {
-                            Duration::from_nanos(frac)
-                        } else {
-                            Duration::from_micros(frac)
-                        };
+                        + if *nanos { Duration::from_nanos(frac) } else { Duration::from_micros(frac) };
                     self.offset += 16 + u64::from(raw.incl_len);
                     self.frame += 1;
-                    let packet = Packet {
-                        frame: self.frame,
-                        ts,
-                        link: *link,
-                        data: &raw.data,
-                        orig_len: raw.orig_len as usize,
-                    };
+                    let packet =
+                        Packet { frame: self.frame, ts, link: *link, data: &raw.data, orig_len: raw.orig_len as usize };
                     self.decoder.packet(&packet);
                     true
                 }
@@ -250,20 +203,10 @@ impl CaptureReader {
                                 Endianness::Little => w & 0xffff,
                             })
                         };
-                        match (
-                            interface,
-                            u32_at(body, 4),
-                            u32_at(body, 8),
-                            u32_at(body, 12),
-                            u32_at(body, 16),
-                        ) {
-                            (Some(i), Some(hi), Some(lo), Some(cap), Some(orig)) => Some((
-                                i,
-                                (u64::from(hi) << 32) | u64::from(lo),
-                                cap as usize,
-                                orig as usize,
-                                20,
-                            )),
+                        match (interface, u32_at(body, 4), u32_at(body, 8), u32_at(body, 12), u32_at(body, 16)) {
+                            (Some(i), Some(hi), Some(lo), Some(cap), Some(orig)) => {
+                                Some((i, (u64::from(hi) << 32) | u64::from(lo), cap as usize, orig as usize, 20))
+                            }
                             _ => None,
                         }
                     }
@@ -323,9 +266,7 @@ fn units_to_duration(units: u64, resol: u8) -> Duration {
     let secs = units / per_sec;
     let rem = u128::from(units % per_sec);
     Duration::from_secs(secs)
-        + Duration::from_nanos(
-            u64::try_from(rem * 1_000_000_000 / u128::from(per_sec)).unwrap_or(0),
-        )
+        + Duration::from_nanos(u64::try_from(rem * 1_000_000_000 / u128::from(per_sec)).unwrap_or(0))
 }
 
 fn header_error(path: &Path, e: PcapError) -> CaptureError {
@@ -334,25 +275,12 @@ fn header_error(path: &Path, e: PcapError) -> CaptureError {
 
 fn record_error(path: &Path, offset: u64, e: PcapError) -> CaptureError {
     match e {
-        PcapError::IncompleteBuffer => CaptureError::Truncated {
-            path: path.to_path_buf(),
-            offset,
-        },
+        PcapError::IncompleteBuffer => CaptureError::Truncated { path: path.to_path_buf(), offset },
         PcapError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            CaptureError::Truncated {
-                path: path.to_path_buf(),
-                offset,
-            }
+            CaptureError::Truncated { path: path.to_path_buf(), offset }
         }
-        PcapError::IoError(source) => CaptureError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => CaptureError::Invalid {
-            path: path.to_path_buf(),
-            offset,
-            reason: other.to_string(),
-        },
+        PcapError::IoError(source) => CaptureError::Io { path: path.to_path_buf(), source },
+        other => CaptureError::Invalid { path: path.to_path_buf(), offset, reason: other.to_string() },
     }
 }
 

@@ -124,11 +124,7 @@ impl Streams {
                 Verdict::Other(OtherTraffic::TcpNotSip)
             };
         }
-        let seq = if flags & SYN != 0 {
-            seq.wrapping_add(1)
-        } else {
-            seq
-        };
+        let seq = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
         let next = *dir.next_seq.get_or_insert(seq);
         let delta = seq_delta(seq, next);
         let limit = out.limits.max_stream_buffer;
@@ -154,11 +150,7 @@ impl Streams {
                 out.count_unusable(UnusableReason::StreamGap, 1);
                 flush_dir(out, src, dst, dir);
                 dir.buf.clear();
-                let earliest = dir
-                    .ahead
-                    .iter()
-                    .map(|(s, _)| *s)
-                    .min_by_key(|&s| seq_delta(s, next));
+                let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
                 dir.next_seq = earliest;
             }
         }
@@ -174,12 +166,7 @@ impl Streams {
     }
 
     fn evict_oldest(&mut self, out: &mut Out) {
-        let Some(key) = self
-            .dirs
-            .iter()
-            .min_by_key(|(_, d)| d.last_used)
-            .map(|(k, _)| *k)
-        else {
+        let Some(key) = self.dirs.iter().min_by_key(|(_, d)| d.last_used).map(|(k, _)| *k) else {
             return;
         };
         if let Some(mut dir) = self.dirs.remove(&key) {
@@ -201,11 +188,7 @@ impl Streams {
                 // them are still found.
                 while !dir.ahead.is_empty() {
                     let next = dir.next_seq.unwrap_or(0);
-                    let earliest = dir
-                        .ahead
-                        .iter()
-                        .map(|(s, _)| *s)
-                        .min_by_key(|&s| seq_delta(s, next));
+                    let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
                     out.count_unusable(UnusableReason::StreamGap, 1);
                     flush_dir(out, key.0, key.1, &mut dir);
                     dir.buf.clear();
@@ -253,10 +236,7 @@ fn flush_dir(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
         out.ts = dir.last_ts;
         let reason = match frame_stream(&dir.buf, &out.limits.sip) {
             Err(e) => e.to_string(),
-            Ok(_) => format!(
-                "incomplete message: stream ended or was interrupted after {} bytes",
-                dir.buf.len()
-            ),
+            Ok(_) => format!("incomplete message: stream ended or was interrupted after {} bytes", dir.buf.len()),
         };
         let buf = std::mem::take(&mut dir.buf);
         out.emit(Transport::Tcp, src, dst, &buf, Some(reason));
@@ -297,11 +277,7 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                 return verdict;
             }
             Mode::Unknown => {
-                let skip = dir
-                    .buf
-                    .iter()
-                    .take_while(|&&b| b == b'\r' || b == b'\n')
-                    .count();
+                let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                 let rest = &dir.buf[skip..];
                 if rest.is_empty() {
                     return Verdict::Other(OtherTraffic::TcpNotSip);
@@ -328,9 +304,8 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                     dir.mode = Mode::Sip;
                     continue;
                 }
-                let is_http = HTTP_STARTS
-                    .iter()
-                    .any(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p));
+                let is_http =
+                    HTTP_STARTS.iter().any(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p));
                 if is_http {
                     let Some(end) = memmem::find(rest, b"\r\n\r\n") else {
                         if rest.len() > out.limits.sip.max_message_size {
@@ -342,16 +317,8 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                     let head = rest[..end].to_ascii_lowercase();
                     let upgrade = memmem::find(&head, b"upgrade: websocket").is_some()
                         && (head.starts_with(b"get ") || head.starts_with(b"http/1.1 101"));
-                    dir.mode = if upgrade {
-                        Mode::WsHandshake
-                    } else {
-                        Mode::NotSip
-                    };
-                    verdict = if upgrade {
-                        Verdict::Sip
-                    } else {
-                        Verdict::Other(OtherTraffic::TcpNotSip)
-                    };
+                    dir.mode = if upgrade { Mode::WsHandshake } else { Mode::NotSip };
+                    verdict = if upgrade { Verdict::Sip } else { Verdict::Other(OtherTraffic::TcpNotSip) };
                     continue;
                 }
                 if !rest.contains(&b'\n') {
@@ -420,11 +387,7 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
 /// Frames and emits every complete SIP message at the start of the buffer.
 fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     loop {
-        let skip = dir
-            .buf
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
+        let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         if skip == dir.buf.len() {
             return;
         }

@@ -27,6 +27,8 @@ pub struct Cli {
 enum Command {
     /// Parse raw SIP message files (one message per file, datagram rules) and print each parse.
     Parse(commands::parse::ParseArgs),
+    /// List every SIP message found in pcap and pcapng captures.
+    Messages(commands::messages::MessagesArgs),
 }
 
 /// What a command found, mapped to the exit status.
@@ -54,6 +56,7 @@ impl Outcome {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => commands::parse::run(&args),
+        Command::Messages(args) => commands::messages::run(&args),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),

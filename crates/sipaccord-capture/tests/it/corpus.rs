@@ -26,12 +26,8 @@ fn key_of(m: &SipMessage) -> Option<Key> {
         (_, Some(code)) => code.to_string(),
         _ => return None,
     };
-    let raw = |name: &str| {
-        parsed
-            .header(name)
-            .map(|h| String::from_utf8_lossy(h.value).into_owned())
-            .unwrap_or_default()
-    };
+    let raw =
+        |name: &str| parsed.header(name).map(|h| String::from_utf8_lossy(h.value).into_owned()).unwrap_or_default();
     Some((first, raw("Call-ID"), raw("CSeq")))
 }
 
@@ -42,8 +38,7 @@ fn expected(path: &std::path::Path) -> Vec<Key> {
 fn expected_rows(path: &std::path::Path) -> Vec<(u64, Key)> {
     let mut tsv = path.as_os_str().to_owned();
     tsv.push(".sip.tsv");
-    let text =
-        std::fs::read(&tsv).unwrap_or_else(|e| panic!("{}: {e}", PathBuf::from(&tsv).display()));
+    let text = std::fs::read(&tsv).unwrap_or_else(|e| panic!("{}: {e}", PathBuf::from(&tsv).display()));
     String::from_utf8_lossy(&text)
         .lines()
         .filter(|l| !l.is_empty())
@@ -100,25 +95,14 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
     let want = expected(&path);
     if std::env::var_os("CORPUS_DEBUG").is_some_and(|v| v == name) {
         for m in &messages {
-            eprintln!(
-                "{} {:?} {:?} {:?}",
-                m.frame,
-                m.outcome,
-                m.first_line(),
-                key_of(m)
-            );
+            eprintln!("{} {:?} {:?} {:?}", m.frame, m.outcome, m.first_line(), key_of(m));
         }
         eprintln!("{summary:#?}");
     }
     match mode {
         "exact" => {
             for m in messages.iter().filter(|m| !m.is_parsed()) {
-                problems.push(format!(
-                    "frame {} malformed: {:?} {:?}",
-                    m.frame,
-                    m.outcome,
-                    m.first_line()
-                ));
+                problems.push(format!("frame {} malformed: {:?} {:?}", m.frame, m.outcome, m.first_line()));
             }
             let got = multiset(messages.iter().filter_map(key_of));
             problems.extend(diff(&multiset(want), &got));
@@ -135,20 +119,13 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
                 for m in at {
                     match &m.outcome {
                         Outcome::WellFormed => {
-                            if rows
-                                .iter()
-                                .all(|(f, k)| *f != m.frame || Some(k) != key_of(m).as_ref())
-                            {
-                                problems.push(format!(
-                                    "frame {frame}: well-formed {:?}, tshark {key:?}",
-                                    key_of(m)
-                                ));
+                            if rows.iter().all(|(f, k)| *f != m.frame || Some(k) != key_of(m).as_ref()) {
+                                problems.push(format!("frame {frame}: well-formed {:?}, tshark {key:?}", key_of(m)));
                             }
                         }
                         Outcome::Invalid(reason) | Outcome::Malformed(reason) => {
                             if reason.is_empty() {
-                                problems
-                                    .push(format!("frame {}: reported without a reason", m.frame));
+                                problems.push(format!("frame {}: reported without a reason", m.frame));
                             }
                         }
                     }
@@ -164,17 +141,9 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
                 problems.push(format!("{} SIP messages, expected none", messages.len()));
             }
             // TLS captures must name the encrypted streams; the others must count non-SIP TCP.
-            let not_sip = summary
-                .other
-                .get(&OtherTraffic::TcpNotSip)
-                .copied()
-                .unwrap_or(0);
+            let not_sip = summary.other.get(&OtherTraffic::TcpNotSip).copied().unwrap_or(0);
             if name.to_ascii_lowercase().contains("tls") {
-                if !summary
-                    .skipped_streams
-                    .iter()
-                    .any(|s| s.reason == SkipReason::Tls)
-                {
+                if !summary.skipped_streams.iter().any(|s| s.reason == SkipReason::Tls) {
                     problems.push(format!("no TLS stream reported as skipped: {summary:?}"));
                 }
             } else if not_sip == 0 {
@@ -218,8 +187,5 @@ fn corpus_matches_tshark() {
     }
     assert_eq!(total, 45, "MANIFEST.tsv lists 45 captures");
     let known: Vec<String> = KNOWN_GAPS.iter().map(|(n, _)| n.to_string()).collect();
-    assert_eq!(
-        failing, known,
-        "captures failing differ from the known gaps:{report}"
-    );
+    assert_eq!(failing, known, "captures failing differ from the known gaps:{report}");
 }

@@ -42,21 +42,12 @@ fn tcp_shuffled_duplicated_overlapping_segments_yield_each_message_once() {
         rng.shuffle(&mut segments);
         let mut frames = vec![tcp4_frame(ISN, SYN, b"")];
         for (off, data) in &segments {
-            frames.push(tcp4_frame(
-                ISN.wrapping_add(1).wrapping_add(*off as u32),
-                PSH_ACK,
-                data,
-            ));
+            frames.push(tcp4_frame(ISN.wrapping_add(1).wrapping_add(*off as u32), PSH_ACK, data));
         }
         let (found, error, summary) = read(pcap_file(1, &frames));
         assert!(error.is_none(), "seed {seed}: {error:?}");
         assert_eq!(bodies(&found), messages, "seed {seed}");
-        assert!(
-            found
-                .iter()
-                .all(|m| m.is_well_formed() && m.transport == Transport::Tcp),
-            "seed {seed}"
-        );
+        assert!(found.iter().all(|m| m.is_well_formed() && m.transport == Transport::Tcp), "seed {seed}");
         assert_eq!(summary.messages, 4);
         assert_eq!(summary.flows, 1);
         assert_eq!(summary.packets, frames.len() as u64);
@@ -71,10 +62,7 @@ fn several_messages_in_one_segment_and_keepalives_between() {
     payload.extend_from_slice(b"\r\n\r\n");
     payload.extend_from_slice(&messages[1]);
     payload.extend_from_slice(&messages[2]);
-    let frames = vec![
-        tcp4_frame(ISN, SYN, b""),
-        tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &payload),
-    ];
+    let frames = vec![tcp4_frame(ISN, SYN, b""), tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &payload)];
     let (found, error, _) = read(pcap_file(1, &frames));
     assert!(error.is_none());
     assert_eq!(bodies(&found), messages);
@@ -98,10 +86,7 @@ fn a_message_split_at_every_byte_boundary() {
         assert!(error.is_none());
         assert_eq!(found.len(), 1, "cut at {cut}");
         assert_eq!(found[0].bytes.as_ref(), &message[..], "cut at {cut}");
-        assert_eq!(
-            found[0].frame, 3,
-            "the frame that completed it, cut at {cut}"
-        );
+        assert_eq!(found[0].frame, 3, "the frame that completed it, cut at {cut}");
         assert_eq!(summary.malformed, 0);
     }
 }
@@ -112,32 +97,21 @@ fn a_stream_picked_up_mid_message_resynchronises_on_the_next_start_line() {
     // No SYN; the first segment is the tail of a message the capture missed.
     let mut payload = b"a=sendrecv\r\n".to_vec();
     payload.extend_from_slice(&messages[0]);
-    let frames = vec![
-        tcp4_frame(5000, PSH_ACK, &payload),
-        tcp4_frame(5000 + payload.len() as u32, PSH_ACK, &messages[1]),
-    ];
+    let frames =
+        vec![tcp4_frame(5000, PSH_ACK, &payload), tcp4_frame(5000 + payload.len() as u32, PSH_ACK, &messages[1])];
     let (found, _, summary) = read(pcap_file(1, &frames));
     assert_eq!(bodies(&found), messages);
-    assert_eq!(
-        summary.unusable.get(&UnusableReason::StreamResync),
-        Some(&1)
-    );
+    assert_eq!(summary.unusable.get(&UnusableReason::StreamResync), Some(&1));
 }
 
 #[test]
 fn an_unfinished_message_at_the_end_is_reported_as_malformed() {
     let message = sip_message(3);
-    let frames = vec![
-        tcp4_frame(ISN, SYN, b""),
-        tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &message[..message.len() - 5]),
-    ];
+    let frames =
+        vec![tcp4_frame(ISN, SYN, b""), tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &message[..message.len() - 5])];
     let (found, _, summary) = read(pcap_file(1, &frames));
     assert_eq!(found.len(), 1);
-    assert!(
-        matches!(&found[0].outcome, Outcome::Malformed(r) if r.contains("incomplete")),
-        "{:?}",
-        found[0].outcome
-    );
+    assert!(matches!(&found[0].outcome, Outcome::Malformed(r) if r.contains("incomplete")), "{:?}", found[0].outcome);
     assert_eq!(found[0].frame, 2);
     assert_eq!(summary.malformed, 1);
 }
@@ -147,11 +121,7 @@ fn ipv4_fragments_out_of_order_are_reassembled() {
     let message = sip_message(11);
     let datagram = udp(5060, 5060, &message);
     // Fragments of 64 bytes (a multiple of 8), delivered last first, with one duplicated.
-    let chunks: Vec<(usize, &[u8])> = datagram
-        .chunks(64)
-        .enumerate()
-        .map(|(i, c)| (i * 64, c))
-        .collect();
+    let chunks: Vec<(usize, &[u8])> = datagram.chunks(64).enumerate().map(|(i, c)| (i * 64, c)).collect();
     let mut frames: Vec<Vec<u8>> = Vec::new();
     for &(off, chunk) in chunks.iter().rev() {
         let more = off + chunk.len() < datagram.len();
@@ -163,11 +133,7 @@ fn ipv4_fragments_out_of_order_are_reassembled() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].bytes.as_ref(), &message[..]);
     assert_eq!(found[0].transport, Transport::Udp);
-    assert_eq!(
-        found[0].frame,
-        frames.len() as u64,
-        "completed by the last fragment"
-    );
+    assert_eq!(found[0].frame, frames.len() as u64, "completed by the last fragment");
     assert!(summary.unusable.is_empty(), "{summary:?}");
 }
 
@@ -175,11 +141,7 @@ fn ipv4_fragments_out_of_order_are_reassembled() {
 fn ipv6_fragments_out_of_order_after_a_hop_by_hop_header() {
     let message = sip_message(12);
     let datagram = udp(5062, 5060, &message);
-    let chunks: Vec<(usize, &[u8])> = datagram
-        .chunks(96)
-        .enumerate()
-        .map(|(i, c)| (i * 96, c))
-        .collect();
+    let chunks: Vec<(usize, &[u8])> = datagram.chunks(96).enumerate().map(|(i, c)| (i * 96, c)).collect();
     let mut frames = Vec::new();
     for &(off, chunk) in chunks.iter().rev() {
         let more = off + chunk.len() < datagram.len();
@@ -196,68 +158,40 @@ fn ipv6_fragments_out_of_order_after_a_hop_by_hop_header() {
     assert!(error.is_none());
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].bytes.as_ref(), &message[..]);
-    assert_eq!(
-        found[0].src,
-        "[2001:db8::1]:5062".parse::<SocketAddr>().expect("address")
-    );
+    assert_eq!(found[0].src, "[2001:db8::1]:5062".parse::<SocketAddr>().expect("address"));
 }
 
 #[test]
 fn fragments_that_never_complete_are_counted() {
     let message = sip_message(13);
     let datagram = udp(5060, 5060, &message);
-    let frames = vec![ether(
-        0x0800,
-        &ipv4(A4, B4, 17, (9, 0, true), &datagram[..64]),
-    )];
+    let frames = vec![ether(0x0800, &ipv4(A4, B4, 17, (9, 0, true), &datagram[..64]))];
     let (found, _, summary) = read(pcap_file(1, &frames));
     assert!(found.is_empty());
-    assert_eq!(
-        summary.unusable.get(&UnusableReason::FragmentTimeout),
-        Some(&1)
-    );
+    assert_eq!(summary.unusable.get(&UnusableReason::FragmentTimeout), Some(&1));
 }
 
 #[test]
 fn snaplen_truncation_is_counted_not_hidden() {
     let message = sip_message(14);
-    let frame = ether(
-        0x0800,
-        &ipv4(A4, B4, 17, (0, 0, false), &udp(5060, 5060, &message)),
-    );
+    let frame = ether(0x0800, &ipv4(A4, B4, 17, (0, 0, false), &udp(5060, 5060, &message)));
     let cut = frame[..40].to_vec();
     let (found, _, summary) = read(pcap_file_snap(1, vec![(cut, frame.len())]));
     assert!(found.is_empty());
-    assert_eq!(
-        summary.unusable.get(&UnusableReason::TruncatedBySnaplen),
-        Some(&1)
-    );
+    assert_eq!(summary.unusable.get(&UnusableReason::TruncatedBySnaplen), Some(&1));
 }
 
 #[test]
 fn tls_streams_are_reported_with_their_endpoints() {
     let record = [0x17, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5];
-    let frames = vec![
-        tcp4_frame(ISN, SYN, b""),
-        tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &record),
-    ];
+    let frames = vec![tcp4_frame(ISN, SYN, b""), tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &record)];
     let (found, _, summary) = read(pcap_file(1, &frames));
     assert!(found.is_empty());
     assert_eq!(summary.skipped_streams.len(), 1);
     let s = &summary.skipped_streams[0];
     assert_eq!(
-        (
-            s.reason,
-            s.src.to_string(),
-            s.dst.to_string(),
-            s.first_frame
-        ),
-        (
-            SkipReason::Tls,
-            "10.0.0.1:40000".into(),
-            "10.0.0.2:5060".into(),
-            2
-        )
+        (s.reason, s.src.to_string(), s.dst.to_string(), s.first_frame),
+        (SkipReason::Tls, "10.0.0.1:40000".into(), "10.0.0.2:5060".into(), 2)
     );
     assert_eq!(summary.other.get(&OtherTraffic::Encrypted), Some(&1));
 }
@@ -265,10 +199,7 @@ fn tls_streams_are_reported_with_their_endpoints() {
 #[test]
 fn http_on_the_sip_port_is_not_sip() {
     let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-    let frames = vec![
-        tcp4_frame(ISN, SYN, b""),
-        tcp4_frame(ISN.wrapping_add(1), PSH_ACK, request),
-    ];
+    let frames = vec![tcp4_frame(ISN, SYN, b""), tcp4_frame(ISN.wrapping_add(1), PSH_ACK, request)];
     let (found, _, summary) = read(pcap_file(1, &frames));
     assert!(found.is_empty());
     assert_eq!(summary.other.get(&OtherTraffic::TcpNotSip), Some(&2));
@@ -289,11 +220,7 @@ fn sip_over_websocket_frames() {
     let frames = vec![
         tcp4_frame(ISN, SYN, b""),
         tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &payload),
-        tcp4_frame(
-            ISN.wrapping_add(1 + payload.len() as u32),
-            PSH_ACK,
-            &frame[10..],
-        ),
+        tcp4_frame(ISN.wrapping_add(1 + payload.len() as u32), PSH_ACK, &frame[10..]),
     ];
     let (found, _, _) = read(pcap_file(1, &frames));
     assert_eq!(found.len(), 1);
@@ -310,9 +237,7 @@ fn sip_in_udp_over_vlan_gre_and_raw_ip_link_types() {
     let mut gre = vec![0, 0, 0x08, 0x00];
     gre.extend_from_slice(&inner);
     let outer = ipv4(B4, A4, 47, (0, 0, false), &gre);
-    let mut tagged = vec![
-        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x08, 0x00,
-    ];
+    let mut tagged = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x08, 0x00];
     tagged.extend_from_slice(&outer);
     let (found, _, _) = read(pcap_file(1, &[tagged]));
     assert_eq!(found.len(), 1);
@@ -321,10 +246,5 @@ fn sip_in_udp_over_vlan_gre_and_raw_ip_link_types() {
     assert_eq!(found.len(), 1);
     let (found, _, summary) = read(pcap_file(147, &[inner]));
     assert!(found.is_empty());
-    assert_eq!(
-        summary
-            .unusable
-            .get(&UnusableReason::UnsupportedLinkType(147)),
-        Some(&1)
-    );
+    assert_eq!(summary.unusable.get(&UnusableReason::UnsupportedLinkType(147)), Some(&1));
 }

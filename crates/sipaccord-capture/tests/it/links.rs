@@ -15,9 +15,7 @@ fn udp4(message: &[u8]) -> Vec<u8> {
 #[test]
 fn linux_sll2_null_and_loopback_link_types() {
     let message = sip_message(21);
-    let mut sll2 = vec![
-        0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 1, 2, 3, 4, 5, 0, 0,
-    ];
+    let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 1, 2, 3, 4, 5, 0, 0];
     sll2.extend_from_slice(&udp4(&message));
     let mut null = 2u32.to_le_bytes().to_vec();
     null.extend_from_slice(&udp4(&message));
@@ -34,18 +32,12 @@ fn linux_sll2_null_and_loopback_link_types() {
 #[test]
 fn pcapng_with_two_interfaces_of_different_link_types_and_resolutions() {
     let message = sip_message(22);
-    let frames = vec![
-        (0, ether(0x0800, &udp4(&message))),
-        (1, udp4(&sip_message(23))),
-    ];
+    let frames = vec![(0, ether(0x0800, &udp4(&message))), (1, udp4(&sip_message(23)))];
     let (found, error, _) = read(pcapng_file(&[1, 101], &frames));
     assert!(error.is_none(), "{error:?}");
     assert_eq!(found.len(), 2);
     assert_eq!(found[0].timestamp, Duration::from_secs(1_700_000_000));
-    assert_eq!(
-        found[1].timestamp,
-        Duration::from_nanos(1_700_000_000_000_000_001)
-    );
+    assert_eq!(found[1].timestamp, Duration::from_nanos(1_700_000_000_000_000_001));
     assert_eq!(found[1].frame, 2);
     assert!(found[1].first_line().starts_with("INVITE "));
 }
@@ -53,16 +45,7 @@ fn pcapng_with_two_interfaces_of_different_link_types_and_resolutions() {
 #[test]
 fn hep3_over_udp_and_over_tcp() {
     let message = sip_message(24);
-    let frame = ether(
-        0x0800,
-        &ipv4(
-            A4,
-            B4,
-            17,
-            (0, 0, false),
-            &udp(9060, 9060, &hep3(17, &message)),
-        ),
-    );
+    let frame = ether(0x0800, &ipv4(A4, B4, 17, (0, 0, false), &udp(9060, 9060, &hep3(17, &message))));
     let (found, _, _) = read(pcap_file(1, &[frame]));
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].bytes.as_ref(), &message[..]);
@@ -78,9 +61,7 @@ fn hep3_over_udp_and_over_tcp() {
     ];
     let (found, _, _) = read(pcap_file(1, &frames));
     assert_eq!(found.len(), 2);
-    assert!(found
-        .iter()
-        .all(|m| m.transport == Transport::Tcp && m.is_well_formed()));
+    assert!(found.iter().all(|m| m.transport == Transport::Tcp && m.is_well_formed()));
 }
 
 #[test]
@@ -92,10 +73,7 @@ fn gtp_u_with_an_extension_header() {
     gtp.extend_from_slice(&((4 + 4 + inner.len()) as u16).to_be_bytes());
     gtp.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0]);
     gtp.extend_from_slice(&inner);
-    let frame = ether(
-        0x0800,
-        &ipv4(A4, B4, 17, (0, 0, false), &udp(2152, 2152, &gtp)),
-    );
+    let frame = ether(0x0800, &ipv4(A4, B4, 17, (0, 0, false), &udp(2152, 2152, &gtp)));
     let (found, _, summary) = read(pcap_file(1, &[frame]));
     assert_eq!(found.len(), 1, "{summary:?}");
     assert_eq!(found[0].src.ip().to_string(), "2001:db8::1");
@@ -123,11 +101,7 @@ fn sctp_data_chunks_with_a_retransmission() {
 #[test]
 fn mutated_captures_never_panic() {
     let dir = corpus_dir();
-    for name in [
-        "heplify/sip_ipv4_tcp_retrans.pcap",
-        "sngrep/ipv6frag.pcap",
-        "heplify/erspan_sip_ipv4_udp.pcapng",
-    ] {
+    for name in ["heplify/sip_ipv4_tcp_retrans.pcap", "sngrep/ipv6frag.pcap", "heplify/erspan_sip_ipv4_udp.pcapng"] {
         let original = std::fs::read(dir.join(name)).expect("read corpus capture");
         let mut rng = Rng(0x5eed);
         for round in 0..60 {

@@ -15,11 +15,7 @@ fn record_starts(bytes: &[u8]) -> Vec<usize> {
         while at + 8 <= bytes.len() {
             starts.push(at);
             let w = [bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]];
-            at += if big {
-                u32::from_be_bytes(w)
-            } else {
-                u32::from_le_bytes(w)
-            } as usize;
+            at += if big { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) } as usize;
         }
     } else {
         let mut at = 24;
@@ -52,18 +48,10 @@ fn check_cut(name: &str) {
         // Records before the cut are frames 1..=index (pcap), so every message completed by them
         // is still found, identical.
         let complete = |m: &&sipaccord_capture::SipMessage| m.is_parsed();
-        let got: Vec<_> = found
-            .iter()
-            .filter(complete)
-            .map(|m| (m.frame, m.bytes.clone()))
-            .collect();
+        let got: Vec<_> = found.iter().filter(complete).map(|m| (m.frame, m.bytes.clone())).collect();
         let first_frame_lost = if bytes[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
             // pcapng: count packet blocks before the cut.
-            starts[..index]
-                .iter()
-                .filter(|&&s| matches!(bytes[s], 2 | 3 | 6))
-                .count() as u64
-                + 1
+            starts[..index].iter().filter(|&&s| matches!(bytes[s], 2 | 3 | 6)).count() as u64 + 1
         } else {
             index as u64 + 1
         };
@@ -73,10 +61,7 @@ fn check_cut(name: &str) {
             .filter(|m| m.frame < first_frame_lost)
             .map(|m| (m.frame, m.bytes.clone()))
             .collect();
-        assert!(
-            !want.is_empty(),
-            "{name}: the cut leaves messages before it"
-        );
+        assert!(!want.is_empty(), "{name}: the cut leaves messages before it");
         assert_eq!(got, want, "{name}: cut at {cut}");
     }
 }
@@ -94,10 +79,7 @@ fn truncated_pcapng_yields_everything_before_the_cut() {
 #[test]
 fn truncated_file_on_disk_names_file_and_offset() {
     let bytes = std::fs::read(corpus_dir().join("sngrep/aaa.pcap")).expect("read corpus capture");
-    let path = std::env::temp_dir().join(format!(
-        "sipaccord-capture-truncated-{}.pcap",
-        std::process::id()
-    ));
+    let path = std::env::temp_dir().join(format!("sipaccord-capture-truncated-{}.pcap", std::process::id()));
     std::fs::write(&path, &bytes[..bytes.len() - 7]).expect("write temp file");
     let mut reader = CaptureReader::open(&path).expect("open");
     let items: Vec<_> = (&mut reader).collect();
@@ -107,26 +89,12 @@ fn truncated_file_on_disk_names_file_and_offset() {
         Err(e) => e.to_string(),
         Ok(m) => panic!("expected an error last, got frame {}", m.frame),
     };
-    assert!(
-        message.contains(&path.display().to_string()) && message.contains("byte offset"),
-        "{message}"
-    );
+    assert!(message.contains(&path.display().to_string()) && message.contains("byte offset"), "{message}");
     assert_eq!(items.iter().filter(|i| i.is_err()).count(), 1);
-    assert!(
-        items.len() > 70,
-        "most of aaa.pcap's 81 messages come before the cut: {}",
-        items.len()
-    );
+    assert!(items.len() > 70, "most of aaa.pcap's 81 messages come before the cut: {}", items.len());
     // The header alone, cut short.
-    let short =
-        CaptureReader::from_reader("short.pcap", std::io::Cursor::new(bytes[..10].to_vec()));
-    assert!(
-        matches!(short, Err(CaptureError::Truncated { offset: 0, .. })),
-        "{short:?}"
-    );
-    let not = CaptureReader::from_reader(
-        "x.txt",
-        std::io::Cursor::new(b"hello world, not a capture".to_vec()),
-    );
+    let short = CaptureReader::from_reader("short.pcap", std::io::Cursor::new(bytes[..10].to_vec()));
+    assert!(matches!(short, Err(CaptureError::Truncated { offset: 0, .. })), "{short:?}");
+    let not = CaptureReader::from_reader("x.txt", std::io::Cursor::new(b"hello world, not a capture".to_vec()));
     assert!(matches!(not, Err(CaptureError::NotACapture { .. })));
 }
