@@ -1,6 +1,7 @@
 //! Integration tests of sipaccord-capture: the shared corpus, generated flows, truncated files.
 
 mod corpus;
+mod differential;
 mod flows;
 mod links;
 mod pcap;

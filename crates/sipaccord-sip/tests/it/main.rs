@@ -1,7 +1,6 @@
 //! Integration tests of the SIP message crate. Test data from the shared folder beside the checkout
 //! (`../shared/torture`, `../shared/corpus`) is read in place, never copied.
 
-mod differential;
 mod framing;
 mod properties;
 mod torture;
