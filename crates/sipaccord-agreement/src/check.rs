@@ -9,11 +9,40 @@ use crate::ast::{self, Item};
 use crate::contract::*;
 use crate::diag::{line_col, Code, Diagnostic, Span};
 
-const BUILTINS: [&str; 13] = ["token", "integer", "quoted-string", "host", "ipv4", "ipv6", "uuid", "any", "e164", "uri", "sip-uri", "tel-uri", "name-addr"];
+const BUILTINS: [&str; 13] = [
+    "token",
+    "integer",
+    "quoted-string",
+    "host",
+    "ipv4",
+    "ipv6",
+    "uuid",
+    "any",
+    "e164",
+    "uri",
+    "sip-uri",
+    "tel-uri",
+    "name-addr",
+];
 
 /// Checks and lowers a parsed file. The contract is `None` when there are errors.
-pub fn lower(src: &str, file: &str, tree: &ast::File, diags: &mut Vec<Diagnostic>) -> Option<Contract> {
-    let mut cx = Cx { src, file, diags, types: HashMap::new(), type_stack: vec![], headers: HashMap::new(), uses: vec![], peers: HashMap::new(), hdecls: vec![] };
+pub fn lower(
+    src: &str,
+    file: &str,
+    tree: &ast::File,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Contract> {
+    let mut cx = Cx {
+        src,
+        file,
+        diags,
+        types: HashMap::new(),
+        type_stack: vec![],
+        headers: HashMap::new(),
+        uses: vec![],
+        peers: HashMap::new(),
+        hdecls: vec![],
+    };
     cx.run(tree)
 }
 
@@ -26,7 +55,7 @@ struct Cx<'a> {
     /// Folded header name -> (declaration index, span of its name).
     headers: HashMap<String, (usize, Span)>,
     /// Header names used in rules: folded name and span.
-    uses: Vec<(String, Span)>,
+    uses: Vec<(String, Span, bool)>,
     peers: HashMap<String, Span>,
     hdecls: Vec<HeaderDecl>,
 }
@@ -58,7 +87,12 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
         (text.to_string(), None)
     };
     let port = match port {
-        Some(p) => Some(p.parse::<u16>().ok().filter(|&p| p != 0).ok_or(format!("`{p}` is not a port (1 to 65535)"))?),
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or(format!("`{p}` is not a port (1 to 65535)"))?,
+        ),
         None => None,
     };
     let (ip_text, prefix) = match body.split_once('/') {
@@ -66,13 +100,20 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
             if !allow_range {
                 return Err("a range is not allowed here".into());
             }
-            (ip.to_string(), Some(len.parse::<u8>().map_err(|_| format!("`{len}` is not a prefix length"))?))
+            (
+                ip.to_string(),
+                Some(
+                    len.parse::<u8>()
+                        .map_err(|_| format!("`{len}` is not a prefix length"))?,
+                ),
+            )
         }
         None => (body.clone(), None),
     };
     let ip: IpAddr = ip_text.parse().map_err(|_| {
         if ip_text.contains(':') && !text.starts_with('[') && port.is_some() {
-            "an IPv6 address with a port must be written in brackets: `[2001:db8::1]:5060`".to_string()
+            "an IPv6 address with a port must be written in brackets: `[2001:db8::1]:5060`"
+                .to_string()
         } else {
             format!("`{ip_text}` is not an IPv4 or IPv6 address")
         }
@@ -84,7 +125,10 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
     }
     let a = Address { ip, prefix, port };
     if !a.contains(ip, None) || masked(ip, prefix) != ip {
-        return Err(format!("`{text}` has host bits set; the network address is {}/{prefix}", masked(ip, prefix)));
+        return Err(format!(
+            "`{text}` has host bits set; the network address is {}/{prefix}",
+            masked(ip, prefix)
+        ));
     }
     Ok(a)
 }
@@ -92,11 +136,19 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
 fn masked(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
             IpAddr::V4((u32::from(v4) & m).into())
         }
         IpAddr::V6(v6) => {
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
             IpAddr::V6((u128::from(v6) & m).into())
         }
     }
@@ -118,13 +170,22 @@ fn parse_duration(s: &str) -> Option<u64> {
 fn parse_code(s: &str) -> Result<CodeRange, String> {
     let bad = || format!("`{s}` is not a status code, class (`2xx`, `18x`) or range (`400-499`)");
     let r = if let Some((a, b)) = s.split_once('-') {
-        CodeRange { min: a.parse().map_err(|_| bad())?, max: b.parse().map_err(|_| bad())? }
+        CodeRange {
+            min: a.parse().map_err(|_| bad())?,
+            max: b.parse().map_err(|_| bad())?,
+        }
     } else if s.len() == 3 && s.ends_with("xx") {
         let d: u16 = s[..1].parse().map_err(|_| bad())?;
-        CodeRange { min: d * 100, max: d * 100 + 99 }
+        CodeRange {
+            min: d * 100,
+            max: d * 100 + 99,
+        }
     } else if s.len() == 3 && s.ends_with('x') {
         let d: u16 = s[..2].parse().map_err(|_| bad())?;
-        CodeRange { min: d * 10, max: d * 10 + 9 }
+        CodeRange {
+            min: d * 10,
+            max: d * 10 + 9,
+        }
     } else if s.len() == 3 {
         let c: u16 = s.parse().map_err(|_| bad())?;
         CodeRange { min: c, max: c }
@@ -148,7 +209,12 @@ impl<'a> Cx<'a> {
         let text = self.text(span);
         let first = text.lines().next().unwrap_or("").trim_end();
         let first = first.strip_suffix('{').unwrap_or(first).trim_end();
-        Origin { file: self.file.to_string(), line, column, text: first.to_string() }
+        Origin {
+            file: self.file.to_string(),
+            line,
+            column,
+            text: first.to_string(),
+        }
     }
 
     fn run(&mut self, tree: &'a ast::File) -> Option<Contract> {
@@ -156,8 +222,13 @@ impl<'a> Cx<'a> {
             Some(a) => {
                 if !a.first {
                     self.push(
-                        Diagnostic::new(Code::MissingAgreement, "the `agreement` line must come first", a.span, "not the first item")
-                            .with_help("move this line to the top of the file"),
+                        Diagnostic::new(
+                            Code::MissingAgreement,
+                            "the `agreement` line must come first",
+                            a.span,
+                            "not the first item",
+                        )
+                        .with_help("move this line to the top of the file"),
                     );
                 }
                 (a.name.value.clone(), a.version.map_or(0, |v| v.0))
@@ -180,16 +251,25 @@ impl<'a> Cx<'a> {
                 if let Some(first) = self.types.get(&t.name.name) {
                     let first = first.name.span;
                     self.push(
-                        Diagnostic::new(Code::DuplicateType, format!("type `{}` is declared twice", t.name.name), t.name.span, "declared again here")
-                            .with_secondary(first, "first declared here")
-                            .with_help("remove one declaration or rename it"),
+                        Diagnostic::new(
+                            Code::DuplicateType,
+                            format!("type `{}` is declared twice", t.name.name),
+                            t.name.span,
+                            "declared again here",
+                        )
+                        .with_secondary(first, "first declared here")
+                        .with_help("remove one declaration or rename it"),
                     );
                 } else {
                     self.types.insert(t.name.name.clone(), t);
                 }
             }
         }
-        for t in tree.items.iter().filter_map(|i| if let Item::Type(t) = i { Some(t) } else { None }) {
+        for t in tree
+            .items
+            .iter()
+            .filter_map(|i| if let Item::Type(t) = i { Some(t) } else { None })
+        {
             self.type_stack.push(t.name.name.clone());
             self.value_type(&t.value);
             self.type_stack.clear();
@@ -201,9 +281,14 @@ impl<'a> Cx<'a> {
             let Item::Peer(p) = item else { continue };
             if let Some(&first) = self.peers.get(&p.name.name) {
                 self.push(
-                    Diagnostic::new(Code::DuplicatePeer, format!("peer `{}` is declared twice", p.name.name), p.name.span, "declared again here")
-                        .with_secondary(first, "first declared here")
-                        .with_help("merge the two declarations into one block"),
+                    Diagnostic::new(
+                        Code::DuplicatePeer,
+                        format!("peer `{}` is declared twice", p.name.name),
+                        p.name.span,
+                        "declared again here",
+                    )
+                    .with_secondary(first, "first declared here")
+                    .with_help("merge the two declarations into one block"),
                 );
                 continue;
             }
@@ -225,24 +310,52 @@ impl<'a> Cx<'a> {
                     sbc.push(addr);
                 }
             }
-            let media = p.media.iter().filter_map(|a| self.address(a, true)).collect();
+            let media = p
+                .media
+                .iter()
+                .filter_map(|a| self.address(a, true))
+                .collect();
             let mut transports = vec![];
             for t in &p.transports {
                 match Transport::from_word(&t.name) {
                     Some(tr) => transports.push(tr),
                     None => self.push(
-                        Diagnostic::new(Code::InvalidValue, format!("unknown transport `{}`", t.name), t.span, "not a transport")
-                            .with_help("use udp, tcp, tls, sctp or ws"),
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            format!("unknown transport `{}`", t.name),
+                            t.span,
+                            "not a transport",
+                        )
+                        .with_help("use udp, tcp, tls, sctp or ws"),
                     ),
                 }
             }
-            peers.push(Peer { name: p.name.name.clone(), display: p.display.as_ref().map(|d| d.value.clone()), sbc, media, transports, origin: self.origin(p.span) });
+            peers.push(Peer {
+                name: p.name.name.clone(),
+                display: p.display.as_ref().map(|d| d.value.clone()),
+                sbc,
+                media,
+                transports,
+                origin: self.origin(p.span),
+            });
         }
         if peers.len() < 2 {
             let span = tree.agreement.as_ref().map_or(Span::new(0, 0), |a| a.span);
-            let mut d = Diagnostic::new(Code::TooFewPeers, format!("an agreement needs at least two peers, found {}", peers.len()), span, "in this agreement")
-                .with_help("declare both sides with `peer NAME { sbc ADDR }`");
-            if let Some(p) = tree.items.iter().find_map(|i| if let Item::Peer(p) = i { Some(p) } else { None }) {
+            let mut d = Diagnostic::new(
+                Code::TooFewPeers,
+                format!(
+                    "an agreement needs at least two peers, found {}",
+                    peers.len()
+                ),
+                span,
+                "in this agreement",
+            )
+            .with_help("declare both sides with `peer NAME { sbc ADDR }`");
+            if let Some(p) =
+                tree.items
+                    .iter()
+                    .find_map(|i| if let Item::Peer(p) = i { Some(p) } else { None })
+            {
                 d = d.with_secondary(p.name.span, "the only peer");
             }
             self.push(d);
@@ -261,7 +374,15 @@ impl<'a> Cx<'a> {
                 continue;
             }
             if h.name.name.ends_with('*') {
-                self.push(Diagnostic::new(Code::PrefixNotAllowed, "a prefix pattern cannot be declared", h.name.span, "prefix pattern").with_help("declare each header by its full name"));
+                self.push(
+                    Diagnostic::new(
+                        Code::PrefixNotAllowed,
+                        "a prefix pattern cannot be declared",
+                        h.name.span,
+                        "prefix pattern",
+                    )
+                    .with_help("declare each header by its full name"),
+                );
                 continue;
             }
             self.headers.insert(key, (headers.len(), h.name.span));
@@ -269,8 +390,16 @@ impl<'a> Cx<'a> {
             if let (Some(t), Some(ex)) = (&value, &h.example) {
                 if !t.matches_str(&ex.value) {
                     self.push(
-                        Diagnostic::new(Code::LiteralNeverMatches, format!("example \"{}\" does not match the header's type", ex.value), ex.span, format!("expected {}", t.describe()))
-                            .with_secondary(h.value.as_ref().map_or(h.name.span, |v| v.span()), "type declared here"),
+                        Diagnostic::new(
+                            Code::LiteralNeverMatches,
+                            format!("example \"{}\" does not match the header's type", ex.value),
+                            ex.span,
+                            format!("expected {}", t.describe()),
+                        )
+                        .with_secondary(
+                            h.value.as_ref().map_or(h.name.span, |v| v.span()),
+                            "type declared here",
+                        ),
                     );
                 }
             }
@@ -295,7 +424,15 @@ impl<'a> Cx<'a> {
                     "warn" => Strictness::Warn,
                     "error" => Strictness::Error,
                     _ => {
-                        self.push(Diagnostic::new(Code::InvalidValue, format!("unknown level `{}`", v.name), v.span, "not a level").with_help("use allow, warn or error"));
+                        self.push(
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                format!("unknown level `{}`", v.name),
+                                v.span,
+                                "not a level",
+                            )
+                            .with_help("use allow, warn or error"),
+                        );
                         continue;
                     }
                 };
@@ -304,8 +441,15 @@ impl<'a> Cx<'a> {
                     "unknown-source" => settings.unknown_source = level,
                     "media-outside" => settings.media_outside = level,
                     _ => self.push(
-                        Diagnostic::new(Code::InvalidValue, format!("unknown setting `{}`", k.name), k.span, "not a setting")
-                            .with_help("settings are undeclared-headers, unknown-source and media-outside"),
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            format!("unknown setting `{}`", k.name),
+                            k.span,
+                            "not a setting",
+                        )
+                        .with_help(
+                            "settings are undeclared-headers, unknown-source and media-outside",
+                        ),
                     ),
                 }
             }
@@ -317,7 +461,11 @@ impl<'a> Cx<'a> {
             let Item::Rule(r) = item else { continue };
             let response = r.selector.codes.is_some();
             let selector = self.selector(&r.selector, false);
-            let ctx = if response { Ctx::Response } else { Ctx::Request };
+            let ctx = if response {
+                Ctx::Response
+            } else {
+                Ctx::Request
+            };
             let mut obligations = vec![];
             for o in &r.obligations {
                 if let ast::ObligationKind::Echo(h) = &o.kind {
@@ -334,8 +482,18 @@ impl<'a> Cx<'a> {
                 }
             }
             if let Some(selector) = selector {
-                rule_keys.push((selector_key(&selector, r.selector.cond.as_ref().map(|c| self.text(c.span()))), r));
-                rules.push(Rule { selector, obligations, origin: self.origin(r.span) });
+                rule_keys.push((
+                    selector_key(
+                        &selector,
+                        r.selector.cond.as_ref().map(|c| self.text(c.span())),
+                    ),
+                    r,
+                ));
+                rules.push(Rule {
+                    selector,
+                    obligations,
+                    origin: self.origin(r.span),
+                });
             }
         }
         self.conflicts(&rule_keys);
@@ -345,7 +503,15 @@ impl<'a> Cx<'a> {
         for item in &tree.items {
             let Item::Correlate(c) = item else { continue };
             if let Some(&first) = names.get(&c.name.name) {
-                self.push(Diagnostic::new(Code::InvalidValue, format!("correlation `{}` is declared twice", c.name.name), c.name.span, "declared again here").with_secondary(first, "first declared here"));
+                self.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("correlation `{}` is declared twice", c.name.name),
+                        c.name.span,
+                        "declared again here",
+                    )
+                    .with_secondary(first, "first declared here"),
+                );
             }
             names.insert(c.name.name.clone(), c.name.span);
             let missing = |what: &str| {
@@ -369,34 +535,70 @@ impl<'a> Cx<'a> {
                 let e = self.expr(e, Ctx::Correlation, &headers);
                 let ms = parse_duration(&d.name);
                 if ms.is_none() {
-                    self.push(Diagnostic::new(Code::InvalidValue, format!("`{}` is not a duration", d.name), d.span, "expected a duration").with_help("write durations as `500ms`, `5s` or `2m`"));
+                    self.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            format!("`{}` is not a duration", d.name),
+                            d.span,
+                            "expected a duration",
+                        )
+                        .with_help("write durations as `500ms`, `5s` or `2m`"),
+                    );
                 }
                 Some((e?, ms?, self.text(c.matcher.as_ref()?.0.span()).to_string()))
             });
-            let obligations: Vec<Obligation> = c.obligations.iter().filter_map(|o| self.obligation(o, Ctx::Correlation, &headers)).collect();
-            if let (Some(inbound), Some(outbound), Some((matcher, within_ms, matcher_text))) = (inbound, outbound, matcher) {
-                correlations.push(Correlation { name: c.name.name.clone(), inbound, outbound, matcher, matcher_text, within_ms, obligations, origin: self.origin(c.span) });
+            let obligations: Vec<Obligation> = c
+                .obligations
+                .iter()
+                .filter_map(|o| self.obligation(o, Ctx::Correlation, &headers))
+                .collect();
+            if let (Some(inbound), Some(outbound), Some((matcher, within_ms, matcher_text))) =
+                (inbound, outbound, matcher)
+            {
+                correlations.push(Correlation {
+                    name: c.name.name.clone(),
+                    inbound,
+                    outbound,
+                    matcher,
+                    matcher_text,
+                    within_ms,
+                    obligations,
+                    origin: self.origin(c.span),
+                });
             }
         }
 
         // Header uses: undeclared non-standard headers, unused declarations.
         let mut used = vec![false; headers.len()];
         let mut warned: Vec<String> = vec![];
-        for (key, span) in std::mem::take(&mut self.uses) {
+        for (key, span, warn) in std::mem::take(&mut self.uses) {
             if let Some(&(i, _)) = self.headers.get(&key) {
                 used[i] = true;
-            } else if KnownHeader::lookup(key.as_bytes()).is_none() && !warned.contains(&key) {
+            } else if warn
+                && KnownHeader::lookup(key.as_bytes()).is_none()
+                && !warned.contains(&key)
+            {
                 warned.push(key);
                 let name = self.text(span).to_string();
                 self.push(
-                    Diagnostic::new(Code::UndeclaredHeader, format!("header `{name}` is not declared and not a standard SIP header"), span, "not declared")
-                        .with_help(format!("declare it so its values are checked: `header {name} {{ value token }}`")),
+                    Diagnostic::new(
+                        Code::UndeclaredHeader,
+                        format!("header `{name}` is not declared and not a standard SIP header"),
+                        span,
+                        "not declared",
+                    )
+                    .with_help(format!(
+                        "declare it so its values are checked: `header {name} {{ value token }}`"
+                    )),
                 );
             }
         }
         for (h, u) in headers.iter().zip(&used) {
             if !u {
-                let span = self.headers.get(&h.name.to_ascii_lowercase()).map_or(Span::default(), |x| x.1);
+                let span = self
+                    .headers
+                    .get(&h.name.to_ascii_lowercase())
+                    .map_or(Span::default(), |x| x.1);
                 self.push(
                     Diagnostic::new(Code::UnusedHeader, format!("header `{}` is declared but no rule uses it", h.name), span, "declared here")
                         .with_help(format!("add `may have {}` to the rules where it is allowed, or remove the declaration", h.name)),
@@ -408,7 +610,16 @@ impl<'a> Cx<'a> {
         if self.diags.iter().any(Diagnostic::is_error) {
             return None;
         }
-        Some(Contract { name, version, file: self.file.to_string(), peers, headers, settings, rules, correlations })
+        Some(Contract {
+            name,
+            version,
+            file: self.file.to_string(),
+            peers,
+            headers,
+            settings,
+            rules,
+            correlations,
+        })
     }
 
     fn address(&mut self, a: &ast::Ident, allow_range: bool) -> Option<Address> {
@@ -426,26 +637,59 @@ impl<'a> Cx<'a> {
 
     fn value_type(&mut self, v: &'a ast::ValueType) -> Option<ValueType> {
         match v {
-            ast::ValueType::Literal(l) => Some(ValueType::Literal { value: l.value.clone() }),
+            ast::ValueType::Literal(l) => Some(ValueType::Literal {
+                value: l.value.clone(),
+            }),
             ast::ValueType::Regex(l) => match Pattern::new(&l.value) {
                 Ok(p) => Some(ValueType::Regex { pattern: p }),
                 Err(e) => {
                     let msg = e.to_string();
-                    let detail = msg.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
-                    self.push(Diagnostic::new(Code::InvalidRegex, "invalid regular expression", l.span, detail).with_help("the regex crate's syntax is used; escape a literal slash as `\\/`"));
+                    let detail = msg
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    self.push(
+                        Diagnostic::new(
+                            Code::InvalidRegex,
+                            "invalid regular expression",
+                            l.span,
+                            detail,
+                        )
+                        .with_help(
+                            "the regex crate's syntax is used; escape a literal slash as `\\/`",
+                        ),
+                    );
                     None
                 }
             },
             ast::ValueType::Alt(alts, _) => {
-                let lowered: Vec<Option<ValueType>> = alts.iter().map(|a| self.value_type(a)).collect();
+                let lowered: Vec<Option<ValueType>> =
+                    alts.iter().map(|a| self.value_type(a)).collect();
                 let alternatives: Option<Vec<ValueType>> = lowered.into_iter().collect();
-                Some(ValueType::Alt { alternatives: alternatives? })
+                Some(ValueType::Alt {
+                    alternatives: alternatives?,
+                })
             }
-            ast::ValueType::Params(p) => Some(ValueType::WithParams { base: None, params: self.params(p)? }),
-            ast::ValueType::Named { name, range, fields, params, .. } => {
+            ast::ValueType::Params(p) => Some(ValueType::WithParams {
+                base: None,
+                params: self.params(p)?,
+            }),
+            ast::ValueType::Named {
+                name,
+                range,
+                fields,
+                params,
+                ..
+            } => {
                 let base = self.named(name, range.as_ref(), fields)?;
                 match params {
-                    Some(p) => Some(ValueType::WithParams { base: Some(Box::new(base)), params: self.params(p)? }),
+                    Some(p) => Some(ValueType::WithParams {
+                        base: Some(Box::new(base)),
+                        params: self.params(p)?,
+                    }),
                     None => Some(base),
                 }
             }
@@ -466,20 +710,47 @@ impl<'a> Cx<'a> {
                 },
                 None => None,
             };
-            entries.push(ParamSpec { name: e.name.name.clone(), value, required: e.required });
+            entries.push(ParamSpec {
+                name: e.name.name.clone(),
+                value,
+                required: e.required,
+            });
         }
-        ok.then_some(ParamsSpecC { closed: p.closed, entries })
+        ok.then_some(ParamsSpecC {
+            closed: p.closed,
+            entries,
+        })
     }
 
-    fn named(&mut self, name: &ast::Ident, range: Option<&(ast::Ident, Span)>, fields: &'a [(ast::Ident, ast::ValueType)]) -> Option<ValueType> {
+    fn named(
+        &mut self,
+        name: &ast::Ident,
+        range: Option<&(ast::Ident, Span)>,
+        fields: &'a [(ast::Ident, ast::ValueType)],
+    ) -> Option<ValueType> {
         let n = name.name.as_str();
         if let Some(decl) = self.types.get(n).copied() {
-            if self.type_stack.iter().any(|s| s == n) && self.type_stack.len() > 1 || self.type_stack.first().is_some_and(|s| s == n) {
-                self.push(Diagnostic::new(Code::UndeclaredType, format!("type `{n}` refers to itself"), name.span, "recursive reference").with_help("a type cannot contain itself"));
+            if self.type_stack.iter().any(|s| s == n) && self.type_stack.len() > 1
+                || self.type_stack.first().is_some_and(|s| s == n)
+            {
+                self.push(
+                    Diagnostic::new(
+                        Code::UndeclaredType,
+                        format!("type `{n}` refers to itself"),
+                        name.span,
+                        "recursive reference",
+                    )
+                    .with_help("a type cannot contain itself"),
+                );
                 return None;
             }
             if range.is_some() || !fields.is_empty() {
-                self.push(Diagnostic::new(Code::InvalidValue, format!("type `{n}` takes no arguments"), name.span, "declared type used with arguments"));
+                self.push(Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("type `{n}` takes no arguments"),
+                    name.span,
+                    "declared type used with arguments",
+                ));
                 return None;
             }
             self.type_stack.push(n.to_string());
@@ -488,21 +759,45 @@ impl<'a> Cx<'a> {
             return r;
         }
         if !BUILTINS.contains(&n) {
-            let mut d = Diagnostic::new(Code::UndeclaredType, format!("type `{n}` is not declared"), name.span, "unknown type");
-            d = d.with_help(format!("declare it with `type {n} = ...` or use a built-in: {}", BUILTINS.join(", ")));
+            let mut d = Diagnostic::new(
+                Code::UndeclaredType,
+                format!("type `{n}` is not declared"),
+                name.span,
+                "unknown type",
+            );
+            d = d.with_help(format!(
+                "declare it with `type {n} = ...` or use a built-in: {}",
+                BUILTINS.join(", ")
+            ));
             self.push(d);
             return None;
         }
         if let Some((r, span)) = range {
             if n != "integer" {
-                self.push(Diagnostic::new(Code::InvalidValue, format!("`{n}` takes no range"), *span, "unexpected range"));
+                self.push(Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{n}` takes no range"),
+                    *span,
+                    "unexpected range",
+                ));
                 return None;
             }
-            let parsed = r.name.split_once("..").and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
+            let parsed = r
+                .name
+                .split_once("..")
+                .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
             return match parsed {
-                Some((a, b)) if a <= b => Some(ValueType::Integer { min: Some(a), max: Some(b) }),
+                Some((a, b)) if a <= b => Some(ValueType::Integer {
+                    min: Some(a),
+                    max: Some(b),
+                }),
                 _ => {
-                    self.push(Diagnostic::new(Code::InvalidValue, format!("invalid range `{}`", r.name), r.span, "expected `MIN..MAX` with MIN <= MAX"));
+                    self.push(Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("invalid range `{}`", r.name),
+                        r.span,
+                        "expected `MIN..MAX` with MIN <= MAX",
+                    ));
                     None
                 }
             };
@@ -510,7 +805,12 @@ impl<'a> Cx<'a> {
         let mut uf = UriFields::default();
         if !fields.is_empty() {
             if !matches!(n, "uri" | "sip-uri" | "tel-uri" | "name-addr") {
-                self.push(Diagnostic::new(Code::InvalidValue, format!("`{n}` takes no field constraints"), name.span, "field constraints apply to uri, sip-uri, tel-uri and name-addr"));
+                self.push(Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{n}` takes no field constraints"),
+                    name.span,
+                    "field constraints apply to uri, sip-uri, tel-uri and name-addr",
+                ));
                 return None;
             }
             for (f, t) in fields {
@@ -521,7 +821,15 @@ impl<'a> Cx<'a> {
                     "port" => uf.port = Some(t),
                     "scheme" => uf.scheme = Some(t),
                     other => {
-                        self.push(Diagnostic::new(Code::InvalidValue, format!("unknown URI field `{other}`"), f.span, "not a field").with_help("fields are user, host, port and scheme"));
+                        self.push(
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                format!("unknown URI field `{other}`"),
+                                f.span,
+                                "not a field",
+                            )
+                            .with_help("fields are user, host, port and scheme"),
+                        );
                         return None;
                     }
                 }
@@ -529,7 +837,10 @@ impl<'a> Cx<'a> {
         }
         Some(match n {
             "token" => ValueType::Token,
-            "integer" => ValueType::Integer { min: None, max: None },
+            "integer" => ValueType::Integer {
+                min: None,
+                max: None,
+            },
             "quoted-string" => ValueType::QuotedString,
             "host" => ValueType::Host,
             "ipv4" => ValueType::Ipv4,
@@ -537,9 +848,18 @@ impl<'a> Cx<'a> {
             "uuid" => ValueType::Uuid,
             "any" => ValueType::Any,
             "e164" => ValueType::E164,
-            "uri" => ValueType::Uri { scheme: UriKind::Any, fields: uf },
-            "sip-uri" => ValueType::Uri { scheme: UriKind::Sip, fields: uf },
-            "tel-uri" => ValueType::Uri { scheme: UriKind::Tel, fields: uf },
+            "uri" => ValueType::Uri {
+                scheme: UriKind::Any,
+                fields: uf,
+            },
+            "sip-uri" => ValueType::Uri {
+                scheme: UriKind::Sip,
+                fields: uf,
+            },
+            "tel-uri" => ValueType::Uri {
+                scheme: UriKind::Tel,
+                fields: uf,
+            },
             _ => ValueType::NameAddr { fields: uf },
         })
     }
@@ -552,8 +872,17 @@ impl<'a> Cx<'a> {
         known.sort();
         let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
         self.push(
-            Diagnostic::new(Code::UndeclaredPeer, format!("peer `{}` is not declared", p.name), p.span, "unknown peer")
-                .with_help(if list.is_empty() { "declare it with `peer NAME { sbc ADDR }`".to_string() } else { format!("declared peers: {}", list.join(", ")) }),
+            Diagnostic::new(
+                Code::UndeclaredPeer,
+                format!("peer `{}` is not declared", p.name),
+                p.span,
+                "unknown peer",
+            )
+            .with_help(if list.is_empty() {
+                "declare it with `peer NAME { sbc ADDR }`".to_string()
+            } else {
+                format!("declared peers: {}", list.join(", "))
+            }),
         );
         None
     }
@@ -570,13 +899,23 @@ impl<'a> Cx<'a> {
                         Ok(_) => {
                             ok = false;
                             self.push(
-                                Diagnostic::new(Code::SelectorNeverMatches, format!("status `{}` never occurs", c.name), c.span, "outside 100 to 699")
-                                    .with_help("SIP status codes run from 100 to 699"),
+                                Diagnostic::new(
+                                    Code::SelectorNeverMatches,
+                                    format!("status `{}` never occurs", c.name),
+                                    c.span,
+                                    "outside 100 to 699",
+                                )
+                                .with_help("SIP status codes run from 100 to 699"),
                             );
                         }
                         Err(e) => {
                             ok = false;
-                            self.push(Diagnostic::new(Code::InvalidValue, e, c.span, "not a status code"));
+                            self.push(Diagnostic::new(
+                                Code::InvalidValue,
+                                e,
+                                c.span,
+                                "not a status code",
+                            ));
                         }
                     }
                 }
@@ -584,31 +923,62 @@ impl<'a> Cx<'a> {
                     if m.name == "ACK" {
                         ok = false;
                         self.push(
-                            Diagnostic::new(Code::SelectorNeverMatches, "this selector can never match: ACK has no responses", m.span, "ACK is never answered")
-                                .with_help("select the ACK itself with `on ACK`, or the responses to INVITE"),
+                            Diagnostic::new(
+                                Code::SelectorNeverMatches,
+                                "this selector can never match: ACK has no responses",
+                                m.span,
+                                "ACK is never answered",
+                            )
+                            .with_help(
+                                "select the ACK itself with `on ACK`, or the responses to INVITE",
+                            ),
                         );
                     }
                 }
-                MessageKind::Response { codes: out, methods }
+                MessageKind::Response {
+                    codes: out,
+                    methods,
+                }
             }
             None if s.any.as_ref().is_some_and(|a| a.name == "message") => MessageKind::Message,
             None => MessageKind::Request { methods },
         };
-        if let Some(m) = s.methods.iter().find(|m| !m.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))) {
+        if let Some(m) = s.methods.iter().find(|m| {
+            !m.name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+        }) {
             ok = false;
-            self.push(Diagnostic::new(Code::InvalidValue, format!("`{}` is not a method", m.name), m.span, "expected a method token like INVITE"));
+            self.push(Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not a method", m.name),
+                m.span,
+                "expected a method token like INVITE",
+            ));
         }
         let dialog = match s.dialog {
             ast::Dialog::Any => DialogState::Any,
             ast::Dialog::Initial => DialogState::Initial,
             ast::Dialog::InDialog => DialogState::InDialog,
         };
-        if s.dialog == ast::Dialog::Initial && s.methods.iter().any(|m| m.name == "ACK" || m.name == "BYE") && s.codes.is_none() {
+        if s.dialog == ast::Dialog::Initial
+            && s.methods.iter().any(|m| m.name == "ACK" || m.name == "BYE")
+            && s.codes.is_none()
+        {
             ok = false;
-            let m = s.methods.iter().find(|m| m.name == "ACK" || m.name == "BYE").map_or(s.span, |m| m.span);
+            let m = s
+                .methods
+                .iter()
+                .find(|m| m.name == "ACK" || m.name == "BYE")
+                .map_or(s.span, |m| m.span);
             self.push(
-                Diagnostic::new(Code::SelectorNeverMatches, "this selector can never match: ACK and BYE are always in a dialog", m, "never sent outside a dialog")
-                    .with_help("remove `initial`"),
+                Diagnostic::new(
+                    Code::SelectorNeverMatches,
+                    "this selector can never match: ACK and BYE are always in a dialog",
+                    m,
+                    "never sent outside a dialog",
+                )
+                .with_help("remove `initial`"),
             );
         }
         let from = match &s.from {
@@ -636,7 +1006,13 @@ impl<'a> Cx<'a> {
                 );
             }
         }
-        let ctx = if leg { Ctx::Request } else if s.codes.is_some() { Ctx::Response } else { Ctx::Request };
+        let ctx = if leg {
+            Ctx::Request
+        } else if s.codes.is_some() {
+            Ctx::Response
+        } else {
+            Ctx::Request
+        };
         let condition = match &s.cond {
             Some(e) => {
                 let r = self.expr(e, ctx, &[]);
@@ -645,7 +1021,14 @@ impl<'a> Cx<'a> {
             }
             None => None,
         };
-        ok.then_some(Selector { message, dialog, from, to, condition, text: self.text(s.span).to_string() })
+        ok.then_some(Selector {
+            message,
+            dialog,
+            from,
+            to,
+            condition,
+            text: self.text(s.span).to_string(),
+        })
     }
 
     fn header_name(&mut self, h: &ast::Ident, allow_prefix: bool) -> Option<HeaderName> {
@@ -657,17 +1040,37 @@ impl<'a> Cx<'a> {
                 );
                 return None;
             }
-            return Some(HeaderName { name: prefix.to_string(), prefix: true });
+            return Some(HeaderName {
+                name: prefix.to_string(),
+                prefix: true,
+            });
         }
-        if !h.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%_+`'~".contains(&b)) {
-            self.push(Diagnostic::new(Code::InvalidValue, format!("`{}` is not a header name", h.name), h.span, "not a token"));
+        if !h
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.!%_+`'~".contains(&b))
+        {
+            self.push(Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{}` is not a header name", h.name),
+                h.span,
+                "not a token",
+            ));
             return None;
         }
-        self.uses.push((fold(&h.name), h.span));
-        Some(HeaderName { name: canonical(&h.name), prefix: false })
+        self.uses.push((fold(&h.name), h.span, !allow_prefix));
+        Some(HeaderName {
+            name: canonical(&h.name),
+            prefix: false,
+        })
     }
 
-    fn obligation(&mut self, o: &'a ast::Obligation, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Obligation> {
+    fn obligation(
+        &mut self,
+        o: &'a ast::Obligation,
+        ctx: Ctx,
+        headers: &[HeaderDecl],
+    ) -> Option<Obligation> {
         let level = match o.level {
             ast::Level::Must => Level::Must,
             ast::Level::Should => Level::Should,
@@ -675,27 +1078,52 @@ impl<'a> Cx<'a> {
         };
         let kind = match &o.kind {
             ast::ObligationKind::Have(h, cmp) => {
-                let (side, hname) = if ctx == Ctx::Correlation { split_side(h) } else { (None, h.clone()) };
+                let (side, hname) = if ctx == Ctx::Correlation {
+                    split_side(h)
+                } else {
+                    (None, h.clone())
+                };
                 let _ = side;
                 let header = self.header_name(&hname, false)?;
                 let cmp = match cmp {
                     Some(c) => {
                         let c = self.comparison(c, ctx, headers)?;
-                        self.literal_check(&header, &Part::Value, &c, cmp_lits(cmp.as_ref()), headers);
+                        self.literal_check(
+                            &header,
+                            &Part::Value,
+                            &c,
+                            cmp_lits(cmp.as_ref()),
+                            headers,
+                        );
                         Some(c)
                     }
                     None => None,
                 };
                 ObligationKind::Have { header, cmp }
             }
-            ast::ObligationKind::NotHave(h) => ObligationKind::NotHave { header: self.header_name(h, true)? },
-            ast::ObligationKind::Echo(h) => ObligationKind::Echo { header: self.header_name(h, false)? },
-            ast::ObligationKind::Satisfy(e) => ObligationKind::Satisfy { expr: self.expr(e, ctx, headers)? },
+            ast::ObligationKind::NotHave(h) => ObligationKind::NotHave {
+                header: self.header_name(h, true)?,
+            },
+            ast::ObligationKind::Echo(h) => ObligationKind::Echo {
+                header: self.header_name(h, false)?,
+            },
+            ast::ObligationKind::Satisfy(e) => ObligationKind::Satisfy {
+                expr: self.expr(e, ctx, headers)?,
+            },
         };
-        Some(Obligation { level, kind, origin: self.origin(o.span) })
+        Some(Obligation {
+            level,
+            kind,
+            origin: self.origin(o.span),
+        })
     }
 
-    fn comparison(&mut self, c: &'a ast::Cmp, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Comparison> {
+    fn comparison(
+        &mut self,
+        c: &'a ast::Cmp,
+        ctx: Ctx,
+        headers: &[HeaderDecl],
+    ) -> Option<Comparison> {
         Some(match c {
             ast::Cmp::Eq(o) => Comparison::Eq(self.operand(o, ctx, headers)?),
             ast::Cmp::Ne(o) => Comparison::Ne(self.operand(o, ctx, headers)?),
@@ -704,8 +1132,19 @@ impl<'a> Cx<'a> {
                 Ok(p) => Comparison::Matches(p),
                 Err(e) => {
                     let msg = e.to_string();
-                    let detail = msg.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
-                    self.push(Diagnostic::new(Code::InvalidRegex, "invalid regular expression", l.span, detail));
+                    let detail = msg
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    self.push(Diagnostic::new(
+                        Code::InvalidRegex,
+                        "invalid regular expression",
+                        l.span,
+                        detail,
+                    ));
                     return None;
                 }
             },
@@ -713,7 +1152,12 @@ impl<'a> Cx<'a> {
         })
     }
 
-    fn operand(&mut self, o: &'a ast::Operand, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Operand> {
+    fn operand(
+        &mut self,
+        o: &'a ast::Operand,
+        ctx: Ctx,
+        headers: &[HeaderDecl],
+    ) -> Option<Operand> {
         Some(match o {
             ast::Operand::Lit(l) => Operand::Literal(l.value.clone()),
             ast::Operand::Field(f) => Operand::Field(self.field(f, ctx, headers)?),
@@ -724,8 +1168,16 @@ impl<'a> Cx<'a> {
         let side = match (&f.side, ctx) {
             (None, Ctx::Correlation) => {
                 self.push(
-                    Diagnostic::new(Code::FieldNotAvailable, "a field in a correlation must name its leg", f.span, "which leg?")
-                        .with_help(format!("write `inbound.{0}` or `outbound.{0}`", self.text(f.span))),
+                    Diagnostic::new(
+                        Code::FieldNotAvailable,
+                        "a field in a correlation must name its leg",
+                        f.span,
+                        "which leg?",
+                    )
+                    .with_help(format!(
+                        "write `inbound.{0}` or `outbound.{0}`",
+                        self.text(f.span)
+                    )),
                 );
                 return None;
             }
@@ -740,7 +1192,15 @@ impl<'a> Cx<'a> {
                         Ctx::Response => "`request.` reads the answered request; `inbound.`/`outbound.` exist only in correlations",
                         Ctx::Correlation => "use `inbound.` or `outbound.`",
                     };
-                    self.push(Diagnostic::new(Code::FieldNotAvailable, format!("`{w}.` is not available here"), s.span, "not available in this rule").with_help(help));
+                    self.push(
+                        Diagnostic::new(
+                            Code::FieldNotAvailable,
+                            format!("`{w}.` is not available here"),
+                            s.span,
+                            "not available in this rule",
+                        )
+                        .with_help(help),
+                    );
                     return None;
                 }
             },
@@ -761,7 +1221,15 @@ impl<'a> Cx<'a> {
             ["method"] => Some(FieldRef::Method { side }),
             ["status"] => {
                 if ctx == Ctx::Request && side == Side::This {
-                    self.push(Diagnostic::new(Code::FieldNotAvailable, "`status` is not available in a request rule", f.span, "requests have no status").with_help("use `status` in `on response` rules"));
+                    self.push(
+                        Diagnostic::new(
+                            Code::FieldNotAvailable,
+                            "`status` is not available in a request rule",
+                            f.span,
+                            "requests have no status",
+                        )
+                        .with_help("use `status` in `on response` rules"),
+                    );
                     return None;
                 }
                 Some(FieldRef::Status { side })
@@ -806,7 +1274,10 @@ impl<'a> Cx<'a> {
                     (Some("outbound"), Ctx::Correlation) => Side::Outbound,
                     (Some(_), _) => Side::This,
                 };
-                Expr::Has { side, header: self.header_name(&hname, false)? }
+                Expr::Has {
+                    side,
+                    header: self.header_name(&hname, false)?,
+                }
             }
             ast::Expr::Cmp(f, c, _) => {
                 let field = self.field(f, ctx, headers);
@@ -832,19 +1303,34 @@ impl<'a> Cx<'a> {
     }
 
     /// A literal compared for equality with a declared header's value must be able to match its type.
-    fn literal_check(&mut self, header: &HeaderName, part: &Part, cmp: &Comparison, lits: Vec<&ast::Lit>, headers: &[HeaderDecl]) {
+    fn literal_check(
+        &mut self,
+        header: &HeaderName,
+        part: &Part,
+        cmp: &Comparison,
+        lits: Vec<&ast::Lit>,
+        headers: &[HeaderDecl],
+    ) {
         if matches!(cmp, Comparison::Ne(_)) {
             return;
         }
         let key = header.name.to_ascii_lowercase();
         // Headers may be declared after the rule: look at the tree-level declaration map too.
         let _ = headers;
-        let decl_ty = self.hdecls.iter().find(|h| h.name.eq_ignore_ascii_case(&key)).and_then(|h| h.value.clone());
+        let decl_ty = self
+            .hdecls
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(&key))
+            .and_then(|h| h.value.clone());
         let Some(ty) = decl_ty else { return };
         let ty = match part {
             Part::Value => Some(ty),
             Part::Param(p) => match &ty {
-                ValueType::WithParams { params, .. } => params.entries.iter().find(|e| e.name.eq_ignore_ascii_case(p)).and_then(|e| e.value.clone()),
+                ValueType::WithParams { params, .. } => params
+                    .entries
+                    .iter()
+                    .find(|e| e.name.eq_ignore_ascii_case(p))
+                    .and_then(|e| e.value.clone()),
                 _ => None,
             },
             _ => None,
@@ -855,7 +1341,10 @@ impl<'a> Cx<'a> {
                 let decl_span = self.headers.get(&key).map(|x| x.1);
                 let mut d = Diagnostic::new(
                     Code::LiteralNeverMatches,
-                    format!("\"{}\" can never match the declared type of `{}`", l.value, header.name),
+                    format!(
+                        "\"{}\" can never match the declared type of `{}`",
+                        l.value, header.name
+                    ),
                     l.span,
                     format!("expected {}", ty.describe()),
                 )
@@ -876,17 +1365,24 @@ impl<'a> Cx<'a> {
                     continue;
                 }
                 for oa in &ra.obligations {
-                    let ast::ObligationKind::Have(ha, _) = &oa.kind else { continue };
+                    let ast::ObligationKind::Have(ha, _) = &oa.kind else {
+                        continue;
+                    };
                     if oa.level != ast::Level::Must {
                         continue;
                     }
                     for ob in &rb.obligations {
-                        let ast::ObligationKind::NotHave(hb) = &ob.kind else { continue };
+                        let ast::ObligationKind::NotHave(hb) = &ob.kind else {
+                            continue;
+                        };
                         if ob.level != ast::Level::Must {
                             continue;
                         }
                         let hit = match hb.name.strip_suffix('*') {
-                            Some(prefix) => ha.name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
+                            Some(prefix) => ha
+                                .name
+                                .to_ascii_lowercase()
+                                .starts_with(&prefix.to_ascii_lowercase()),
                             None => fold(&ha.name) == fold(&hb.name),
                         };
                         if hit && !seen.contains(&(i, j)) {
@@ -917,7 +1413,13 @@ fn split_side(h: &ast::Ident) -> (Option<String>, ast::Ident) {
     if let Some((side, rest)) = h.name.split_once('.') {
         if matches!(side, "inbound" | "outbound" | "request") {
             let off = side.len() + 1;
-            return (Some(side.to_string()), ast::Ident { name: rest.to_string(), span: Span::new(h.span.start + off, h.span.end) });
+            return (
+                Some(side.to_string()),
+                ast::Ident {
+                    name: rest.to_string(),
+                    span: Span::new(h.span.start + off, h.span.end),
+                },
+            );
         }
     }
     (None, h.clone())

@@ -43,7 +43,9 @@ pub struct Contract {
 impl Contract {
     /// The declaration of a header, by any spelling (case, compact form).
     pub fn header(&self, name: &str) -> Option<&HeaderDecl> {
-        self.headers.iter().find(|h| sipaccord_sip::same_header_name(h.name.as_bytes(), name.as_bytes()))
+        self.headers
+            .iter()
+            .find(|h| sipaccord_sip::same_header_name(h.name.as_bytes(), name.as_bytes()))
     }
 
     /// A peer by name.
@@ -81,8 +83,16 @@ impl Address {
         if self.port.is_some() && other.port.is_some() && self.port != other.port {
             return false;
         }
-        let narrow = if self.prefix >= other.prefix { self } else { other };
-        let wide = if self.prefix >= other.prefix { other } else { self };
+        let narrow = if self.prefix >= other.prefix {
+            self
+        } else {
+            other
+        };
+        let wide = if self.prefix >= other.prefix {
+            other
+        } else {
+            self
+        };
         wide.contains(narrow.ip, None)
     }
 }
@@ -102,7 +112,10 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
 
 impl std::fmt::Display for Address {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let single = matches!((self.ip, self.prefix), (IpAddr::V4(_), 32) | (IpAddr::V6(_), 128));
+        let single = matches!(
+            (self.ip, self.prefix),
+            (IpAddr::V4(_), 32) | (IpAddr::V6(_), 128)
+        );
         match (self.ip, self.port) {
             (IpAddr::V6(ip), Some(_)) => write!(f, "[{ip}]")?,
             (ip, _) => write!(f, "{ip}")?,
@@ -225,7 +238,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { undeclared_headers: Strictness::Warn, unknown_source: Strictness::Error, media_outside: Strictness::Error }
+        Settings {
+            undeclared_headers: Strictness::Warn,
+            unknown_source: Strictness::Error,
+            media_outside: Strictness::Error,
+        }
     }
 }
 
@@ -244,7 +261,10 @@ impl Pattern {
         // Validate the pattern alone first, so the error message points into what the user wrote.
         regex::Regex::new(source)?;
         let regex = regex::Regex::new(&format!("^(?:{source})$"))?;
-        Ok(Pattern { source: source.to_string(), regex })
+        Ok(Pattern {
+            source: source.to_string(),
+            regex,
+        })
     }
 
     /// Whether the whole value matches.
@@ -372,7 +392,9 @@ pub enum ValueType {
 }
 
 fn is_token(v: &str) -> bool {
-    !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
 }
 
 fn is_quoted_string(v: &str) -> bool {
@@ -394,11 +416,16 @@ fn is_quoted_string(v: &str) -> bool {
 fn is_uuid(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
     parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn is_e164(v: &str) -> bool {
-    let Some(d) = v.strip_prefix('+') else { return false };
+    let Some(d) = v.strip_prefix('+') else {
+        return false;
+    };
     (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
 }
 
@@ -435,7 +462,10 @@ impl UriFields {
             None => true,
             Some(t) => v.is_some_and(|v| t.matches_str(v)),
         };
-        ok(&self.user, uri.user) && ok(&self.host, Some(uri.host_raw).filter(|h| !h.is_empty())) && ok(&self.port, port.as_deref()) && ok(&self.scheme, Some(scheme))
+        ok(&self.user, uri.user)
+            && ok(&self.host, Some(uri.host_raw).filter(|h| !h.is_empty()))
+            && ok(&self.port, port.as_deref())
+            && ok(&self.scheme, Some(scheme))
     }
 }
 
@@ -445,7 +475,11 @@ impl ParamsSpecC {
         let mut seen = vec![false; self.entries.len()];
         for p in params {
             let Ok(p) = p else { return false };
-            match self.entries.iter().position(|e| e.name.eq_ignore_ascii_case(p.name_str())) {
+            match self
+                .entries
+                .iter()
+                .position(|e| e.name.eq_ignore_ascii_case(p.name_str()))
+            {
                 Some(i) => {
                     seen[i] = true;
                     if let Some(t) = &self.entries[i].value {
@@ -480,13 +514,17 @@ impl ValueType {
             ValueType::Integer { min, max } => {
                 !v.is_empty()
                     && v.bytes().all(|b| b.is_ascii_digit())
-                    && v.parse::<u64>().is_ok_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
+                    && v.parse::<u64>()
+                        .is_ok_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
             }
             ValueType::QuotedString => is_quoted_string(v),
             ValueType::Host => sipaccord_sip::Host::parse(v).is_ok(),
             ValueType::Ipv4 => v.parse::<std::net::Ipv4Addr>().is_ok(),
             ValueType::Ipv6 => {
-                let inner = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
+                let inner = v
+                    .strip_prefix('[')
+                    .and_then(|s| s.strip_suffix(']'))
+                    .unwrap_or(v);
                 inner.parse::<std::net::Ipv6Addr>().is_ok()
             }
             ValueType::Uuid => is_uuid(v),
@@ -503,12 +541,20 @@ impl ValueType {
                 }
                 Err(_) => false,
             },
-            ValueType::NameAddr { fields } => NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri)),
+            ValueType::NameAddr { fields } => {
+                NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri))
+            }
             ValueType::WithParams { base, params } => match base.as_deref() {
-                Some(ValueType::NameAddr { fields }) => NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri) && params.check(na.params())),
-                Some(ValueType::Uri { .. }) | Some(ValueType::Alt { .. }) | Some(ValueType::Literal { .. }) | Some(ValueType::Regex { .. }) | Some(_) => {
+                Some(ValueType::NameAddr { fields }) => NameAddr::parse(v.as_bytes())
+                    .is_ok_and(|na| fields.check(&na.uri) && params.check(na.params())),
+                Some(ValueType::Uri { .. })
+                | Some(ValueType::Alt { .. })
+                | Some(ValueType::Literal { .. })
+                | Some(ValueType::Regex { .. })
+                | Some(_) => {
                     let (head, rest) = split_params(v);
-                    base.as_deref().is_none_or(|b| b.matches_str(head)) && params.check(Params::new(rest.as_bytes()))
+                    base.as_deref().is_none_or(|b| b.matches_str(head))
+                        && params.check(Params::new(rest.as_bytes()))
                 }
                 None => {
                     let owned;
@@ -534,7 +580,10 @@ impl ValueType {
                 format!("one of {}", parts.join(", "))
             }
             ValueType::Token => "a token".into(),
-            ValueType::Integer { min: Some(a), max: Some(b) } => format!("an integer from {a} to {b}"),
+            ValueType::Integer {
+                min: Some(a),
+                max: Some(b),
+            } => format!("an integer from {a} to {b}"),
             ValueType::Integer { .. } => "an integer".into(),
             ValueType::QuotedString => "a quoted string".into(),
             ValueType::Host => "a host".into(),
@@ -567,7 +616,11 @@ impl ValueType {
                         s
                     })
                     .collect();
-                let list = format!("{}parameters {}", if params.closed { "only the " } else { "" }, entries.join("; "));
+                let list = format!(
+                    "{}parameters {}",
+                    if params.closed { "only the " } else { "" },
+                    entries.join("; ")
+                );
                 match base {
                     Some(b) => format!("{} with {list}", b.describe()),
                     None => list,
@@ -580,9 +633,14 @@ impl ValueType {
 impl UriFields {
     fn describe(&self) -> String {
         let mut parts = vec![];
-        for (n, t) in [("user", &self.user), ("host", &self.host), ("port", &self.port), ("scheme", &self.scheme)] {
+        for (n, t) in [
+            ("user", &self.user),
+            ("host", &self.host),
+            ("port", &self.port),
+            ("scheme", &self.scheme),
+        ] {
             if let Some(t) = t {
-                parts.push(format!("{n} {}", t.describe()));
+                parts.push(format!("{n} is {}", t.describe()));
             }
         }
         if parts.is_empty() {
@@ -657,9 +715,12 @@ impl Selector {
     pub fn matches_kind(&self, method: &str, status: Option<u16>) -> bool {
         match (&self.message, status) {
             (MessageKind::Message, _) => true,
-            (MessageKind::Request { methods }, None) => methods.is_empty() || methods.iter().any(|m| m == method),
+            (MessageKind::Request { methods }, None) => {
+                methods.is_empty() || methods.iter().any(|m| m == method)
+            }
             (MessageKind::Response { codes, methods }, Some(s)) => {
-                codes.iter().any(|c| (c.min..=c.max).contains(&s)) && (methods.is_empty() || methods.iter().any(|m| m == method))
+                codes.iter().any(|c| (c.min..=c.max).contains(&s))
+                    && (methods.is_empty() || methods.iter().any(|m| m == method))
             }
             _ => false,
         }
@@ -691,7 +752,8 @@ impl HeaderName {
     /// Whether a header name from a message is this header (or starts with the prefix).
     pub fn matches(&self, name: &[u8]) -> bool {
         if self.prefix {
-            name.len() >= self.name.len() && name[..self.name.len()].eq_ignore_ascii_case(self.name.as_bytes())
+            name.len() >= self.name.len()
+                && name[..self.name.len()].eq_ignore_ascii_case(self.name.as_bytes())
         } else {
             sipaccord_sip::same_header_name(self.name.as_bytes(), name)
         }

@@ -62,17 +62,36 @@ fn is_word_byte(c: char) -> bool {
 }
 
 fn string(i: &str) -> IResult<&str, &str> {
-    recognize(delimited(char('"'), opt(escaped(is_not("\\\"\n"), '\\', one_of("\"\\"))), char('"')))(i)
+    recognize(delimited(
+        char('"'),
+        opt(escaped(is_not("\\\"\n"), '\\', one_of("\"\\"))),
+        char('"'),
+    ))(i)
 }
 
 fn regex(i: &str) -> IResult<&str, &str> {
-    recognize(delimited(char('/'), opt(escaped(is_not("\\/\n"), '\\', nom::character::complete::anychar)), char('/')))(i)
+    recognize(delimited(
+        char('/'),
+        opt(escaped(
+            is_not("\\/\n"),
+            '\\',
+            nom::character::complete::anychar,
+        )),
+        char('/'),
+    ))(i)
 }
 
 fn bracketed(i: &str) -> IResult<&str, &str> {
     recognize(tuple((
-        delimited(char('['), take_while(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.'), char(']')),
-        opt(alt((preceded(char(':'), take_while1(|c: char| c.is_ascii_digit())), preceded(char('/'), take_while1(|c: char| c.is_ascii_digit()))))),
+        delimited(
+            char('['),
+            take_while(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.'),
+            char(']'),
+        ),
+        opt(alt((
+            preceded(char(':'), take_while1(|c: char| c.is_ascii_digit())),
+            preceded(char('/'), take_while1(|c: char| c.is_ascii_digit())),
+        ))),
     )))(i)
 }
 
@@ -98,7 +117,9 @@ fn punct(i: &str) -> IResult<&str, (Tok, &str)> {
 /// Splits a word before a `:` that ends a field or parameter name (`user:` in `user: e164`),
 /// but keeps IPv6 addresses and `addr:port` whole.
 fn word_len(w: &str) -> usize {
-    let Some(colon) = w.find(':') else { return w.len() };
+    let Some(colon) = w.find(':') else {
+        return w.len();
+    };
     let head = &w[..colon];
     let addressy = head.chars().all(|c| c.is_ascii_hexdigit() || c == '.');
     let trailing = colon + 1 == w.len();
@@ -131,8 +152,13 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<Diagnostic>) {
                 Err(_) => {
                     let len = rest.find('\n').unwrap_or(rest.len());
                     diags.push(
-                        Diagnostic::new(Code::Syntax, "unterminated string", Span::new(pos, pos + len), "string starts here")
-                            .with_help("close the string with `\"` on the same line"),
+                        Diagnostic::new(
+                            Code::Syntax,
+                            "unterminated string",
+                            Span::new(pos, pos + len),
+                            "string starts here",
+                        )
+                        .with_help("close the string with `\"` on the same line"),
                     );
                     (Tok::Str, len)
                 }
@@ -143,8 +169,13 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<Diagnostic>) {
                 Err(_) => {
                     let len = rest.find('\n').unwrap_or(rest.len());
                     diags.push(
-                        Diagnostic::new(Code::Syntax, "unterminated regular expression", Span::new(pos, pos + len), "regular expression starts here")
-                            .with_help("close it with `/`; write a slash inside it as `\\/`"),
+                        Diagnostic::new(
+                            Code::Syntax,
+                            "unterminated regular expression",
+                            Span::new(pos, pos + len),
+                            "regular expression starts here",
+                        )
+                        .with_help("close it with `/`; write a slash inside it as `\\/`"),
                     );
                     (Tok::Regex, len)
                 }
@@ -153,7 +184,13 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<Diagnostic>) {
             match bracketed(rest) {
                 Ok((_, s)) => (Tok::Bracketed, s.len()),
                 Err(_) => {
-                    let len = rest.find([']', '\n', ' ', ',']).map_or(rest.len(), |i| if rest.as_bytes()[i] == b']' { i + 1 } else { i });
+                    let len = rest.find([']', '\n', ' ', ',']).map_or(rest.len(), |i| {
+                        if rest.as_bytes()[i] == b']' {
+                            i + 1
+                        } else {
+                            i
+                        }
+                    });
                     (Tok::Bracketed, len.max(1))
                 }
             }
@@ -167,11 +204,19 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<Diagnostic>) {
             (k, s.len())
         } else {
             let len = c.len_utf8();
-            diags.push(Diagnostic::new(Code::Syntax, format!("unexpected character `{c}`"), Span::new(pos, pos + len), "not part of the language"));
+            diags.push(Diagnostic::new(
+                Code::Syntax,
+                format!("unexpected character `{c}`"),
+                Span::new(pos, pos + len),
+                "not part of the language",
+            ));
             pos += len;
             continue;
         };
-        toks.push(Token { kind, span: Span::new(pos, pos + len) });
+        toks.push(Token {
+            kind,
+            span: Span::new(pos, pos + len),
+        });
         pos += len;
     }
     (toks, diags)

@@ -8,8 +8,16 @@ use crate::lexer::{lex, Tok, Token};
 /// Parses a whole file: the tree plus every syntax diagnostic.
 pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
     let (tokens, mut diags) = lex(src);
-    let toks: Vec<Token> = tokens.into_iter().filter(|t| t.kind != Tok::Comment).collect();
-    let mut p = Parser { src, toks, pos: 0, diags: Vec::new() };
+    let toks: Vec<Token> = tokens
+        .into_iter()
+        .filter(|t| t.kind != Tok::Comment)
+        .collect();
+    let mut p = Parser {
+        src,
+        toks,
+        pos: 0,
+        diags: Vec::new(),
+    };
     let file = p.file();
     diags.append(&mut p.diags);
     diags.sort_by_key(|d| d.primary.span.start);
@@ -28,7 +36,15 @@ struct Fail;
 
 type PResult<T> = Result<T, Fail>;
 
-const TOP_KEYWORDS: [&str; 7] = ["agreement", "peer", "type", "header", "settings", "on", "correlate"];
+const TOP_KEYWORDS: [&str; 7] = [
+    "agreement",
+    "peer",
+    "type",
+    "header",
+    "settings",
+    "on",
+    "correlate",
+];
 
 fn describe(src: &str, t: Option<&Token>) -> String {
     match t {
@@ -56,7 +72,9 @@ impl<'s> Parser<'s> {
     }
 
     fn peek_word(&self) -> Option<&'s str> {
-        self.peek().filter(|t| t.kind == Tok::Word).map(|t| self.text(t))
+        self.peek()
+            .filter(|t| t.kind == Tok::Word)
+            .map(|t| self.text(t))
     }
 
     fn at_word(&self, w: &str) -> bool {
@@ -71,7 +89,10 @@ impl<'s> Parser<'s> {
     }
 
     fn prev_end(&self) -> usize {
-        self.pos.checked_sub(1).and_then(|i| self.toks.get(i)).map_or(0, |t| t.span.end)
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .map_or(0, |t| t.span.end)
     }
 
     fn bump(&mut self) -> Option<Token> {
@@ -83,13 +104,21 @@ impl<'s> Parser<'s> {
     fn error<T>(&mut self, expected: &str) -> PResult<T> {
         let found = describe(self.src, self.peek());
         let span = self.here();
-        self.diags.push(Diagnostic::new(Code::Syntax, format!("expected {expected}, found {found}"), span, format!("expected {expected}")));
+        self.diags.push(Diagnostic::new(
+            Code::Syntax,
+            format!("expected {expected}, found {found}"),
+            span,
+            format!("expected {expected}"),
+        ));
         Err(Fail)
     }
 
     fn expect(&mut self, kind: Tok, what: &str) -> PResult<Token> {
         if self.peek_kind() == Some(kind) {
-            Ok(self.bump().unwrap_or(Token { kind, span: Span::default() }))
+            Ok(self.bump().unwrap_or(Token {
+                kind,
+                span: Span::default(),
+            }))
         } else {
             self.error(what)
         }
@@ -108,7 +137,10 @@ impl<'s> Parser<'s> {
             Some(t) if t.kind == Tok::Word => {
                 let t = *t;
                 self.pos += 1;
-                Ok(Ident { name: self.text(&t).to_string(), span: t.span })
+                Ok(Ident {
+                    name: self.text(&t).to_string(),
+                    span: t.span,
+                })
             }
             _ => self.error(what),
         }
@@ -133,7 +165,10 @@ impl<'s> Parser<'s> {
         } else {
             inner.replace("\\/", "/")
         };
-        Ok(Lit { value, span: t.span })
+        Ok(Lit {
+            value,
+            span: t.span,
+        })
     }
 
     fn skip_newlines(&mut self) {
@@ -199,8 +234,13 @@ impl<'s> Parser<'s> {
                 }
                 None => {
                     self.diags.push(
-                        Diagnostic::new(Code::Syntax, "expected `}`, found end of file", self.here(), "block not closed")
-                            .with_secondary(open.span, "block opened here"),
+                        Diagnostic::new(
+                            Code::Syntax,
+                            "expected `}`, found end of file",
+                            self.here(),
+                            "block not closed",
+                        )
+                        .with_secondary(open.span, "block opened here"),
                     );
                     return Err(Fail);
                 }
@@ -252,21 +292,42 @@ impl<'s> Parser<'s> {
                 let version = match v.name.parse::<u32>() {
                     Ok(n) => Some((n, v.span)),
                     Err(_) => {
-                        self.diags.push(Diagnostic::new(Code::Syntax, format!("expected version number, found `{}`", v.name), v.span, "expected a whole number"));
+                        self.diags.push(Diagnostic::new(
+                            Code::Syntax,
+                            format!("expected version number, found `{}`", v.name),
+                            v.span,
+                            "expected a whole number",
+                        ));
                         None
                     }
                 };
                 let span = Span::new(start, self.prev_end());
                 if file.agreement.is_none() {
-                    file.agreement = Some(AgreementDecl { name, version, span, first: !seen });
+                    file.agreement = Some(AgreementDecl {
+                        name,
+                        version,
+                        span,
+                        first: !seen,
+                    });
                 }
                 Ok(())
             }
             Some("peer") => {
                 self.pos += 1;
                 let name = self.ident("peer name")?;
-                let display = if self.peek_kind() == Some(Tok::Str) { Some(self.lit(Tok::Str, "display name")?) } else { None };
-                let mut peer = Peer { name, display, sbc: vec![], media: vec![], transports: vec![], span: Span::default() };
+                let display = if self.peek_kind() == Some(Tok::Str) {
+                    Some(self.lit(Tok::Str, "display name")?)
+                } else {
+                    None
+                };
+                let mut peer = Peer {
+                    name,
+                    display,
+                    sbc: vec![],
+                    media: vec![],
+                    transports: vec![],
+                    span: Span::default(),
+                };
                 let span = self.block(|p| {
                     let key = p.ident("`sbc`, `media` or `transport`")?;
                     let list = match key.name.as_str() {
@@ -281,10 +342,19 @@ impl<'s> Parser<'s> {
                     loop {
                         let t = match p.peek() {
                             Some(t) if matches!(t.kind, Tok::Word | Tok::Bracketed) => *t,
-                            _ => return p.error(if key.name == "transport" { "a transport" } else { "an address" }),
+                            _ => {
+                                return p.error(if key.name == "transport" {
+                                    "a transport"
+                                } else {
+                                    "an address"
+                                })
+                            }
                         };
                         p.pos += 1;
-                        list.push(Ident { name: p.text(&t).to_string(), span: t.span });
+                        list.push(Ident {
+                            name: p.text(&t).to_string(),
+                            span: t.span,
+                        });
                         if p.peek_kind() == Some(Tok::Comma) {
                             p.pos += 1;
                         } else {
@@ -301,13 +371,24 @@ impl<'s> Parser<'s> {
                 let name = self.ident("type name")?;
                 self.expect(Tok::Eq, "`=`")?;
                 let value = self.value_type()?;
-                file.items.push(Item::Type(TypeDecl { name, value, span: Span::new(start, self.prev_end()) }));
+                file.items.push(Item::Type(TypeDecl {
+                    name,
+                    value,
+                    span: Span::new(start, self.prev_end()),
+                }));
                 Ok(())
             }
             Some("header") => {
                 self.pos += 1;
                 let name = self.ident("header name")?;
-                let mut h = HeaderDecl { name, value: None, list: None, max: None, example: None, span: Span::default() };
+                let mut h = HeaderDecl {
+                    name,
+                    value: None,
+                    list: None,
+                    max: None,
+                    example: None,
+                    span: Span::default(),
+                };
                 let span = self.block(|p| {
                     let key = p.ident("`value`, `list`, `max` or `example`")?;
                     match key.name.as_str() {
@@ -344,7 +425,10 @@ impl<'s> Parser<'s> {
                     entries.push((k, v));
                     Ok(())
                 })?;
-                file.items.push(Item::Settings(Settings { entries, span: Span::new(start, span.end) }));
+                file.items.push(Item::Settings(Settings {
+                    entries,
+                    span: Span::new(start, span.end),
+                }));
                 Ok(())
             }
             Some("on") => {
@@ -355,13 +439,24 @@ impl<'s> Parser<'s> {
                     obligations.push(p.obligation()?);
                     Ok(())
                 })?;
-                file.items.push(Item::Rule(Rule { selector, obligations, span: Span::new(start, span.end) }));
+                file.items.push(Item::Rule(Rule {
+                    selector,
+                    obligations,
+                    span: Span::new(start, span.end),
+                }));
                 Ok(())
             }
             Some("correlate") => {
                 self.pos += 1;
                 let name = self.ident("correlation name")?;
-                let mut c = Correlate { name, inbound: None, outbound: None, matcher: None, obligations: vec![], span: Span::default() };
+                let mut c = Correlate {
+                    name,
+                    inbound: None,
+                    outbound: None,
+                    matcher: None,
+                    obligations: vec![],
+                    span: Span::default(),
+                };
                 let span = self.block(|p| {
                     match p.peek_word() {
                         Some(w @ ("inbound" | "outbound")) => {
@@ -389,7 +484,9 @@ impl<'s> Parser<'s> {
                 file.items.push(Item::Correlate(c));
                 Ok(())
             }
-            _ => self.error("`agreement`, `peer`, `type`, `header`, `settings`, `on` or `correlate`"),
+            _ => {
+                self.error("`agreement`, `peer`, `type`, `header`, `settings`, `on` or `correlate`")
+            }
         }
     }
 
@@ -410,7 +507,9 @@ impl<'s> Parser<'s> {
     fn vt_primary(&mut self) -> PResult<ValueType> {
         match self.peek_kind() {
             Some(Tok::Str) => Ok(ValueType::Literal(self.lit(Tok::Str, "string")?)),
-            Some(Tok::Regex) => Ok(ValueType::Regex(self.lit(Tok::Regex, "regular expression")?)),
+            Some(Tok::Regex) => Ok(ValueType::Regex(
+                self.lit(Tok::Regex, "regular expression")?,
+            )),
             Some(Tok::Word) if self.at_word("params") => Ok(ValueType::Params(self.params_spec()?)),
             Some(Tok::Word) => {
                 let name = self.ident("type")?;
@@ -418,10 +517,12 @@ impl<'s> Parser<'s> {
                 let mut fields = vec![];
                 if self.peek_kind() == Some(Tok::LParen) {
                     let open = self.bump().map(|t| t.span).unwrap_or_default();
-                    let next_is_colon = self.toks.get(self.pos + 1).map(|t| t.kind) == Some(Tok::Colon);
+                    let next_is_colon =
+                        self.toks.get(self.pos + 1).map(|t| t.kind) == Some(Tok::Colon);
                     if next_is_colon {
                         loop {
-                            let f = self.ident("field name (`user`, `host`, `port` or `scheme`)")?;
+                            let f =
+                                self.ident("field name (`user`, `host`, `port` or `scheme`)")?;
                             self.expect(Tok::Colon, "`:`")?;
                             let t = self.value_type()?;
                             fields.push((f, t));
@@ -437,9 +538,19 @@ impl<'s> Parser<'s> {
                     }
                     self.expect(Tok::RParen, "`)`")?;
                 }
-                let params = if self.at_word("params") { Some(self.params_spec()?) } else { None };
+                let params = if self.at_word("params") {
+                    Some(self.params_spec()?)
+                } else {
+                    None
+                };
                 let span = Span::new(name.span.start, self.prev_end());
-                Ok(ValueType::Named { name, range, fields, params, span })
+                Ok(ValueType::Named {
+                    name,
+                    range,
+                    fields,
+                    params,
+                    span,
+                })
             }
             _ => self.error("a value type"),
         }
@@ -454,36 +565,42 @@ impl<'s> Parser<'s> {
             false
         };
         let mut entries = vec![];
-        let span = self.block(|p| {
-            loop {
-                let name = p.ident("parameter name")?;
-                let value = if p.peek_kind() == Some(Tok::Colon) {
+        let span = self.block(|p| loop {
+            let name = p.ident("parameter name")?;
+            let value = if p.peek_kind() == Some(Tok::Colon) {
+                p.pos += 1;
+                Some(p.value_type()?)
+            } else {
+                None
+            };
+            let required = if p.at_word("required") {
+                p.pos += 1;
+                true
+            } else {
+                false
+            };
+            entries.push(ParamEntry {
+                name,
+                value,
+                required,
+            });
+            if p.peek_kind() == Some(Tok::Comma) {
+                p.pos += 1;
+                while p.peek_kind() == Some(Tok::Newline) {
                     p.pos += 1;
-                    Some(p.value_type()?)
-                } else {
-                    None
-                };
-                let required = if p.at_word("required") {
-                    p.pos += 1;
-                    true
-                } else {
-                    false
-                };
-                entries.push(ParamEntry { name, value, required });
-                if p.peek_kind() == Some(Tok::Comma) {
-                    p.pos += 1;
-                    while p.peek_kind() == Some(Tok::Newline) {
-                        p.pos += 1;
-                    }
-                    if p.peek_kind() == Some(Tok::RBrace) {
-                        return Ok(());
-                    }
-                } else {
+                }
+                if p.peek_kind() == Some(Tok::RBrace) {
                     return Ok(());
                 }
+            } else {
+                return Ok(());
             }
         })?;
-        Ok(ParamsSpec { closed, entries, span: start.to(span) })
+        Ok(ParamsSpec {
+            closed,
+            entries,
+            span: start.to(span),
+        })
     }
 
     fn word_list(&mut self, what: &str) -> PResult<Vec<Ident>> {
@@ -508,10 +625,20 @@ impl<'s> Parser<'s> {
             }
             _ => Dialog::Any,
         };
-        let mut sel = Selector { dialog, codes: None, methods: vec![], any: None, from: None, to: None, cond: None, span: Span::default() };
+        let mut sel = Selector {
+            dialog,
+            codes: None,
+            methods: vec![],
+            any: None,
+            from: None,
+            to: None,
+            cond: None,
+            span: Span::default(),
+        };
         if self.at_word("response") {
             self.pos += 1;
-            sel.codes = Some(self.word_list("a status code like `200`, `18x`, `2xx` or `400-499`")?);
+            sel.codes =
+                Some(self.word_list("a status code like `200`, `18x`, `2xx` or `400-499`")?);
             self.keyword("to")?;
             if self.at_word("request") {
                 sel.any = self.ident("`request`").ok();
@@ -521,7 +648,9 @@ impl<'s> Parser<'s> {
         } else {
             match self.peek_word() {
                 Some("request" | "message") => sel.any = self.ident("`request`").ok(),
-                Some(w) if !matches!(w, "from" | "to" | "if") => sel.methods = self.word_list("a method")?,
+                Some(w) if !matches!(w, "from" | "to" | "if") => {
+                    sel.methods = self.word_list("a method")?
+                }
                 _ => return self.error("`request`, `message`, `response` or a method"),
             }
         }
@@ -538,7 +667,11 @@ impl<'s> Parser<'s> {
             sel.cond = Some(self.expr()?);
         }
         if rule && self.peek_kind() != Some(Tok::LBrace) {
-            return self.error(if sel.cond.is_some() { "`{`" } else { "`from`, `to`, `if` or `{`" });
+            return self.error(if sel.cond.is_some() {
+                "`{`"
+            } else {
+                "`from`, `to`, `if` or `{`"
+            });
         }
         sel.span = Span::new(start, self.prev_end());
         Ok(sel)
@@ -557,7 +690,9 @@ impl<'s> Parser<'s> {
             Some("have") => {
                 self.pos += 1;
                 let h = self.ident("header name")?;
-                let cmp = if matches!(self.peek_kind(), Some(Tok::EqEq | Tok::NotEq)) || matches!(self.peek_word(), Some("is" | "matches" | "in")) {
+                let cmp = if matches!(self.peek_kind(), Some(Tok::EqEq | Tok::NotEq))
+                    || matches!(self.peek_word(), Some("is" | "matches" | "in"))
+                {
                     Some(self.cmp()?)
                 } else {
                     None
@@ -578,10 +713,18 @@ impl<'s> Parser<'s> {
                 ObligationKind::Satisfy(self.expr()?)
             }
             _ => {
-                return self.error(if level == Level::May { "`have`" } else { "`have`, `not have`, `echo` or `satisfy`" });
+                return self.error(if level == Level::May {
+                    "`have`"
+                } else {
+                    "`have`, `not have`, `echo` or `satisfy`"
+                });
             }
         };
-        Ok(Obligation { level, kind, span: Span::new(start, self.prev_end()) })
+        Ok(Obligation {
+            level,
+            kind,
+            span: Span::new(start, self.prev_end()),
+        })
     }
 
     fn cmp(&mut self) -> PResult<Cmp> {
@@ -621,9 +764,15 @@ impl<'s> Parser<'s> {
         match self.peek_kind() {
             Some(Tok::Str) => Ok(Operand::Lit(self.lit(Tok::Str, "string")?)),
             Some(Tok::Word) => {
-                if self.peek_word().is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit())) {
+                if self
+                    .peek_word()
+                    .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()))
+                {
                     let id = self.ident("number")?;
-                    Ok(Operand::Lit(Lit { value: id.name, span: id.span }))
+                    Ok(Operand::Lit(Lit {
+                        value: id.name,
+                        span: id.span,
+                    }))
                 } else {
                     Ok(Operand::Field(self.field()?))
                 }
@@ -637,17 +786,31 @@ impl<'s> Parser<'s> {
         let mut segs: Vec<Ident> = vec![];
         let mut off = w.span.start;
         for part in w.name.split('.') {
-            segs.push(Ident { name: part.to_string(), span: Span::new(off, off + part.len()) });
+            segs.push(Ident {
+                name: part.to_string(),
+                span: Span::new(off, off + part.len()),
+            });
             off += part.len() + 1;
         }
-        let side = if segs.len() > 1 && matches!(segs[0].name.as_str(), "inbound" | "outbound" | "request") { Some(segs.remove(0)) } else { None };
+        let side = if segs.len() > 1
+            && matches!(segs[0].name.as_str(), "inbound" | "outbound" | "request")
+        {
+            Some(segs.remove(0))
+        } else {
+            None
+        };
         let mut param = None;
         if segs.last().is_some_and(|s| s.name == "param") {
             self.expect(Tok::LParen, "`(`")?;
             param = Some(self.ident("parameter name")?);
             self.expect(Tok::RParen, "`)`")?;
         }
-        Ok(Field { side, path: segs, param, span: Span::new(w.span.start, self.prev_end()) })
+        Ok(Field {
+            side,
+            path: segs,
+            param,
+            span: Span::new(w.span.start, self.prev_end()),
+        })
     }
 
     fn expr(&mut self) -> PResult<Expr> {

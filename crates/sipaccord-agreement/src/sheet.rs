@@ -38,9 +38,14 @@ fn obligation_words(level: Level, kind: &ObligationKind, text: &str) -> String {
     };
     match kind {
         ObligationKind::Have { header, cmp: None } => format!("{lvl} carry `{}`", header.name),
-        ObligationKind::NotHave { header } if header.prefix => format!("{lvl} not carry any header starting with `{}`", header.name),
+        ObligationKind::NotHave { header } if header.prefix => {
+            format!("{lvl} not carry any header starting with `{}`", header.name)
+        }
         ObligationKind::NotHave { header } => format!("{lvl} not carry `{}`", header.name),
-        ObligationKind::Echo { header } => format!("{lvl} echo `{}` from the request (same value, or absent in both)", header.name),
+        ObligationKind::Echo { header } => format!(
+            "{lvl} echo `{}` from the request (same value, or absent in both)",
+            header.name
+        ),
         _ => format!("`{text}`"),
     }
 }
@@ -55,8 +60,20 @@ fn selector_words(s: &Selector) -> String {
         MessageKind::Request { methods } if methods.is_empty() => format!("every {dialog}request"),
         MessageKind::Request { methods } => format!("{dialog}{}", methods.join(", ")),
         MessageKind::Response { codes, methods } => {
-            let codes: Vec<String> = codes.iter().map(|c| if c.min == c.max { c.min.to_string() } else { format!("{}-{}", c.min, c.max) }).collect();
-            let to = if methods.is_empty() { "any request".to_string() } else { methods.join(", ") };
+            let codes: Vec<String> = codes
+                .iter()
+                .map(|c| match (c.min, c.max - c.min) {
+                    (a, 0) => a.to_string(),
+                    (a, 99) if a % 100 == 0 => format!("{}xx", a / 100),
+                    (a, 9) if a % 10 == 0 => format!("{}x", a / 10),
+                    (a, _) => format!("{a}-{}", c.max),
+                })
+                .collect();
+            let to = if methods.is_empty() {
+                "any request".to_string()
+            } else {
+                methods.join(", ")
+            };
             format!("{dialog}responses {} to {to}", codes.join(", "))
         }
         MessageKind::Message => format!("every {dialog}message"),
@@ -68,12 +85,19 @@ fn selector_words(s: &Selector) -> String {
 }
 
 fn applies(r: &Rule, from: &str, to: &str) -> bool {
-    r.selector.from.as_deref().is_none_or(|f| f == from) && r.selector.to.as_deref().is_none_or(|t| t == to)
+    r.selector.from.as_deref().is_none_or(|f| f == from)
+        && r.selector.to.as_deref().is_none_or(|t| t == to)
 }
 
 fn build(c: &Contract) -> Vec<Block> {
-    let mut b = vec![Block::Heading(1, format!("Header agreement: {} (version {})", c.name, c.version))];
-    b.push(Block::Para(format!("Compiled from `{}`. Both operators review and sign this sheet before interop testing.", c.file)));
+    let mut b = vec![Block::Heading(
+        1,
+        format!("Header agreement: {} (version {})", c.name, c.version),
+    )];
+    b.push(Block::Para(format!(
+        "Compiled from `{}`. Both operators review and sign this sheet before interop testing.",
+        c.file
+    )));
     b.push(Block::Heading(2, "Peers".into()));
     for p in &c.peers {
         let title = match &p.display {
@@ -81,12 +105,44 @@ fn build(c: &Contract) -> Vec<Block> {
             None => p.name.clone(),
         };
         b.push(Block::Heading(3, title));
-        let join = |v: Vec<String>| if v.is_empty() { "none given".to_string() } else { v.join(", ") };
-        let transports: Vec<String> = p.transports.iter().map(|t| t.as_str().to_string()).collect();
+        let join = |v: Vec<String>| {
+            if v.is_empty() {
+                "none given".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let transports: Vec<String> = p
+            .transports
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .collect();
         b.push(Block::List(vec![
-            (format!("SBC signalling addresses: {}", join(p.sbc.iter().map(ToString::to_string).collect())), vec![]),
-            (format!("Media ranges: {}", join(p.media.iter().map(ToString::to_string).collect())), vec![]),
-            (format!("Transports: {}", if transports.is_empty() { "any".to_string() } else { transports.join(", ") }), vec![]),
+            (
+                format!(
+                    "SBC signalling addresses: {}",
+                    join(p.sbc.iter().map(ToString::to_string).collect())
+                ),
+                vec![],
+            ),
+            (
+                format!(
+                    "Media ranges: {}",
+                    join(p.media.iter().map(ToString::to_string).collect())
+                ),
+                vec![],
+            ),
+            (
+                format!(
+                    "Transports: {}",
+                    if transports.is_empty() {
+                        "any".to_string()
+                    } else {
+                        transports.join(", ")
+                    }
+                ),
+                vec![],
+            ),
         ]));
     }
     b.push(Block::Heading(2, "Headers".into()));
@@ -97,28 +153,49 @@ fn build(c: &Contract) -> Vec<Block> {
             .headers
             .iter()
             .map(|h| {
-                let mut value = h.value.as_ref().map_or("any value".to_string(), |v| v.describe());
+                let mut value = h
+                    .value
+                    .as_ref()
+                    .map_or("any value".to_string(), |v| v.describe());
                 if h.list {
                     value.push_str(" (comma-separated list allowed)");
                 }
-                vec![h.name.clone(), value, h.max.map_or("-".into(), |m| m.to_string()), h.example.clone().unwrap_or_else(|| "-".into())]
+                vec![
+                    h.name.clone(),
+                    value,
+                    h.max.map_or("-".into(), |m| m.to_string()),
+                    h.example.clone().unwrap_or_else(|| "-".into()),
+                ]
             })
             .collect();
-        b.push(Block::Table(vec!["Header", "Value", "Max", "Example"], rows));
+        b.push(Block::Table(
+            vec!["Header", "Value", "Max", "Example"],
+            rows,
+        ));
     }
     for from in &c.peers {
         for to in &c.peers {
             if from.name == to.name {
                 continue;
             }
-            b.push(Block::Heading(2, format!("Messages from {} to {}", from.name, to.name)));
+            b.push(Block::Heading(
+                2,
+                format!("Messages from {} to {}", from.name, to.name),
+            ));
             let items: Vec<(String, Vec<String>)> = c
                 .rules
                 .iter()
                 .filter(|r| applies(r, &from.name, &to.name))
                 .map(|r| {
-                    let subs = r.obligations.iter().map(|o| obligation_words(o.level, &o.kind, &o.origin.text)).collect();
-                    (format!("{} (line {})", selector_words(&r.selector), r.origin.line), subs)
+                    let subs = r
+                        .obligations
+                        .iter()
+                        .map(|o| obligation_words(o.level, &o.kind, &o.origin.text))
+                        .collect();
+                    (
+                        format!("{} (line {})", selector_words(&r.selector), r.origin.line),
+                        subs,
+                    )
                 })
                 .collect();
             if items.is_empty() {
@@ -135,10 +212,10 @@ fn build(c: &Contract) -> Vec<Block> {
             .iter()
             .map(|k| {
                 let head = format!(
-                    "{}: for every {}, the first later {} within {} for which `{}` holds is its partner leg; no partner leg is a finding",
+                    "{}: for every `{}`, the first later `{}` within {} for which `{}` holds is its partner leg; no partner leg is a finding",
                     k.name,
-                    selector_words(&k.inbound),
-                    selector_words(&k.outbound),
+                    k.inbound.text,
+                    k.outbound.text,
                     duration(k.within_ms),
                     k.matcher_text
                 );
@@ -152,19 +229,62 @@ fn build(c: &Contract) -> Vec<Block> {
     let s = &c.settings;
     let lv = |l: crate::contract::Strictness| format!("{l:?}").to_lowercase();
     b.push(Block::List(vec![
-        (format!("Non-standard headers not declared here: {}", lv(s.undeclared_headers)), vec![]),
-        (format!("SIP from an address of no peer: {}", lv(s.unknown_source)), vec![]),
-        (format!("SDP media outside the sender's ranges: {}", lv(s.media_outside)), vec![]),
+        (
+            format!(
+                "Non-standard headers not declared here: {}",
+                lv(s.undeclared_headers)
+            ),
+            vec![],
+        ),
+        (
+            format!("SIP from an address of no peer: {}", lv(s.unknown_source)),
+            vec![],
+        ),
+        (
+            format!(
+                "SDP media outside the sender's ranges: {}",
+                lv(s.media_outside)
+            ),
+            vec![],
+        ),
     ]));
     b.push(Block::Heading(2, "Connectivity checklist".into()));
     let mut checks = vec![];
     for p in &c.peers {
-        checks.push((!p.sbc.is_empty(), format!("{} SBC addresses provided", p.name)));
+        checks.push((
+            !p.sbc.is_empty(),
+            format!("{} SBC addresses provided", p.name),
+        ));
     }
     checks.push((false, "Mutual whitelist applied on both SBCs".into()));
-    let custom: Vec<String> = c.headers.iter().filter(|h| !h.standard).map(|h| h.name.clone()).collect();
-    checks.push((false, format!("Custom headers agreed: {}", if custom.is_empty() { "none".to_string() } else { custom.join(", ") })));
-    checks.push((false, format!("Signed off by {}", c.peers.iter().map(|p| p.display.clone().unwrap_or_else(|| p.name.clone())).collect::<Vec<_>>().join(" and "))));
+    let custom: Vec<String> = c
+        .headers
+        .iter()
+        .filter(|h| !h.standard)
+        .map(|h| h.name.clone())
+        .collect();
+    checks.push((
+        false,
+        format!(
+            "Custom headers agreed: {}",
+            if custom.is_empty() {
+                "none".to_string()
+            } else {
+                custom.join(", ")
+            }
+        ),
+    ));
+    checks.push((
+        false,
+        format!(
+            "Signed off by {}",
+            c.peers
+                .iter()
+                .map(|p| p.display.clone().unwrap_or_else(|| p.name.clone()))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    ));
     b.push(Block::Checklist(checks));
     b
 }
@@ -174,7 +294,10 @@ fn md_cell(s: &str) -> String {
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Inline code spans (backticks) to `<code>`, after escaping.
@@ -198,7 +321,9 @@ pub fn sheet(c: &Contract, format: SheetFormat) -> String {
         SheetFormat::Markdown => {
             for b in blocks {
                 match b {
-                    Block::Heading(n, t) => out.push_str(&format!("{} {t}\n\n", "#".repeat(usize::from(n)))),
+                    Block::Heading(n, t) => {
+                        out.push_str(&format!("{} {t}\n\n", "#".repeat(usize::from(n))))
+                    }
                     Block::Para(t) => out.push_str(&format!("{t}\n\n")),
                     Block::List(items) => {
                         for (t, subs) in items {
@@ -237,7 +362,9 @@ pub fn sheet(c: &Contract, format: SheetFormat) -> String {
             ));
             for b in blocks {
                 match b {
-                    Block::Heading(n, t) => out.push_str(&format!("<h{n}>{}</h{n}>\n", html_inline(&t))),
+                    Block::Heading(n, t) => {
+                        out.push_str(&format!("<h{n}>{}</h{n}>\n", html_inline(&t)))
+                    }
                     Block::Para(t) => out.push_str(&format!("<p>{}</p>\n", html_inline(&t))),
                     Block::List(items) => {
                         out.push_str("<ul>\n");
@@ -272,7 +399,11 @@ pub fn sheet(c: &Contract, format: SheetFormat) -> String {
                     Block::Checklist(items) => {
                         out.push_str("<ul class=\"checklist\">\n");
                         for (done, t) in items {
-                            out.push_str(&format!("<li><label><input type=\"checkbox\"{}> {}</label></li>\n", if done { " checked" } else { "" }, html_inline(&t)));
+                            out.push_str(&format!(
+                                "<li><label><input type=\"checkbox\"{}> {}</label></li>\n",
+                                if done { " checked" } else { "" },
+                                html_inline(&t)
+                            ));
                         }
                         out.push_str("</ul>\n");
                     }
