@@ -61,6 +61,7 @@ pub fn compile(source: &str, file: &str) -> Compiled {
         contract
     };
     diagnostics.sort_by_key(|d| (d.primary.span.start, d.code));
+    diagnostics.dedup();
     Compiled {
         contract,
         diagnostics,
