@@ -43,6 +43,8 @@ pub struct AgreementDecl {
 }
 
 /// A top-level item.
+// Items are built once per file, so boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Item {
     /// `peer`
@@ -289,6 +291,7 @@ pub struct Field {
 }
 
 /// An expression.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Expr {
     /// `has H`

@@ -123,9 +123,7 @@ fn word_len(w: &str) -> usize {
     let head = &w[..colon];
     let addressy = head.chars().all(|c| c.is_ascii_hexdigit() || c == '.');
     let trailing = colon + 1 == w.len();
-    if addressy && !trailing {
-        w.len()
-    } else if colon == 0 {
+    if addressy && !trailing || colon == 0 {
         w.len()
     } else {
         colon

@@ -114,3 +114,32 @@ fn colour_rendering_differs_only_by_escapes() {
     }
     assert_eq!(stripped, plain);
 }
+
+#[test]
+fn never_panics_on_truncated_or_mangled_input() {
+    let mut sources: Vec<String> = fixture_files("ok")
+        .into_iter()
+        .chain(fixture_files("err"))
+        .map(|f| f.2)
+        .collect();
+    sources.push("\"\\".into());
+    sources.push("on response to { must have }".into());
+    sources.push("[::1 peer { sbc [ } }} }{ /(/ \u{e9}\u{1F600}".into());
+    for src in &sources {
+        let cuts: Vec<usize> = (0..=src.len())
+            .filter(|&i| src.is_char_boundary(i))
+            .collect();
+        for &i in &cuts {
+            let part = &src[..i];
+            let c = compile(part, "cut");
+            let _ = render(&c.diagnostics, part, "cut", false);
+            let _ = sipaccord_agreement::format(part);
+            // Dropping a byte in the middle exercises recovery from every position.
+            if let Some(&j) = cuts.iter().find(|&&j| j > i) {
+                let mangled = format!("{}{}", &src[..i], &src[j..]);
+                let c = compile(&mangled, "mangled");
+                let _ = render(&c.diagnostics, &mangled, "mangled", false);
+            }
+        }
+    }
+}
