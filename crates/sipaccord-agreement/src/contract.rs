@@ -1,0 +1,960 @@
+//! The compiled contract: what the runner evaluates. Regexes are compiled and header names resolved
+//! once, here, so evaluation per message compiles nothing.
+
+use std::net::IpAddr;
+
+use serde::{Serialize, Serializer};
+use sipaccord_sip::{NameAddr, Params, Scheme, Uri};
+
+/// Where a compiled item came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// File name as given to the compiler.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The source text of the item (its first line for blocks).
+    pub text: String,
+}
+
+/// A compiled agreement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Contract {
+    /// Agreement name.
+    pub name: String,
+    /// Agreement version.
+    pub version: u32,
+    /// File name.
+    pub file: String,
+    /// Peers, in declaration order.
+    pub peers: Vec<Peer>,
+    /// Declared headers, in declaration order.
+    pub headers: Vec<HeaderDecl>,
+    /// Strictness settings.
+    pub settings: Settings,
+    /// Rules, in order.
+    pub rules: Vec<Rule>,
+    /// Correlations, in order.
+    pub correlations: Vec<Correlation>,
+}
+
+impl Contract {
+    /// The declaration of a header, by any spelling (case, compact form).
+    pub fn header(&self, name: &str) -> Option<&HeaderDecl> {
+        self.headers
+            .iter()
+            .find(|h| sipaccord_sip::same_header_name(h.name.as_bytes(), name.as_bytes()))
+    }
+
+    /// A peer by name.
+    pub fn peer(&self, name: &str) -> Option<&Peer> {
+        self.peers.iter().find(|p| p.name == name)
+    }
+}
+
+/// An address or range: `203.0.113.10`, `203.0.113.11:5060`, `[2001:db8::20]:5060`, `198.51.100.0/27`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Address {
+    /// Address (network address for a range).
+    pub ip: IpAddr,
+    /// Prefix length: 32 / 128 for a single address.
+    pub prefix: u8,
+    /// Port, if given.
+    pub port: Option<u16>,
+}
+
+impl Address {
+    /// Whether `ip` (and `port`, where this address has one) falls in this address or range.
+    pub fn contains(&self, ip: IpAddr, port: Option<u16>) -> bool {
+        if self.port.is_some() && port.is_some() && self.port != port {
+            return false;
+        }
+        match (self.ip, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => prefix_eq(&a.octets(), &b.octets(), self.prefix),
+            (IpAddr::V6(a), IpAddr::V6(b)) => prefix_eq(&a.octets(), &b.octets(), self.prefix),
+            _ => false,
+        }
+    }
+
+    /// Whether two addresses or ranges share any address (ports compared where both have one).
+    pub fn overlaps(&self, other: &Address) -> bool {
+        if self.port.is_some() && other.port.is_some() && self.port != other.port {
+            return false;
+        }
+        let narrow = if self.prefix >= other.prefix {
+            self
+        } else {
+            other
+        };
+        let wide = if self.prefix >= other.prefix {
+            other
+        } else {
+            self
+        };
+        wide.contains(narrow.ip, None)
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let full = usize::from(prefix / 8);
+    let rem = prefix % 8;
+    if a[..full] != b[..full] {
+        return false;
+    }
+    if rem == 0 || full >= a.len() {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rem);
+    a[full] & mask == b[full] & mask
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let single = matches!(
+            (self.ip, self.prefix),
+            (IpAddr::V4(_), 32) | (IpAddr::V6(_), 128)
+        );
+        match (self.ip, self.port) {
+            (IpAddr::V6(ip), Some(_)) => write!(f, "[{ip}]")?,
+            (ip, _) => write!(f, "{ip}")?,
+        }
+        if !single {
+            write!(f, "/{}", self.prefix)?;
+        }
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A SIP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// UDP
+    Udp,
+    /// TCP
+    Tcp,
+    /// TLS
+    Tls,
+    /// SCTP
+    Sctp,
+    /// WebSocket
+    Ws,
+}
+
+impl Transport {
+    /// Parses the word used in the language.
+    pub fn from_word(w: &str) -> Option<Transport> {
+        Some(match w {
+            "udp" => Transport::Udp,
+            "tcp" => Transport::Tcp,
+            "tls" => Transport::Tls,
+            "sctp" => Transport::Sctp,
+            "ws" => Transport::Ws,
+            _ => return None,
+        })
+    }
+
+    /// The word used in the language.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Sctp => "sctp",
+            Transport::Ws => "ws",
+        }
+    }
+}
+
+/// One side of the interconnect.
+#[derive(Debug, Clone, Serialize)]
+pub struct Peer {
+    /// Name used in rules.
+    pub name: String,
+    /// Display name.
+    pub display: Option<String>,
+    /// Signalling addresses.
+    pub sbc: Vec<Address>,
+    /// Media ranges.
+    pub media: Vec<Address>,
+    /// Allowed transports; empty means any.
+    pub transports: Vec<Transport>,
+    /// Where declared.
+    pub origin: Origin,
+}
+
+/// A declared header.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeaderDecl {
+    /// Canonical name (the registry's spelling for a standard header, else as written).
+    pub name: String,
+    /// Value type, if given.
+    pub value: Option<ValueType>,
+    /// Several comma-separated values may share a line.
+    pub list: bool,
+    /// At most this many values per message.
+    pub max: Option<u32>,
+    /// A conforming example value.
+    pub example: Option<String>,
+    /// Whether it is in the IANA registry.
+    pub standard: bool,
+    /// Where declared.
+    pub origin: Origin,
+}
+
+/// `allow` / `warn` / `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strictness {
+    /// Not reported.
+    Allow,
+    /// Warning finding.
+    Warn,
+    /// Error finding.
+    Error,
+}
+
+/// The `settings` block, with defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// Non-registry headers not declared (default warn).
+    pub undeclared_headers: Strictness,
+    /// SIP from an address of no peer (default error).
+    pub unknown_source: Strictness,
+    /// SDP address outside the sender's media ranges (default error).
+    pub media_outside: Strictness,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            undeclared_headers: Strictness::Warn,
+            unknown_source: Strictness::Error,
+            media_outside: Strictness::Error,
+        }
+    }
+}
+
+/// A regex compiled once, anchored to the whole value. Serialises as its source pattern.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// The pattern as written (unanchored).
+    pub source: String,
+    /// `^(?:source)$`
+    pub regex: regex::Regex,
+}
+
+impl Pattern {
+    /// Compiles `source`, anchored.
+    pub fn new(source: &str) -> Result<Pattern, regex::Error> {
+        // Validate the pattern alone first, so the error message points into what the user wrote.
+        regex::Regex::new(source)?;
+        let regex = regex::Regex::new(&format!("^(?:{source})$"))?;
+        Ok(Pattern {
+            source: source.to_string(),
+            regex,
+        })
+    }
+
+    /// Whether the whole value matches.
+    pub fn is_match(&self, v: &str) -> bool {
+        self.regex.is_match(v)
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
+/// Which URI schemes a URI type accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UriKind {
+    /// Any absolute URI.
+    Any,
+    /// `sip:` / `sips:`
+    Sip,
+    /// `tel:`
+    Tel,
+}
+
+/// Constraints on a URI's parts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UriFields {
+    /// User part (for `tel:`, the number).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Box<ValueType>>,
+    /// Host as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<Box<ValueType>>,
+    /// Port digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<Box<ValueType>>,
+    /// Scheme without colon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<Box<ValueType>>,
+}
+
+/// One parameter in a `params { }` spec.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamSpec {
+    /// Parameter name (matched case-insensitively).
+    pub name: String,
+    /// Its value type, if constrained.
+    pub value: Option<ValueType>,
+    /// Must be present.
+    pub required: bool,
+}
+
+/// `params [closed] { ... }`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamsSpecC {
+    /// Parameters not listed are not allowed.
+    pub closed: bool,
+    /// The listed parameters.
+    pub entries: Vec<ParamSpec>,
+}
+
+/// A compiled value type.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ValueType {
+    /// Exactly this text.
+    Literal {
+        /// The text.
+        value: String,
+    },
+    /// The whole value matches.
+    Regex {
+        /// The pattern.
+        pattern: Pattern,
+    },
+    /// Any of these.
+    Alt {
+        /// The alternatives.
+        alternatives: Vec<ValueType>,
+    },
+    /// RFC 3261 token.
+    Token,
+    /// Decimal digits, optionally within a range.
+    Integer {
+        /// Lower bound.
+        min: Option<u64>,
+        /// Upper bound.
+        max: Option<u64>,
+    },
+    /// RFC 3261 quoted-string.
+    QuotedString,
+    /// Host name, IPv4 or `[IPv6]`.
+    Host,
+    /// Dotted IPv4.
+    Ipv4,
+    /// IPv6, with or without brackets.
+    Ipv6,
+    /// 8-4-4-4-12 hex.
+    Uuid,
+    /// Anything.
+    Any,
+    /// `+` and 7 to 15 digits, first not 0.
+    E164,
+    /// A URI.
+    Uri {
+        /// Schemes accepted.
+        scheme: UriKind,
+        /// Part constraints.
+        fields: UriFields,
+    },
+    /// `["Display"] <uri>` or addr-spec.
+    NameAddr {
+        /// URI part constraints.
+        fields: UriFields,
+    },
+    /// A base value followed by `;params`, or a bare parameter list.
+    WithParams {
+        /// The value before the first `;` (none for a bare parameter list).
+        base: Option<Box<ValueType>>,
+        /// The parameters.
+        params: ParamsSpecC,
+    },
+}
+
+fn is_token(v: &str) -> bool {
+    !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+}
+
+fn is_quoted_string(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
+        return false;
+    }
+    let mut i = 1;
+    while i < b.len() - 1 {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return false,
+            _ => i += 1,
+        }
+    }
+    i == b.len() - 1
+}
+
+fn is_uuid(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn is_e164(v: &str) -> bool {
+    let Some(d) = v.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+}
+
+/// Splits `base;params` at the first `;` outside quotes and `<>`.
+fn split_params(v: &str) -> (&str, &str) {
+    let mut quoted = false;
+    let mut angle = false;
+    let b = v.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle = true,
+            b'>' if !quoted => angle = false,
+            b';' if !quoted && !angle => return (&v[..i], &v[i..]),
+            _ => {}
+        }
+        i += 1;
+    }
+    (v, "")
+}
+
+impl UriFields {
+    fn check(&self, uri: &Uri<'_>) -> bool {
+        let scheme = match uri.scheme {
+            Scheme::Sip => "sip",
+            Scheme::Sips => "sips",
+            Scheme::Tel => "tel",
+            Scheme::Other(s) => s,
+        };
+        let port = uri.port.map(|p| p.to_string());
+        let ok = |t: &Option<Box<ValueType>>, v: Option<&str>| match t {
+            None => true,
+            Some(t) => v.is_some_and(|v| t.matches_str(v)),
+        };
+        ok(&self.user, uri.user)
+            && ok(&self.host, Some(uri.host_raw).filter(|h| !h.is_empty()))
+            && ok(&self.port, port.as_deref())
+            && ok(&self.scheme, Some(scheme))
+    }
+}
+
+impl ParamsSpecC {
+    /// Checks `;a=1;b` text (starting at `;`, or empty).
+    fn check(&self, params: Params<'_>) -> bool {
+        let mut seen = vec![false; self.entries.len()];
+        for p in params {
+            let Ok(p) = p else { return false };
+            match self
+                .entries
+                .iter()
+                .position(|e| e.name.eq_ignore_ascii_case(p.name_str()))
+            {
+                Some(i) => {
+                    seen[i] = true;
+                    if let Some(t) = &self.entries[i].value {
+                        let v = p.value_unquoted().and_then(|v| std::str::from_utf8(v).ok());
+                        if !v.is_some_and(|v| t.matches_str(v)) {
+                            return false;
+                        }
+                    }
+                }
+                None if self.closed => return false,
+                None => {}
+            }
+        }
+        self.entries.iter().zip(seen).all(|(e, s)| s || !e.required)
+    }
+}
+
+impl ValueType {
+    /// Whether one header value (one list item) matches. Surrounding whitespace is ignored.
+    pub fn matches(&self, value: &[u8]) -> bool {
+        std::str::from_utf8(value).is_ok_and(|v| self.matches_str(v))
+    }
+
+    /// As [`ValueType::matches`], for text.
+    pub fn matches_str(&self, value: &str) -> bool {
+        let v = value.trim_matches([' ', '\t']);
+        match self {
+            ValueType::Literal { value } => v == value,
+            ValueType::Regex { pattern } => pattern.is_match(v),
+            ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_str(v)),
+            ValueType::Token => is_token(v),
+            ValueType::Integer { min, max } => {
+                !v.is_empty()
+                    && v.bytes().all(|b| b.is_ascii_digit())
+                    && v.parse::<u64>()
+                        .is_ok_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
+            }
+            ValueType::QuotedString => is_quoted_string(v),
+            ValueType::Host => sipaccord_sip::Host::parse(v).is_ok(),
+            ValueType::Ipv4 => v.parse::<std::net::Ipv4Addr>().is_ok(),
+            ValueType::Ipv6 => {
+                let inner = v
+                    .strip_prefix('[')
+                    .and_then(|s| s.strip_suffix(']'))
+                    .unwrap_or(v);
+                inner.parse::<std::net::Ipv6Addr>().is_ok()
+            }
+            ValueType::Uuid => is_uuid(v),
+            ValueType::Any => true,
+            ValueType::E164 => is_e164(v),
+            ValueType::Uri { scheme, fields } => match Uri::parse(v.as_bytes()) {
+                Ok(uri) => {
+                    let scheme_ok = match scheme {
+                        UriKind::Any => true,
+                        UriKind::Sip => matches!(uri.scheme, Scheme::Sip | Scheme::Sips),
+                        UriKind::Tel => uri.scheme == Scheme::Tel,
+                    };
+                    scheme_ok && fields.check(&uri)
+                }
+                Err(_) => false,
+            },
+            ValueType::NameAddr { fields } => {
+                NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri))
+            }
+            ValueType::WithParams { base, params } => match base.as_deref() {
+                Some(ValueType::NameAddr { fields }) => NameAddr::parse(v.as_bytes())
+                    .is_ok_and(|na| fields.check(&na.uri) && params.check(na.params())),
+                Some(ValueType::Uri { .. })
+                | Some(ValueType::Alt { .. })
+                | Some(ValueType::Literal { .. })
+                | Some(ValueType::Regex { .. })
+                | Some(_) => {
+                    let (head, rest) = split_params(v);
+                    base.as_deref().is_none_or(|b| b.matches_str(head))
+                        && params.check(Params::new(rest.as_bytes()))
+                }
+                None => {
+                    let owned;
+                    let text = if v.is_empty() || v.starts_with(';') {
+                        v
+                    } else {
+                        owned = format!(";{v}");
+                        owned.as_str()
+                    };
+                    params.check(Params::new(text.as_bytes()))
+                }
+            },
+        }
+    }
+
+    /// The type in words, for the sign-off sheet.
+    pub fn describe(&self) -> String {
+        match self {
+            ValueType::Literal { value } => format!("\"{value}\""),
+            ValueType::Regex { pattern } => format!("text matching /{}/", pattern.source),
+            ValueType::Alt { alternatives } => {
+                let parts: Vec<String> = alternatives.iter().map(ValueType::describe).collect();
+                format!("one of {}", parts.join(", "))
+            }
+            ValueType::Token => "a token".into(),
+            ValueType::Integer {
+                min: Some(a),
+                max: Some(b),
+            } => format!("an integer from {a} to {b}"),
+            ValueType::Integer { .. } => "an integer".into(),
+            ValueType::QuotedString => "a quoted string".into(),
+            ValueType::Host => "a host".into(),
+            ValueType::Ipv4 => "an IPv4 address".into(),
+            ValueType::Ipv6 => "an IPv6 address".into(),
+            ValueType::Uuid => "a UUID".into(),
+            ValueType::Any => "any value".into(),
+            ValueType::E164 => "an E.164 number".into(),
+            ValueType::Uri { scheme, fields } => {
+                let what = match scheme {
+                    UriKind::Any => "a URI",
+                    UriKind::Sip => "a SIP URI",
+                    UriKind::Tel => "a tel URI",
+                };
+                format!("{what}{}", fields.describe())
+            }
+            ValueType::NameAddr { fields } => format!("a name-addr{}", fields.describe()),
+            ValueType::WithParams { base, params } => {
+                let entries: Vec<String> = params
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let mut s = e.name.clone();
+                        if let Some(t) = &e.value {
+                            s.push_str(&format!(" ({})", t.describe()));
+                        }
+                        if e.required {
+                            s.push_str(", required");
+                        }
+                        s
+                    })
+                    .collect();
+                let list = format!(
+                    "{}parameters {}",
+                    if params.closed { "only the " } else { "" },
+                    entries.join("; ")
+                );
+                match base {
+                    Some(b) => format!("{} with {list}", b.describe()),
+                    None => list,
+                }
+            }
+        }
+    }
+}
+
+impl UriFields {
+    fn describe(&self) -> String {
+        let mut parts = vec![];
+        for (n, t) in [
+            ("user", &self.user),
+            ("host", &self.host),
+            ("port", &self.port),
+            ("scheme", &self.scheme),
+        ] {
+            if let Some(t) = t {
+                parts.push(format!("{n} is {}", t.describe()));
+            }
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" whose {}", parts.join(", "))
+        }
+    }
+}
+
+/// Initial / in-dialog / either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DialogState {
+    /// Either.
+    Any,
+    /// No To tag.
+    Initial,
+    /// To tag present.
+    InDialog,
+}
+
+/// A status code range, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CodeRange {
+    /// Lowest code.
+    pub min: u16,
+    /// Highest code.
+    pub max: u16,
+}
+
+/// What kind of message a selector picks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum MessageKind {
+    /// Requests; an empty method list means any request.
+    Request {
+        /// Methods (upper case as written).
+        methods: Vec<String>,
+    },
+    /// Responses with these codes to requests of these methods (empty: any).
+    Response {
+        /// Codes.
+        codes: Vec<CodeRange>,
+        /// Methods of the answered request.
+        methods: Vec<String>,
+    },
+    /// Requests and responses.
+    Message,
+}
+
+/// A compiled selector.
+#[derive(Debug, Clone, Serialize)]
+pub struct Selector {
+    /// Kind and methods/codes.
+    pub message: MessageKind,
+    /// Dialog state.
+    pub dialog: DialogState,
+    /// Sending peer.
+    pub from: Option<String>,
+    /// Receiving peer.
+    pub to: Option<String>,
+    /// Extra condition.
+    pub condition: Option<Expr>,
+    /// The selector as written.
+    pub text: String,
+}
+
+impl Selector {
+    /// Whether a request with this method, or a response with this status to this method, fits the
+    /// kind part of the selector.
+    pub fn matches_kind(&self, method: &str, status: Option<u16>) -> bool {
+        match (&self.message, status) {
+            (MessageKind::Message, _) => true,
+            (MessageKind::Request { methods }, None) => {
+                methods.is_empty() || methods.iter().any(|m| m == method)
+            }
+            (MessageKind::Response { codes, methods }, Some(s)) => {
+                codes.iter().any(|c| (c.min..=c.max).contains(&s))
+                    && (methods.is_empty() || methods.iter().any(|m| m == method))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `must`, `should`, `may`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Failure is an error.
+    Must,
+    /// Failure is a warning.
+    Should,
+    /// Documentation only.
+    May,
+}
+
+/// A header name resolved once: canonical spelling, and a flag for prefix patterns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderName {
+    /// Canonical name (registry spelling for standard headers); for a pattern, the prefix without `*`.
+    pub name: String,
+    /// `X-Foo-*` prefix pattern.
+    pub prefix: bool,
+}
+
+impl HeaderName {
+    /// Whether a header name from a message is this header (or starts with the prefix).
+    pub fn matches(&self, name: &[u8]) -> bool {
+        if self.prefix {
+            name.len() >= self.name.len()
+                && name[..self.name.len()].eq_ignore_ascii_case(self.name.as_bytes())
+        } else {
+            sipaccord_sip::same_header_name(self.name.as_bytes(), name)
+        }
+    }
+}
+
+/// Which message a field is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The message under test.
+    This,
+    /// The request a response answers.
+    Request,
+    /// The inbound leg of a correlation.
+    Inbound,
+    /// The outbound leg of a correlation.
+    Outbound,
+}
+
+/// What part of a value a field reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "part", content = "name", rename_all = "kebab-case")]
+pub enum Part {
+    /// The whole (first) value.
+    Value,
+    /// The URI's user.
+    UriUser,
+    /// The URI's host.
+    UriHost,
+    /// A parameter.
+    Param(String),
+}
+
+/// A field reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "of", rename_all = "kebab-case")]
+pub enum FieldRef {
+    /// A header's first value, or part of it.
+    Header {
+        /// Message.
+        side: Side,
+        /// Header.
+        header: HeaderName,
+        /// Part.
+        part: Part,
+    },
+    /// The request URI (of a request; of the answered request for a response).
+    Ruri {
+        /// Message.
+        side: Side,
+        /// Part.
+        part: Part,
+    },
+    /// The method.
+    Method {
+        /// Message.
+        side: Side,
+    },
+    /// The status code.
+    Status {
+        /// Message.
+        side: Side,
+    },
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "op", content = "operand", rename_all = "kebab-case")]
+pub enum Comparison {
+    /// `==`
+    Eq(Operand),
+    /// `!=`
+    Ne(Operand),
+    /// `is TYPE`
+    Is(ValueType),
+    /// `matches /re/`
+    Matches(Pattern),
+    /// `in (...)`
+    In(Vec<String>),
+}
+
+impl Comparison {
+    /// Evaluates against a value, with the right-hand field already read (for `==`/`!=` with a field).
+    pub fn holds(&self, value: Option<&str>, other: Option<&str>) -> bool {
+        match self {
+            Comparison::Eq(Operand::Literal(l)) => value == Some(l.as_str()),
+            Comparison::Ne(Operand::Literal(l)) => value != Some(l.as_str()),
+            Comparison::Eq(Operand::Field(_)) => value.is_some() && value == other,
+            Comparison::Ne(Operand::Field(_)) => value != other,
+            Comparison::Is(t) => value.is_some_and(|v| t.matches_str(v)),
+            Comparison::Matches(p) => value.is_some_and(|v| p.is_match(v)),
+            Comparison::In(vs) => value.is_some_and(|v| vs.iter().any(|x| x == v)),
+        }
+    }
+}
+
+/// The right-hand side of `==`/`!=`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operand {
+    /// A literal.
+    Literal(String),
+    /// Another field.
+    Field(FieldRef),
+}
+
+/// A compiled expression.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expr {
+    /// `has H`
+    Has {
+        /// Message.
+        side: Side,
+        /// Header.
+        header: HeaderName,
+    },
+    /// `FIELD OP VALUE`
+    Compare {
+        /// Left side.
+        field: FieldRef,
+        /// Operator and operand.
+        cmp: Comparison,
+    },
+    /// `not`
+    Not(Box<Expr>),
+    /// `and`
+    And(Box<Expr>, Box<Expr>),
+    /// `or`
+    Or(Box<Expr>, Box<Expr>),
+}
+
+/// What an obligation asks.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ObligationKind {
+    /// Header present (and, with a comparison, its first value satisfies it).
+    Have {
+        /// Header.
+        header: HeaderName,
+        /// Optional comparison.
+        cmp: Option<Comparison>,
+    },
+    /// Header (or prefix) absent.
+    NotHave {
+        /// Header or prefix.
+        header: HeaderName,
+    },
+    /// Same value as in the answered request.
+    Echo {
+        /// Header.
+        header: HeaderName,
+    },
+    /// Expression true.
+    Satisfy {
+        /// Expression.
+        expr: Expr,
+    },
+}
+
+/// A compiled obligation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Obligation {
+    /// Level.
+    pub level: Level,
+    /// What.
+    #[serde(flatten)]
+    pub kind: ObligationKind,
+    /// Where written.
+    pub origin: Origin,
+}
+
+/// A compiled `on` rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    /// Which messages.
+    pub selector: Selector,
+    /// What they must carry.
+    pub obligations: Vec<Obligation>,
+    /// Where written.
+    pub origin: Origin,
+}
+
+/// A compiled correlation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Correlation {
+    /// Name.
+    pub name: String,
+    /// First leg.
+    pub inbound: Selector,
+    /// Second leg.
+    pub outbound: Selector,
+    /// Pairing condition.
+    pub matcher: Expr,
+    /// The `match` expression as written.
+    pub matcher_text: String,
+    /// Window in milliseconds.
+    pub within_ms: u64,
+    /// Obligations on the pair.
+    pub obligations: Vec<Obligation>,
+    /// Where written.
+    pub origin: Origin,
+}

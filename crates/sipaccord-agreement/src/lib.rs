@@ -1,0 +1,69 @@
+//! Compiler for the sipaccord header agreement language.
+//!
+//! The pipeline is a set of phases, each a module: [`lexer`] (text to tokens), [`parser`] (tokens to
+//! an [`ast`] with a byte span on every node; never gives up, returns a tree plus diagnostics),
+//! [`check`] (name resolution, checks and lowering to a [`Contract`]). [`format()`] rewrites a file
+//! canonically, [`sheet()`] renders the sign-off sheet, and [`render`] prints diagnostics.
+//!
+//! **This crate does no I/O**: it takes source text and a file name and returns values.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod ast;
+pub mod check;
+pub mod contract;
+pub mod diag;
+pub mod format;
+pub mod lexer;
+pub mod parser;
+pub mod render;
+pub mod sheet;
+
+pub use contract::*;
+pub use diag::{Code, Diagnostic, Label, Severity, Span};
+pub use format::format;
+pub use render::render;
+pub use sheet::{sheet, SheetFormat};
+
+/// The result of compiling one file.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The contract; `None` when there are errors.
+    pub contract: Option<Contract>,
+    /// Every error and warning, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Compiles an agreement. `file` is used only in origins and messages.
+pub fn compile(source: &str, file: &str) -> Compiled {
+    let (tree, mut diagnostics) = parser::parse(source);
+    let syntax_errors = !diagnostics.is_empty();
+    let contract = check::lower(source, file, &tree, &mut diagnostics);
+    if syntax_errors {
+        // Items dropped by error recovery would otherwise cause follow-on reports.
+        diagnostics.retain(|d| {
+            !matches!(
+                d.code,
+                Code::TooFewPeers | Code::MissingAgreement | Code::UnusedHeader
+            )
+        });
+    }
+    let contract = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        contract
+    };
+    diagnostics.sort_by_key(|d| (d.primary.span.start, d.code));
+    diagnostics.dedup();
+    Compiled {
+        contract,
+        diagnostics,
+    }
+}

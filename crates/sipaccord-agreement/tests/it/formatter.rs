@@ -1,0 +1,53 @@
+//! Formatter: canonical output, idempotent, comments kept, refuses syntax errors.
+
+use sipaccord_agreement::{compile, format, Code};
+
+use crate::fixture_files;
+
+#[test]
+fn formatting_is_idempotent_and_keeps_meaning() {
+    for (_, path, src) in fixture_files("ok") {
+        let once = format(&src).expect("formats");
+        let twice = format(&once).expect("formats again");
+        assert_eq!(once, twice, "{path} not idempotent");
+        let a = serde_json::to_value(compile(&src, "f").contract.expect("compiles")).expect("json");
+        let mut b = serde_json::to_value(compile(&once, "f").contract.expect("formatted compiles"))
+            .expect("json");
+        // Origins move with the layout; everything else must stay the same.
+        strip_origins(&mut b);
+        let mut a = a;
+        strip_origins(&mut a);
+        assert_eq!(a, b, "{path} changed meaning");
+    }
+}
+
+fn strip_origins(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.remove("origin");
+            m.remove("text");
+            m.remove("matcher_text");
+            m.values_mut().for_each(strip_origins);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_origins),
+        _ => {}
+    }
+}
+
+#[test]
+fn canonical_indentation_and_spacing() {
+    let src = "# top\nagreement   \"x\"  version 1\n\n\n\npeer a {\n      sbc 192.0.2.1 ,192.0.2.2   # two\n}\npeer b { sbc 192.0.2.3 }\ntype t = integer( 1..5 )\nheader X-A {\nvalue   name-addr( user : e164 )\n\n}\non INVITE if ( has X-A ) { must have X-A in (\"a\",\"b\") }\ncorrelate c {\ninbound  =  INVITE from a\n    outbound=INVITE from b\n  match outbound.ruri.user==inbound.ruri.user within 5s\n}\n";
+    let out = format(src).expect("formats");
+    assert_eq!(
+        out,
+        "# top\nagreement \"x\" version 1\n\npeer a {\n  sbc 192.0.2.1, 192.0.2.2 # two\n}\npeer b { sbc 192.0.2.3 }\ntype t = integer(1..5)\nheader X-A {\n  value name-addr(user: e164)\n}\non INVITE if (has X-A) { must have X-A in (\"a\", \"b\") }\ncorrelate c {\n  inbound = INVITE from a\n  outbound = INVITE from b\n  match outbound.ruri.user == inbound.ruri.user within 5s\n}\n"
+    );
+    assert_eq!(format(&out).expect("formats"), out);
+}
+
+#[test]
+fn refuses_syntax_errors() {
+    let err = format("agreement \"x\" version 1\npeer a { sbc }\n").expect_err("syntax error");
+    assert!(err.iter().all(|d| d.code == Code::Syntax));
+    assert_eq!(err.len(), 1);
+}

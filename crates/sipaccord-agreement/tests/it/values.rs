@@ -1,0 +1,136 @@
+//! Value-type matching against compiled types.
+
+use sipaccord_agreement::{compile, ValueType};
+
+/// Compiles `type`, declared as a header's value, and returns it.
+fn ty(decl: &str) -> ValueType {
+    let src = format!(
+        "agreement \"v\" version 1\npeer a {{ sbc 192.0.2.1 }}\npeer b {{ sbc 192.0.2.2 }}\ntype e164x = /\\+[1-9][0-9]{{6,14}}/\nheader X-T {{ value {decl} }}\non INVITE {{ may have X-T }}\n"
+    );
+    let c = compile(&src, "t");
+    let contract = c
+        .contract
+        .unwrap_or_else(|| panic!("{decl}: {:?}", c.diagnostics));
+    contract.headers[0].value.clone().expect("value")
+}
+
+#[test]
+fn e164() {
+    let t = ty("e164");
+    for ok in ["+4930123456", "+1234567", "+123456789012345"] {
+        assert!(t.matches(ok.as_bytes()), "{ok}");
+    }
+    for bad in [
+        "4930123456",
+        "+0123456789",
+        "+123456",
+        "+1234567890123456",
+        "+49 30 1234",
+        "",
+    ] {
+        assert!(!t.matches(bad.as_bytes()), "{bad}");
+    }
+}
+
+#[test]
+fn name_addr_with_user_e164() {
+    let t = ty("name-addr(user: e164)");
+    assert!(t.matches(b"\"Alice\" <sip:+4930123456@example.com;user=phone>"));
+    assert!(t.matches(b"<tel:+4930123456>"));
+    assert!(t.matches(b"sip:+4930123456@192.0.2.1"));
+    assert!(!t.matches(b"<sip:alice@example.com>"));
+    assert!(!t.matches(b"\"Alice\" sip:+4930123456@example.com"));
+    assert!(!t.matches(b"not a uri"));
+}
+
+#[test]
+fn uri_field_constraints() {
+    let t = ty("sip-uri(user: e164, port: integer(5060..5061), scheme: \"sips\")");
+    assert!(t.matches(b"sips:+4930123456@example.com:5061"));
+    assert!(!t.matches(b"sip:+4930123456@example.com:5061"));
+    assert!(!t.matches(b"sips:+4930123456@example.com:5070"));
+    assert!(!t.matches(b"sips:+4930123456@example.com"));
+    let tel = ty("tel-uri(user: e164)");
+    assert!(tel.matches(b"tel:+4930123456"));
+    assert!(!tel.matches(b"sip:+4930123456@example.com"));
+}
+
+#[test]
+fn params_required_and_closed() {
+    let open = ty("params { icid-value: token required, orig-ioi: token }");
+    assert!(open.matches(b"icid-value=abc123;orig-ioi=home1.net;other=1"));
+    assert!(open.matches(b"icid-value=\"abc\""));
+    assert!(!open.matches(b"orig-ioi=home1.net"));
+    assert!(!open.matches(b"icid-value=a b"));
+    let closed = ty("token params closed { zone: integer required, prio }");
+    assert!(closed.matches(b"east;zone=4;prio"));
+    assert!(closed.matches(b"east;zone=4"));
+    assert!(!closed.matches(b"east;zone=4;other=1"));
+    assert!(!closed.matches(b"east;zone=x"));
+    assert!(!closed.matches(b"east"));
+    assert!(!closed.matches(b"ea st;zone=4"));
+    let na = ty("name-addr params { sescase: \"orig\" | \"term\" }");
+    assert!(na.matches(b"<sip:alice@example.com>;sescase=orig;regstate=reg"));
+    assert!(!na.matches(b"<sip:alice@example.com>;sescase=both"));
+}
+
+#[test]
+fn integer_ranges() {
+    let t = ty("integer(10..20)");
+    assert!(t.matches(b"10") && t.matches(b"20") && t.matches(b" 15 "));
+    assert!(
+        !t.matches(b"9")
+            && !t.matches(b"21")
+            && !t.matches(b"-1")
+            && !t.matches(b"1x")
+            && !t.matches(b"")
+    );
+    let any = ty("integer");
+    assert!(any.matches(b"0") && any.matches(b"18446744073709551615"));
+    assert!(!any.matches(b"18446744073709551616"));
+}
+
+#[test]
+fn regex_is_anchored() {
+    let t = ty("/[a-z]+/");
+    assert!(t.matches(b"abc"));
+    assert!(!t.matches(b"abc1"));
+    assert!(!t.matches(b"1abc"));
+    let alt = ty("/a|b/");
+    assert!(alt.matches(b"a") && alt.matches(b"b"));
+    assert!(!alt.matches(b"ab") && !alt.matches(b"xa"));
+}
+
+#[test]
+fn literals_and_alternatives() {
+    let t = ty("\"fmc\" | \"none\" | e164x");
+    assert!(t.matches(b"fmc") && t.matches(b"none") && t.matches(b"+4930123456"));
+    assert!(!t.matches(b"FMC") && !t.matches(b"maybe"));
+}
+
+#[test]
+fn other_builtins() {
+    assert!(ty("token").matches(b"acme-mobile-01") && !ty("token").matches(b"a b"));
+    assert!(ty("quoted-string").matches(b"\"a \\\" b\"") && !ty("quoted-string").matches(b"\"a"));
+    assert!(ty("host").matches(b"sbc.example.com") && ty("host").matches(b"[2001:db8::1]"));
+    assert!(ty("ipv4").matches(b"192.0.2.1") && !ty("ipv4").matches(b"192.0.2.256"));
+    assert!(
+        ty("ipv6").matches(b"2001:db8::1")
+            && ty("ipv6").matches(b"[2001:db8::1]")
+            && !ty("ipv6").matches(b"192.0.2.1")
+    );
+    assert!(
+        ty("uuid").matches(b"123e4567-e89b-12d3-a456-426614174000")
+            && !ty("uuid").matches(b"123e4567e89b12d3a456426614174000")
+    );
+    assert!(ty("any").matches(b"") && ty("any").matches(b"whatever, really"));
+    assert!(ty("uri").matches(b"https://example.com/x") && !ty("uri").matches(b"no-scheme"));
+}
+
+#[test]
+fn header_names_resolve_compact_forms() {
+    let src = "agreement \"v\" version 1\npeer a { sbc 192.0.2.1 }\npeer b { sbc 192.0.2.2 }\nheader i { value any }\non INVITE { must have CALL-ID }\n";
+    let c = compile(src, "t").contract.expect("compiles");
+    assert_eq!(c.headers[0].name, "Call-ID");
+    assert!(c.header("i").is_some() && c.header("call-id").is_some());
+}
