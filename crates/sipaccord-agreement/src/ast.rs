@@ -310,11 +310,7 @@ impl Expr {
     /// Whole span.
     pub fn span(&self) -> Span {
         match self {
-            Expr::Has(_, s)
-            | Expr::Cmp(_, _, s)
-            | Expr::Not(_, s)
-            | Expr::And(_, _, s)
-            | Expr::Or(_, _, s) => *s,
+            Expr::Has(_, s) | Expr::Cmp(_, _, s) | Expr::Not(_, s) | Expr::And(_, _, s) | Expr::Or(_, _, s) => *s,
         }
     }
 }

@@ -43,9 +43,7 @@ pub struct Contract {
 impl Contract {
     /// The declaration of a header, by any spelling (case, compact form).
     pub fn header(&self, name: &str) -> Option<&HeaderDecl> {
-        self.headers
-            .iter()
-            .find(|h| sipaccord_sip::same_header_name(h.name.as_bytes(), name.as_bytes()))
+        self.headers.iter().find(|h| sipaccord_sip::same_header_name(h.name.as_bytes(), name.as_bytes()))
     }
 
     /// A peer by name.
@@ -83,16 +81,8 @@ impl Address {
         if self.port.is_some() && other.port.is_some() && self.port != other.port {
             return false;
         }
-        let narrow = if self.prefix >= other.prefix {
-            self
-        } else {
-            other
-        };
-        let wide = if self.prefix >= other.prefix {
-            other
-        } else {
-            self
-        };
+        let narrow = if self.prefix >= other.prefix { self } else { other };
+        let wide = if self.prefix >= other.prefix { other } else { self };
         wide.contains(narrow.ip, None)
     }
 }
@@ -112,10 +102,7 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
 
 impl std::fmt::Display for Address {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let single = matches!(
-            (self.ip, self.prefix),
-            (IpAddr::V4(_), 32) | (IpAddr::V6(_), 128)
-        );
+        let single = matches!((self.ip, self.prefix), (IpAddr::V4(_), 32) | (IpAddr::V6(_), 128));
         match (self.ip, self.port) {
             (IpAddr::V6(ip), Some(_)) => write!(f, "[{ip}]")?,
             (ip, _) => write!(f, "{ip}")?,
@@ -261,10 +248,7 @@ impl Pattern {
         // Validate the pattern alone first, so the error message points into what the user wrote.
         regex::Regex::new(source)?;
         let regex = regex::Regex::new(&format!("^(?:{source})$"))?;
-        Ok(Pattern {
-            source: source.to_string(),
-            regex,
-        })
+        Ok(Pattern { source: source.to_string(), regex })
     }
 
     /// Whether the whole value matches.
@@ -392,9 +376,7 @@ pub enum ValueType {
 }
 
 fn is_token(v: &str) -> bool {
-    !v.is_empty()
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
 }
 
 fn is_quoted_string(v: &str) -> bool {
@@ -416,10 +398,7 @@ fn is_quoted_string(v: &str) -> bool {
 fn is_uuid(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
     parts.len() == 5
-        && parts
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn is_e164(v: &str) -> bool {
@@ -475,11 +454,7 @@ impl ParamsSpecC {
         let mut seen = vec![false; self.entries.len()];
         for p in params {
             let Ok(p) = p else { return false };
-            match self
-                .entries
-                .iter()
-                .position(|e| e.name.eq_ignore_ascii_case(p.name_str()))
-            {
+            match self.entries.iter().position(|e| e.name.eq_ignore_ascii_case(p.name_str())) {
                 Some(i) => {
                     seen[i] = true;
                     if let Some(t) = &self.entries[i].value {
@@ -514,17 +489,13 @@ impl ValueType {
             ValueType::Integer { min, max } => {
                 !v.is_empty()
                     && v.bytes().all(|b| b.is_ascii_digit())
-                    && v.parse::<u64>()
-                        .is_ok_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
+                    && v.parse::<u64>().is_ok_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
             }
             ValueType::QuotedString => is_quoted_string(v),
             ValueType::Host => sipaccord_sip::Host::parse(v).is_ok(),
             ValueType::Ipv4 => v.parse::<std::net::Ipv4Addr>().is_ok(),
             ValueType::Ipv6 => {
-                let inner = v
-                    .strip_prefix('[')
-                    .and_then(|s| s.strip_suffix(']'))
-                    .unwrap_or(v);
+                let inner = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
                 inner.parse::<std::net::Ipv6Addr>().is_ok()
             }
             ValueType::Uuid => is_uuid(v),
@@ -541,20 +512,18 @@ impl ValueType {
                 }
                 Err(_) => false,
             },
-            ValueType::NameAddr { fields } => {
-                NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri))
-            }
+            ValueType::NameAddr { fields } => NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri)),
             ValueType::WithParams { base, params } => match base.as_deref() {
-                Some(ValueType::NameAddr { fields }) => NameAddr::parse(v.as_bytes())
-                    .is_ok_and(|na| fields.check(&na.uri) && params.check(na.params())),
+                Some(ValueType::NameAddr { fields }) => {
+                    NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri) && params.check(na.params()))
+                }
                 Some(ValueType::Uri { .. })
                 | Some(ValueType::Alt { .. })
                 | Some(ValueType::Literal { .. })
                 | Some(ValueType::Regex { .. })
                 | Some(_) => {
                     let (head, rest) = split_params(v);
-                    base.as_deref().is_none_or(|b| b.matches_str(head))
-                        && params.check(Params::new(rest.as_bytes()))
+                    base.as_deref().is_none_or(|b| b.matches_str(head)) && params.check(Params::new(rest.as_bytes()))
                 }
                 None => {
                     let owned;
@@ -580,10 +549,7 @@ impl ValueType {
                 format!("one of {}", parts.join(", "))
             }
             ValueType::Token => "a token".into(),
-            ValueType::Integer {
-                min: Some(a),
-                max: Some(b),
-            } => format!("an integer from {a} to {b}"),
+            ValueType::Integer { min: Some(a), max: Some(b) } => format!("an integer from {a} to {b}"),
             ValueType::Integer { .. } => "an integer".into(),
             ValueType::QuotedString => "a quoted string".into(),
             ValueType::Host => "a host".into(),
@@ -616,11 +582,7 @@ impl ValueType {
                         s
                     })
                     .collect();
-                let list = format!(
-                    "{}parameters {}",
-                    if params.closed { "only the " } else { "" },
-                    entries.join("; ")
-                );
+                let list = format!("{}parameters {}", if params.closed { "only the " } else { "" }, entries.join("; "));
                 match base {
                     Some(b) => format!("{} with {list}", b.describe()),
                     None => list,
@@ -633,12 +595,7 @@ impl ValueType {
 impl UriFields {
     fn describe(&self) -> String {
         let mut parts = vec![];
-        for (n, t) in [
-            ("user", &self.user),
-            ("host", &self.host),
-            ("port", &self.port),
-            ("scheme", &self.scheme),
-        ] {
+        for (n, t) in [("user", &self.user), ("host", &self.host), ("port", &self.port), ("scheme", &self.scheme)] {
             if let Some(t) = t {
                 parts.push(format!("{n} is {}", t.describe()));
             }
@@ -715,9 +672,7 @@ impl Selector {
     pub fn matches_kind(&self, method: &str, status: Option<u16>) -> bool {
         match (&self.message, status) {
             (MessageKind::Message, _) => true,
-            (MessageKind::Request { methods }, None) => {
-                methods.is_empty() || methods.iter().any(|m| m == method)
-            }
+            (MessageKind::Request { methods }, None) => methods.is_empty() || methods.iter().any(|m| m == method),
             (MessageKind::Response { codes, methods }, Some(s)) => {
                 codes.iter().any(|c| (c.min..=c.max).contains(&s))
                     && (methods.is_empty() || methods.iter().any(|m| m == method))
@@ -752,8 +707,7 @@ impl HeaderName {
     /// Whether a header name from a message is this header (or starts with the prefix).
     pub fn matches(&self, name: &[u8]) -> bool {
         if self.prefix {
-            name.len() >= self.name.len()
-                && name[..self.name.len()].eq_ignore_ascii_case(self.name.as_bytes())
+            name.len() >= self.name.len() && name[..self.name.len()].eq_ignore_ascii_case(self.name.as_bytes())
         } else {
             sipaccord_sip::same_header_name(self.name.as_bytes(), name)
         }

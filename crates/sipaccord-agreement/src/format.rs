@@ -5,8 +5,7 @@ use crate::diag::Diagnostic;
 use crate::lexer::{lex, Tok, Token};
 
 /// Keywords after which `(` is an operand, not a call: `in (...)`, `not (...)`.
-const SPACED_BEFORE_PAREN: [&str; 8] =
-    ["in", "if", "not", "and", "or", "satisfy", "match", "within"];
+const SPACED_BEFORE_PAREN: [&str; 8] = ["in", "if", "not", "and", "or", "satisfy", "match", "within"];
 
 /// Formats a file, or returns its syntax errors.
 pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
@@ -24,28 +23,19 @@ pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
     let mut newlines = 0;
     let mut lines: Vec<(usize, String)> = vec![];
 
-    let flush = |line: &mut Vec<Token>,
-                 depth: &mut usize,
-                 paren: &mut usize,
-                 lines: &mut Vec<(usize, String)>| {
+    let flush = |line: &mut Vec<Token>, depth: &mut usize, paren: &mut usize, lines: &mut Vec<(usize, String)>| {
         if line.is_empty() {
             return;
         }
         let starts_close = line[0].kind == Tok::RBrace;
-        let indent = if starts_close {
-            depth.saturating_sub(1)
-        } else {
-            *depth
-        } + *paren;
+        let indent = if starts_close { depth.saturating_sub(1) } else { *depth } + *paren;
         let mut s = String::new();
         let mut prev: Option<Token> = None;
         for t in line.iter() {
             if let Some(p) = prev {
                 let no_space = matches!(t.kind, Tok::Comma | Tok::RParen | Tok::Colon | Tok::Semi)
                     || p.kind == Tok::LParen
-                    || (t.kind == Tok::LParen
-                        && p.kind == Tok::Word
-                        && !SPACED_BEFORE_PAREN.contains(&text(&p)));
+                    || (t.kind == Tok::LParen && p.kind == Tok::Word && !SPACED_BEFORE_PAREN.contains(&text(&p)));
                 if !no_space {
                     s.push(' ');
                 }
@@ -94,9 +84,7 @@ pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
     let mut kept: Vec<(usize, String)> = vec![];
     for (i, l) in lines.iter().enumerate() {
         if l.0 == usize::MAX {
-            let after_open = kept
-                .last()
-                .is_some_and(|p: &(usize, String)| p.1.ends_with('{'));
+            let after_open = kept.last().is_some_and(|p: &(usize, String)| p.1.ends_with('{'));
             let before_close = lines.get(i + 1).is_some_and(|n| n.1.starts_with('}'));
             if after_open || before_close || kept.last().is_some_and(|p| p.0 == usize::MAX) {
                 continue;

@@ -62,32 +62,18 @@ fn is_word_byte(c: char) -> bool {
 }
 
 fn string(i: &str) -> IResult<&str, &str> {
-    recognize(delimited(
-        char('"'),
-        opt(escaped(is_not("\\\"\n"), '\\', one_of("\"\\"))),
-        char('"'),
-    ))(i)
+    recognize(delimited(char('"'), opt(escaped(is_not("\\\"\n"), '\\', one_of("\"\\"))), char('"')))(i)
 }
 
 fn regex(i: &str) -> IResult<&str, &str> {
-    recognize(delimited(
-        char('/'),
-        opt(escaped(
-            is_not("\\/\n"),
-            '\\',
-            nom::character::complete::anychar,
-        )),
-        char('/'),
-    ))(i)
+    recognize(delimited(char('/'), opt(escaped(is_not("\\/\n"), '\\', nom::character::complete::anychar)), char('/')))(
+        i,
+    )
 }
 
 fn bracketed(i: &str) -> IResult<&str, &str> {
     recognize(tuple((
-        delimited(
-            char('['),
-            take_while(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.'),
-            char(']'),
-        ),
+        delimited(char('['), take_while(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.'), char(']')),
         opt(alt((
             preceded(char(':'), take_while1(|c: char| c.is_ascii_digit())),
             preceded(char('/'), take_while1(|c: char| c.is_ascii_digit())),
@@ -211,10 +197,7 @@ pub fn lex(src: &str) -> (Vec<Token>, Vec<Diagnostic>) {
             pos += len;
             continue;
         };
-        toks.push(Token {
-            kind,
-            span: Span::new(pos, pos + len),
-        });
+        toks.push(Token { kind, span: Span::new(pos, pos + len) });
         pos += len;
     }
     (toks, diags)

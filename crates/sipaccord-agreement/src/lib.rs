@@ -48,22 +48,10 @@ pub fn compile(source: &str, file: &str) -> Compiled {
     let contract = check::lower(source, file, &tree, &mut diagnostics);
     if syntax_errors {
         // Items dropped by error recovery would otherwise cause follow-on reports.
-        diagnostics.retain(|d| {
-            !matches!(
-                d.code,
-                Code::TooFewPeers | Code::MissingAgreement | Code::UnusedHeader
-            )
-        });
+        diagnostics.retain(|d| !matches!(d.code, Code::TooFewPeers | Code::MissingAgreement | Code::UnusedHeader));
     }
-    let contract = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        contract
-    };
+    let contract = if diagnostics.iter().any(Diagnostic::is_error) { None } else { contract };
     diagnostics.sort_by_key(|d| (d.primary.span.start, d.code));
     diagnostics.dedup();
-    Compiled {
-        contract,
-        diagnostics,
-    }
+    Compiled { contract, diagnostics }
 }

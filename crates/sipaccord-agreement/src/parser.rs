@@ -8,16 +8,8 @@ use crate::lexer::{lex, Tok, Token};
 /// Parses a whole file: the tree plus every syntax diagnostic.
 pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
     let (tokens, mut diags) = lex(src);
-    let toks: Vec<Token> = tokens
-        .into_iter()
-        .filter(|t| t.kind != Tok::Comment)
-        .collect();
-    let mut p = Parser {
-        src,
-        toks,
-        pos: 0,
-        diags: Vec::new(),
-    };
+    let toks: Vec<Token> = tokens.into_iter().filter(|t| t.kind != Tok::Comment).collect();
+    let mut p = Parser { src, toks, pos: 0, diags: Vec::new() };
     let file = p.file();
     diags.append(&mut p.diags);
     diags.sort_by_key(|d| d.primary.span.start);
@@ -36,15 +28,7 @@ struct Fail;
 
 type PResult<T> = Result<T, Fail>;
 
-const TOP_KEYWORDS: [&str; 7] = [
-    "agreement",
-    "peer",
-    "type",
-    "header",
-    "settings",
-    "on",
-    "correlate",
-];
+const TOP_KEYWORDS: [&str; 7] = ["agreement", "peer", "type", "header", "settings", "on", "correlate"];
 
 fn describe(src: &str, t: Option<&Token>) -> String {
     match t {
@@ -72,9 +56,7 @@ impl<'s> Parser<'s> {
     }
 
     fn peek_word(&self) -> Option<&'s str> {
-        self.peek()
-            .filter(|t| t.kind == Tok::Word)
-            .map(|t| self.text(t))
+        self.peek().filter(|t| t.kind == Tok::Word).map(|t| self.text(t))
     }
 
     fn at_word(&self, w: &str) -> bool {
@@ -89,10 +71,7 @@ impl<'s> Parser<'s> {
     }
 
     fn prev_end(&self) -> usize {
-        self.pos
-            .checked_sub(1)
-            .and_then(|i| self.toks.get(i))
-            .map_or(0, |t| t.span.end)
+        self.pos.checked_sub(1).and_then(|i| self.toks.get(i)).map_or(0, |t| t.span.end)
     }
 
     fn bump(&mut self) -> Option<Token> {
@@ -115,10 +94,7 @@ impl<'s> Parser<'s> {
 
     fn expect(&mut self, kind: Tok, what: &str) -> PResult<Token> {
         if self.peek_kind() == Some(kind) {
-            Ok(self.bump().unwrap_or(Token {
-                kind,
-                span: Span::default(),
-            }))
+            Ok(self.bump().unwrap_or(Token { kind, span: Span::default() }))
         } else {
             self.error(what)
         }
@@ -137,10 +113,7 @@ impl<'s> Parser<'s> {
             Some(t) if t.kind == Tok::Word => {
                 let t = *t;
                 self.pos += 1;
-                Ok(Ident {
-                    name: self.text(&t).to_string(),
-                    span: t.span,
-                })
+                Ok(Ident { name: self.text(&t).to_string(), span: t.span })
             }
             _ => self.error(what),
         }
@@ -165,10 +138,7 @@ impl<'s> Parser<'s> {
         } else {
             inner.replace("\\/", "/")
         };
-        Ok(Lit {
-            value,
-            span: t.span,
-        })
+        Ok(Lit { value, span: t.span })
     }
 
     fn skip_newlines(&mut self) {
@@ -303,31 +273,17 @@ impl<'s> Parser<'s> {
                 };
                 let span = Span::new(start, self.prev_end());
                 if file.agreement.is_none() {
-                    file.agreement = Some(AgreementDecl {
-                        name,
-                        version,
-                        span,
-                        first: !seen,
-                    });
+                    file.agreement = Some(AgreementDecl { name, version, span, first: !seen });
                 }
                 Ok(())
             }
             Some("peer") => {
                 self.pos += 1;
                 let name = self.ident("peer name")?;
-                let display = if self.peek_kind() == Some(Tok::Str) {
-                    Some(self.lit(Tok::Str, "display name")?)
-                } else {
-                    None
-                };
-                let mut peer = Peer {
-                    name,
-                    display,
-                    sbc: vec![],
-                    media: vec![],
-                    transports: vec![],
-                    span: Span::default(),
-                };
+                let display =
+                    if self.peek_kind() == Some(Tok::Str) { Some(self.lit(Tok::Str, "display name")?) } else { None };
+                let mut peer =
+                    Peer { name, display, sbc: vec![], media: vec![], transports: vec![], span: Span::default() };
                 let span = self.block(|p| {
                     let key = p.ident("`sbc`, `media` or `transport`")?;
                     let list = match key.name.as_str() {
@@ -342,19 +298,10 @@ impl<'s> Parser<'s> {
                     loop {
                         let t = match p.peek() {
                             Some(t) if matches!(t.kind, Tok::Word | Tok::Bracketed) => *t,
-                            _ => {
-                                return p.error(if key.name == "transport" {
-                                    "a transport"
-                                } else {
-                                    "an address"
-                                })
-                            }
+                            _ => return p.error(if key.name == "transport" { "a transport" } else { "an address" }),
                         };
                         p.pos += 1;
-                        list.push(Ident {
-                            name: p.text(&t).to_string(),
-                            span: t.span,
-                        });
+                        list.push(Ident { name: p.text(&t).to_string(), span: t.span });
                         if p.peek_kind() == Some(Tok::Comma) {
                             p.pos += 1;
                         } else {
@@ -371,24 +318,14 @@ impl<'s> Parser<'s> {
                 let name = self.ident("type name")?;
                 self.expect(Tok::Eq, "`=`")?;
                 let value = self.value_type()?;
-                file.items.push(Item::Type(TypeDecl {
-                    name,
-                    value,
-                    span: Span::new(start, self.prev_end()),
-                }));
+                file.items.push(Item::Type(TypeDecl { name, value, span: Span::new(start, self.prev_end()) }));
                 Ok(())
             }
             Some("header") => {
                 self.pos += 1;
                 let name = self.ident("header name")?;
-                let mut h = HeaderDecl {
-                    name,
-                    value: None,
-                    list: None,
-                    max: None,
-                    example: None,
-                    span: Span::default(),
-                };
+                let mut h =
+                    HeaderDecl { name, value: None, list: None, max: None, example: None, span: Span::default() };
                 let span = self.block(|p| {
                     let key = p.ident("`value`, `list`, `max` or `example`")?;
                     match key.name.as_str() {
@@ -425,10 +362,7 @@ impl<'s> Parser<'s> {
                     entries.push((k, v));
                     Ok(())
                 })?;
-                file.items.push(Item::Settings(Settings {
-                    entries,
-                    span: Span::new(start, span.end),
-                }));
+                file.items.push(Item::Settings(Settings { entries, span: Span::new(start, span.end) }));
                 Ok(())
             }
             Some("on") => {
@@ -439,11 +373,7 @@ impl<'s> Parser<'s> {
                     obligations.push(p.obligation()?);
                     Ok(())
                 })?;
-                file.items.push(Item::Rule(Rule {
-                    selector,
-                    obligations,
-                    span: Span::new(start, span.end),
-                }));
+                file.items.push(Item::Rule(Rule { selector, obligations, span: Span::new(start, span.end) }));
                 Ok(())
             }
             Some("correlate") => {
@@ -484,9 +414,7 @@ impl<'s> Parser<'s> {
                 file.items.push(Item::Correlate(c));
                 Ok(())
             }
-            _ => {
-                self.error("`agreement`, `peer`, `type`, `header`, `settings`, `on` or `correlate`")
-            }
+            _ => self.error("`agreement`, `peer`, `type`, `header`, `settings`, `on` or `correlate`"),
         }
     }
 
@@ -507,9 +435,7 @@ impl<'s> Parser<'s> {
     fn vt_primary(&mut self) -> PResult<ValueType> {
         match self.peek_kind() {
             Some(Tok::Str) => Ok(ValueType::Literal(self.lit(Tok::Str, "string")?)),
-            Some(Tok::Regex) => Ok(ValueType::Regex(
-                self.lit(Tok::Regex, "regular expression")?,
-            )),
+            Some(Tok::Regex) => Ok(ValueType::Regex(self.lit(Tok::Regex, "regular expression")?)),
             Some(Tok::Word) if self.at_word("params") => Ok(ValueType::Params(self.params_spec()?)),
             Some(Tok::Word) => {
                 let name = self.ident("type")?;
@@ -517,12 +443,10 @@ impl<'s> Parser<'s> {
                 let mut fields = vec![];
                 if self.peek_kind() == Some(Tok::LParen) {
                     let open = self.bump().map(|t| t.span).unwrap_or_default();
-                    let next_is_colon =
-                        self.toks.get(self.pos + 1).map(|t| t.kind) == Some(Tok::Colon);
+                    let next_is_colon = self.toks.get(self.pos + 1).map(|t| t.kind) == Some(Tok::Colon);
                     if next_is_colon {
                         loop {
-                            let f =
-                                self.ident("field name (`user`, `host`, `port` or `scheme`)")?;
+                            let f = self.ident("field name (`user`, `host`, `port` or `scheme`)")?;
                             self.expect(Tok::Colon, "`:`")?;
                             let t = self.value_type()?;
                             fields.push((f, t));
@@ -538,19 +462,9 @@ impl<'s> Parser<'s> {
                     }
                     self.expect(Tok::RParen, "`)`")?;
                 }
-                let params = if self.at_word("params") {
-                    Some(self.params_spec()?)
-                } else {
-                    None
-                };
+                let params = if self.at_word("params") { Some(self.params_spec()?) } else { None };
                 let span = Span::new(name.span.start, self.prev_end());
-                Ok(ValueType::Named {
-                    name,
-                    range,
-                    fields,
-                    params,
-                    span,
-                })
+                Ok(ValueType::Named { name, range, fields, params, span })
             }
             _ => self.error("a value type"),
         }
@@ -579,11 +493,7 @@ impl<'s> Parser<'s> {
             } else {
                 false
             };
-            entries.push(ParamEntry {
-                name,
-                value,
-                required,
-            });
+            entries.push(ParamEntry { name, value, required });
             if p.peek_kind() == Some(Tok::Comma) {
                 p.pos += 1;
                 while p.peek_kind() == Some(Tok::Newline) {
@@ -596,11 +506,7 @@ impl<'s> Parser<'s> {
                 return Ok(());
             }
         })?;
-        Ok(ParamsSpec {
-            closed,
-            entries,
-            span: start.to(span),
-        })
+        Ok(ParamsSpec { closed, entries, span: start.to(span) })
     }
 
     fn word_list(&mut self, what: &str) -> PResult<Vec<Ident>> {
@@ -637,8 +543,7 @@ impl<'s> Parser<'s> {
         };
         if self.at_word("response") {
             self.pos += 1;
-            sel.codes =
-                Some(self.word_list("a status code like `200`, `18x`, `2xx` or `400-499`")?);
+            sel.codes = Some(self.word_list("a status code like `200`, `18x`, `2xx` or `400-499`")?);
             self.keyword("to")?;
             if self.at_word("request") {
                 sel.any = self.ident("`request`").ok();
@@ -648,9 +553,7 @@ impl<'s> Parser<'s> {
         } else {
             match self.peek_word() {
                 Some("request" | "message") => sel.any = self.ident("`request`").ok(),
-                Some(w) if !matches!(w, "from" | "to" | "if") => {
-                    sel.methods = self.word_list("a method")?
-                }
+                Some(w) if !matches!(w, "from" | "to" | "if") => sel.methods = self.word_list("a method")?,
                 _ => return self.error("`request`, `message`, `response` or a method"),
             }
         }
@@ -667,11 +570,7 @@ impl<'s> Parser<'s> {
             sel.cond = Some(self.expr()?);
         }
         if rule && self.peek_kind() != Some(Tok::LBrace) {
-            return self.error(if sel.cond.is_some() {
-                "`{`"
-            } else {
-                "`from`, `to`, `if` or `{`"
-            });
+            return self.error(if sel.cond.is_some() { "`{`" } else { "`from`, `to`, `if` or `{`" });
         }
         sel.span = Span::new(start, self.prev_end());
         Ok(sel)
@@ -720,11 +619,7 @@ impl<'s> Parser<'s> {
                 });
             }
         };
-        Ok(Obligation {
-            level,
-            kind,
-            span: Span::new(start, self.prev_end()),
-        })
+        Ok(Obligation { level, kind, span: Span::new(start, self.prev_end()) })
     }
 
     fn cmp(&mut self) -> PResult<Cmp> {
@@ -764,15 +659,9 @@ impl<'s> Parser<'s> {
         match self.peek_kind() {
             Some(Tok::Str) => Ok(Operand::Lit(self.lit(Tok::Str, "string")?)),
             Some(Tok::Word) => {
-                if self
-                    .peek_word()
-                    .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()))
-                {
+                if self.peek_word().is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit())) {
                     let id = self.ident("number")?;
-                    Ok(Operand::Lit(Lit {
-                        value: id.name,
-                        span: id.span,
-                    }))
+                    Ok(Operand::Lit(Lit { value: id.name, span: id.span }))
                 } else {
                     Ok(Operand::Field(self.field()?))
                 }
@@ -786,15 +675,10 @@ impl<'s> Parser<'s> {
         let mut segs: Vec<Ident> = vec![];
         let mut off = w.span.start;
         for part in w.name.split('.') {
-            segs.push(Ident {
-                name: part.to_string(),
-                span: Span::new(off, off + part.len()),
-            });
+            segs.push(Ident { name: part.to_string(), span: Span::new(off, off + part.len()) });
             off += part.len() + 1;
         }
-        let side = if segs.len() > 1
-            && matches!(segs[0].name.as_str(), "inbound" | "outbound" | "request")
-        {
+        let side = if segs.len() > 1 && matches!(segs[0].name.as_str(), "inbound" | "outbound" | "request") {
             Some(segs.remove(0))
         } else {
             None
@@ -805,12 +689,7 @@ impl<'s> Parser<'s> {
             param = Some(self.ident("parameter name")?);
             self.expect(Tok::RParen, "`)`")?;
         }
-        Ok(Field {
-            side,
-            path: segs,
-            param,
-            span: Span::new(w.span.start, self.prev_end()),
-        })
+        Ok(Field { side, path: segs, param, span: Span::new(w.span.start, self.prev_end()) })
     }
 
     fn expr(&mut self) -> PResult<Expr> {

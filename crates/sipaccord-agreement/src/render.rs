@@ -40,11 +40,7 @@ pub fn render_one(d: &Diagnostic, src: &str, file: &str, colour: bool) -> String
     };
     let mut labels: Vec<(&Label, bool)> = vec![(&d.primary, true)];
     labels.extend(d.secondary.iter().map(|l| (l, false)));
-    let width = labels
-        .iter()
-        .map(|(l, _)| line_col(src, l.span.start).0.to_string().len())
-        .max()
-        .unwrap_or(1);
+    let width = labels.iter().map(|(l, _)| line_col(src, l.span.start).0.to_string().len()).max().unwrap_or(1);
     let pad = " ".repeat(width);
     let mut out = String::new();
     let _ = writeln!(
@@ -66,36 +62,22 @@ pub fn render_one(d: &Diagnostic, src: &str, file: &str, colour: bool) -> String
         }
         let text = src.lines().nth(line - 1).unwrap_or("");
         if line != last_line {
-            let _ = writeln!(
-                out,
-                "{} {}",
-                st.paint("1;34", &format!("{line:>width$} |")),
-                text
-            );
+            let _ = writeln!(out, "{} {}", st.paint("1;34", &format!("{line:>width$} |")), text);
         }
         last_line = line;
         let line_end_chars = text.chars().count() + 1;
         let span_text = src.get(l.span.start..l.span.end).unwrap_or("");
         let first_line_len = span_text.lines().next().map_or(0, |s| s.chars().count());
-        let len = first_line_len
-            .max(1)
-            .min(line_end_chars.saturating_sub(col1).max(1));
+        let len = first_line_len.max(1).min(line_end_chars.saturating_sub(col1).max(1));
         let marker = if primary { "^" } else { "-" };
         let mcol = if primary { col } else { "1;34" };
         let underline = format!("{}{}", " ".repeat(col1 - 1), marker.repeat(len));
-        let label = if l.message.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", l.message)
-        };
+        let label = if l.message.is_empty() { String::new() } else { format!(" {}", l.message) };
         let _ = writeln!(
             out,
             "{pad} {} {}",
             st.paint("1;34", "|"),
-            st.paint(
-                mcol,
-                &format!("{}{label}", underline.trim_start_matches('\u{0}'))
-            )
+            st.paint(mcol, &format!("{}{label}", underline.trim_start_matches('\u{0}')))
         );
     }
     let _ = writeln!(out, "{pad} {}", st.paint("1;34", "|"));

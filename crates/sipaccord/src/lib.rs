@@ -29,6 +29,8 @@ enum Command {
     Parse(commands::parse::ParseArgs),
     /// List every SIP message found in pcap and pcapng captures.
     Messages(commands::messages::MessagesArgs),
+    /// Validate pcap/pcapng captures against an agreement and report every breach.
+    Replay(commands::replay::ReplayArgs),
 }
 
 /// What a command found, mapped to the exit status.
@@ -57,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => commands::parse::run(&args),
         Command::Messages(args) => commands::messages::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),

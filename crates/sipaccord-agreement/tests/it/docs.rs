@@ -6,8 +6,7 @@ use crate::root;
 
 #[test]
 fn doc_examples_behave_as_documented() {
-    let doc = std::fs::read_to_string(root().join("docs/agreement-language.md"))
-        .expect("docs/agreement-language.md");
+    let doc = std::fs::read_to_string(root().join("docs/agreement-language.md")).expect("docs/agreement-language.md");
     let mut blocks = 0;
     let mut documented = vec![];
     let mut lines = doc.lines().enumerate();
@@ -38,19 +37,12 @@ fn doc_examples_behave_as_documented() {
             }
             None => {
                 assert!(info.is_empty(), "{name}: unknown info string {info:?}");
-                assert!(
-                    c.diagnostics.is_empty(),
-                    "{name}: expected a clean compile, got:\n{shown}"
-                );
+                assert!(c.diagnostics.is_empty(), "{name}: expected a clean compile, got:\n{shown}");
             }
         }
     }
     assert!(blocks > 10, "only {blocks} agreement blocks found");
     for code in Code::ALL {
-        assert!(
-            documented.iter().any(|c| c == code.as_str()),
-            "{} has no failing example in the docs",
-            code.as_str()
-        );
+        assert!(documented.iter().any(|c| c == code.as_str()), "{} has no failing example in the docs", code.as_str());
     }
 }

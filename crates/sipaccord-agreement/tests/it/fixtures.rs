@@ -17,23 +17,13 @@ fn ok_fixtures_compile_cleanly() {
     assert!(files.len() >= 3);
     for (stem, path, src) in files {
         let c = compile(&src, &path);
-        assert!(
-            c.diagnostics.is_empty(),
-            "{path}:\n{}",
-            render(&c.diagnostics, &src, &path, false)
-        );
+        assert!(c.diagnostics.is_empty(), "{path}:\n{}", render(&c.diagnostics, &src, &path, false));
         let contract = c.contract.expect("contract for a clean file");
         let json = serde_json::to_string_pretty(&contract).expect("serialisable");
         settings().bind(|| {
             insta::assert_snapshot!(format!("ok-{stem}-contract"), json);
-            insta::assert_snapshot!(
-                format!("ok-{stem}-sheet-md"),
-                sheet(&contract, SheetFormat::Markdown)
-            );
-            insta::assert_snapshot!(
-                format!("ok-{stem}-sheet-html"),
-                sheet(&contract, SheetFormat::Html)
-            );
+            insta::assert_snapshot!(format!("ok-{stem}-sheet-md"), sheet(&contract, SheetFormat::Markdown));
+            insta::assert_snapshot!(format!("ok-{stem}-sheet-html"), sheet(&contract, SheetFormat::Html));
         });
     }
 }
@@ -45,30 +35,20 @@ fn err_fixtures_report_their_code() {
         let c = compile(src, path);
         assert!(!c.diagnostics.is_empty(), "{path} produced no diagnostics");
         if let Some(code) = stem.split('-').next().filter(|c| c.starts_with('A')) {
-            assert!(
-                c.diagnostics.iter().any(|d| d.code.as_str() == code),
-                "{path} did not report {code}"
-            );
+            assert!(c.diagnostics.iter().any(|d| d.code.as_str() == code), "{path} did not report {code}");
         }
         let text = render(&c.diagnostics, src, path, false);
         settings().bind(|| insta::assert_snapshot!(format!("err-{stem}"), text));
     }
     // At least one fixture per code.
     for code in Code::ALL {
-        assert!(
-            files.iter().any(|(s, _, _)| s.starts_with(code.as_str())),
-            "no err fixture for {}",
-            code.as_str()
-        );
+        assert!(files.iter().any(|(s, _, _)| s.starts_with(code.as_str())), "no err fixture for {}", code.as_str());
     }
 }
 
 #[test]
 fn one_run_reports_every_recoverable_error() {
-    let (_, path, src) = fixture_files("err")
-        .into_iter()
-        .find(|f| f.0 == "multiple-errors")
-        .expect("fixture");
+    let (_, path, src) = fixture_files("err").into_iter().find(|f| f.0 == "multiple-errors").expect("fixture");
     let c = compile(&src, &path);
     let mut codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code.as_str()).collect();
     codes.sort();
@@ -78,10 +58,7 @@ fn one_run_reports_every_recoverable_error() {
 
 #[test]
 fn rules_keep_their_origin() {
-    let (_, path, src) = fixture_files("ok")
-        .into_iter()
-        .find(|f| f.0 == "telegent-acme")
-        .expect("fixture");
+    let (_, path, src) = fixture_files("ok").into_iter().find(|f| f.0 == "telegent-acme").expect("fixture");
     let c = compile(&src, &path).contract.expect("compiles");
     let rule = &c.rules[0];
     assert_eq!((rule.origin.line, rule.origin.column), (54, 1));
@@ -94,10 +71,7 @@ fn rules_keep_their_origin() {
 
 #[test]
 fn colour_rendering_differs_only_by_escapes() {
-    let (_, path, src) = fixture_files("err")
-        .into_iter()
-        .find(|f| f.0 == "A0003-undeclared-peer")
-        .expect("fixture");
+    let (_, path, src) = fixture_files("err").into_iter().find(|f| f.0 == "A0003-undeclared-peer").expect("fixture");
     let c = compile(&src, &path);
     let plain = render(&c.diagnostics, &src, &path, false);
     let coloured = render(&c.diagnostics, &src, &path, true);
@@ -117,18 +91,12 @@ fn colour_rendering_differs_only_by_escapes() {
 
 #[test]
 fn never_panics_on_truncated_or_mangled_input() {
-    let mut sources: Vec<String> = fixture_files("ok")
-        .into_iter()
-        .chain(fixture_files("err"))
-        .map(|f| f.2)
-        .collect();
+    let mut sources: Vec<String> = fixture_files("ok").into_iter().chain(fixture_files("err")).map(|f| f.2).collect();
     sources.push("\"\\".into());
     sources.push("on response to { must have }".into());
     sources.push("[::1 peer { sbc [ } }} }{ /(/ \u{e9}\u{1F600}".into());
     for src in &sources {
-        let cuts: Vec<usize> = (0..=src.len())
-            .filter(|&i| src.is_char_boundary(i))
-            .collect();
+        let cuts: Vec<usize> = (0..=src.len()).filter(|&i| src.is_char_boundary(i)).collect();
         for &i in &cuts {
             let part = &src[..i];
             let c = compile(part, "cut");

@@ -11,8 +11,7 @@ fn formatting_is_idempotent_and_keeps_meaning() {
         let twice = format(&once).expect("formats again");
         assert_eq!(once, twice, "{path} not idempotent");
         let a = serde_json::to_value(compile(&src, "f").contract.expect("compiles")).expect("json");
-        let mut b = serde_json::to_value(compile(&once, "f").contract.expect("formatted compiles"))
-            .expect("json");
+        let mut b = serde_json::to_value(compile(&once, "f").contract.expect("formatted compiles")).expect("json");
         // Origins move with the layout; everything else must stay the same.
         strip_origins(&mut b);
         let mut a = a;

@@ -21,11 +21,7 @@ pub fn fixture_files(kind: &str) -> Vec<(String, String, String)> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "agreement"))
         .map(|p| {
-            let stem = p
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_string();
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
             let shown = format!("fixtures/agreements/{kind}/{stem}.agreement");
             let src = std::fs::read_to_string(&p).expect("readable fixture");
             (stem, shown, src)

@@ -8,9 +8,7 @@ fn ty(decl: &str) -> ValueType {
         "agreement \"v\" version 1\npeer a {{ sbc 192.0.2.1 }}\npeer b {{ sbc 192.0.2.2 }}\ntype e164x = /\\+[1-9][0-9]{{6,14}}/\nheader X-T {{ value {decl} }}\non INVITE {{ may have X-T }}\n"
     );
     let c = compile(&src, "t");
-    let contract = c
-        .contract
-        .unwrap_or_else(|| panic!("{decl}: {:?}", c.diagnostics));
+    let contract = c.contract.unwrap_or_else(|| panic!("{decl}: {:?}", c.diagnostics));
     contract.headers[0].value.clone().expect("value")
 }
 
@@ -20,14 +18,7 @@ fn e164() {
     for ok in ["+4930123456", "+1234567", "+123456789012345"] {
         assert!(t.matches(ok.as_bytes()), "{ok}");
     }
-    for bad in [
-        "4930123456",
-        "+0123456789",
-        "+123456",
-        "+1234567890123456",
-        "+49 30 1234",
-        "",
-    ] {
+    for bad in ["4930123456", "+0123456789", "+123456", "+1234567890123456", "+49 30 1234", ""] {
         assert!(!t.matches(bad.as_bytes()), "{bad}");
     }
 }
@@ -78,13 +69,7 @@ fn params_required_and_closed() {
 fn integer_ranges() {
     let t = ty("integer(10..20)");
     assert!(t.matches(b"10") && t.matches(b"20") && t.matches(b" 15 "));
-    assert!(
-        !t.matches(b"9")
-            && !t.matches(b"21")
-            && !t.matches(b"-1")
-            && !t.matches(b"1x")
-            && !t.matches(b"")
-    );
+    assert!(!t.matches(b"9") && !t.matches(b"21") && !t.matches(b"-1") && !t.matches(b"1x") && !t.matches(b""));
     let any = ty("integer");
     assert!(any.matches(b"0") && any.matches(b"18446744073709551615"));
     assert!(!any.matches(b"18446744073709551616"));
@@ -115,9 +100,7 @@ fn other_builtins() {
     assert!(ty("host").matches(b"sbc.example.com") && ty("host").matches(b"[2001:db8::1]"));
     assert!(ty("ipv4").matches(b"192.0.2.1") && !ty("ipv4").matches(b"192.0.2.256"));
     assert!(
-        ty("ipv6").matches(b"2001:db8::1")
-            && ty("ipv6").matches(b"[2001:db8::1]")
-            && !ty("ipv6").matches(b"192.0.2.1")
+        ty("ipv6").matches(b"2001:db8::1") && ty("ipv6").matches(b"[2001:db8::1]") && !ty("ipv6").matches(b"192.0.2.1")
     );
     assert!(
         ty("uuid").matches(b"123e4567-e89b-12d3-a456-426614174000")

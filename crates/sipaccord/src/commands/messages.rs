@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -61,7 +60,7 @@ impl MessageLine {
         let mut line = MessageLine {
             file: m.file.display().to_string(),
             frame: m.frame,
-            time: rfc3339(m.timestamp),
+            time: sipaccord_replay::render::rfc3339(m.timestamp),
             src: m.src.to_string(),
             dst: m.dst.to_string(),
             transport: m.transport.as_str(),
@@ -231,27 +230,4 @@ fn other_traffic(kind: OtherTraffic) -> &'static str {
         OtherTraffic::SctpNotSip => "SCTP not SIP",
         OtherTraffic::Encrypted => "encrypted",
     }
-}
-
-/// A capture timestamp as RFC 3339 UTC with microseconds (no time-zone database needed).
-pub fn rfc3339(since_epoch: Duration) -> String {
-    let secs = since_epoch.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since_epoch.subsec_micros()
-    )
 }

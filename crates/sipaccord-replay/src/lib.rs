@@ -1,0 +1,705 @@
+//! The replay runner: evaluates a stream of captured SIP messages against a compiled agreement and
+//! reports every breach as a [`Finding`].
+//!
+//! Feed messages in timestamp order with [`Runner::observe`], then call [`Runner::finish`] for the
+//! [`Report`]. The runner attributes each message to a peer by address, matches responses to the
+//! requests they answer (Call-ID and CSeq), knows initial from in-dialog requests (To tag), applies
+//! header declarations, every `on` rule, the settings and the correlations.
+//!
+//! **This crate does no I/O**: it takes messages and returns a report; [`render`] turns a report into
+//! text, JSON or JUnit XML.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod eval;
+mod finding;
+pub mod render;
+mod sdp;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sipaccord_agreement::{
+    Contract, DialogState, HeaderName, Level as RuleLevel, Obligation, ObligationKind, Origin, Selector, Strictness,
+    Transport as AgreedTransport,
+};
+use sipaccord_capture::{Outcome, SipMessage, Transport};
+use sipaccord_sip::{KnownHeader, Message};
+
+pub use finding::{AgreementRef, CheckRef, Finding, HeaderLine, Kind, Level, Report, RuleRef, Summary};
+
+use eval::{describe_fields, matching, shown, values_of, Scope};
+
+/// How long a request is kept to match responses and `must echo` (RFC 3261 Timer B is 32 s; twice that
+/// covers retransmissions).
+const TRANSACTION_MEMORY: Duration = Duration::from_secs(64);
+
+/// Everything about a message that findings cite, computed once.
+#[derive(Debug, Clone)]
+struct MessageRef {
+    capture: String,
+    frame: u64,
+    time: String,
+    src: String,
+    dst: String,
+    transport: String,
+    first_line: String,
+    call_id: Option<String>,
+    cseq: Option<String>,
+}
+
+impl MessageRef {
+    fn new(m: &SipMessage, parsed: Option<&Message<'_>>) -> MessageRef {
+        let header_text = |k| {
+            parsed.and_then(|p| p.known_header(k)).map(|h| String::from_utf8_lossy(&h.value_unfolded()).into_owned())
+        };
+        MessageRef {
+            capture: m.file.display().to_string(),
+            frame: m.frame,
+            time: render::rfc3339(m.timestamp),
+            src: m.src.to_string(),
+            dst: m.dst.to_string(),
+            transport: m.transport.as_str().to_owned(),
+            first_line: m.first_line(),
+            call_id: header_text(KnownHeader::CALL_ID),
+            cseq: header_text(KnownHeader::CSEQ),
+        }
+    }
+}
+
+/// An inbound leg waiting for its partner.
+struct PendingLeg {
+    correlation: usize,
+    message: SipMessage,
+}
+
+/// Key of a transaction: Call-ID, CSeq number, CSeq method.
+type TransactionKey = (String, u32, String);
+
+/// Evaluates messages against a contract.
+pub struct Runner<'c> {
+    contract: &'c Contract,
+    declared: HashMap<String, usize>,
+    summary: Summary,
+    findings: Vec<Finding>,
+    transactions: HashMap<TransactionKey, SipMessage>,
+    transaction_order: VecDeque<(Duration, TransactionKey)>,
+    dialogs: HashSet<(String, String, String)>,
+    reported_sources: HashSet<SocketAddr>,
+    reported_transports: HashSet<(SocketAddr, Transport)>,
+    pending: Vec<PendingLeg>,
+    captures: Vec<String>,
+}
+
+fn rule_ref(o: &Origin) -> RuleRef {
+    RuleRef { file: o.file.clone(), line: o.line, column: o.column, text: o.text.clone() }
+}
+
+fn check_name(o: &Origin) -> String {
+    format!("{}:{} {}", o.line, o.column, o.text.lines().next().unwrap_or("").trim_end_matches(['{', ' ']))
+}
+
+fn declared_key(name: &[u8]) -> String {
+    match KnownHeader::lookup(name) {
+        Some(k) => k.name().to_ascii_lowercase(),
+        None => String::from_utf8_lossy(name).to_ascii_lowercase(),
+    }
+}
+
+fn strictness_level(s: Strictness) -> Option<Level> {
+    match s {
+        Strictness::Allow => None,
+        Strictness::Warn => Some(Level::Warning),
+        Strictness::Error => Some(Level::Error),
+    }
+}
+
+fn agreed(t: Transport) -> AgreedTransport {
+    match t {
+        Transport::Udp => AgreedTransport::Udp,
+        Transport::Tcp => AgreedTransport::Tcp,
+        Transport::Sctp => AgreedTransport::Sctp,
+        Transport::WebSocket => AgreedTransport::Ws,
+    }
+}
+
+/// Per-message facts the selectors need.
+struct Context<'s, 'a> {
+    message: &'s Message<'a>,
+    request: Option<&'s Message<'a>>,
+    src_peer: Option<&'s str>,
+    dst_peer: Option<&'s str>,
+    initial: bool,
+    /// The method for selector matching: the request's, or the CSeq method of a response.
+    method: String,
+}
+
+impl<'s, 'a> Context<'s, 'a> {
+    fn scope(&self) -> Scope<'s, 'a> {
+        Scope { this: Some(self.message), request: self.request, inbound: None, outbound: None }
+    }
+}
+
+fn to_tag(m: &Message<'_>) -> Option<String> {
+    m.to().ok().flatten().and_then(|t| t.tag().map(str::to_owned))
+}
+
+impl<'c> Runner<'c> {
+    /// A runner for one contract.
+    pub fn new(contract: &'c Contract) -> Runner<'c> {
+        let declared = contract.headers.iter().enumerate().map(|(i, d)| (declared_key(d.name.as_bytes()), i)).collect();
+        Runner {
+            contract,
+            declared,
+            summary: Summary::default(),
+            findings: Vec::new(),
+            transactions: HashMap::new(),
+            transaction_order: VecDeque::new(),
+            dialogs: HashSet::new(),
+            reported_sources: HashSet::new(),
+            reported_transports: HashSet::new(),
+            pending: Vec::new(),
+            captures: Vec::new(),
+        }
+    }
+
+    /// Names a capture as part of the evidence (reports list captures even when they hold no SIP).
+    pub fn add_capture(&mut self, name: &str) {
+        if !self.captures.iter().any(|c| c == name) {
+            self.captures.push(name.to_owned());
+        }
+    }
+
+    /// Adds what capture decoding could not use to the summary.
+    pub fn add_capture_summary(&mut self, s: &sipaccord_capture::Summary) {
+        for k in &s.skipped_streams {
+            self.summary.skipped_streams.push(format!("{} -> {} (TLS, not inspected)", k.src, k.dst));
+        }
+        for (reason, n) in &s.unusable {
+            *self.summary.unusable_packets.entry(reason.to_string()).or_default() += n;
+        }
+    }
+
+    fn peer_of(&self, addr: SocketAddr) -> Option<&'c str> {
+        self.contract
+            .peers
+            .iter()
+            .find(|p| p.sbc.iter().any(|a| a.contains(addr.ip(), Some(addr.port()))))
+            .map(|p| p.name.as_str())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        level: Level,
+        kind: Kind,
+        origin: Option<&Origin>,
+        check: String,
+        m: &MessageRef,
+        extra_frames: &[u64],
+        header: Option<HeaderLine>,
+        expected: String,
+        seen: String,
+    ) {
+        let mut frames = vec![m.frame];
+        frames.extend_from_slice(extra_frames);
+        self.findings.push(Finding {
+            level,
+            kind,
+            rule: origin.map(rule_ref),
+            check,
+            capture: m.capture.clone(),
+            frames,
+            time: m.time.clone(),
+            src: m.src.clone(),
+            dst: m.dst.clone(),
+            transport: m.transport.clone(),
+            first_line: m.first_line.clone(),
+            call_id: m.call_id.clone(),
+            cseq: m.cseq.clone(),
+            header,
+            expected,
+            seen,
+        });
+    }
+
+    /// Evaluates one message. Messages must come in timestamp order.
+    pub fn observe(&mut self, sip: &SipMessage) {
+        self.add_capture(&sip.file.display().to_string());
+        self.summary.messages += 1;
+        self.expire(sip.timestamp);
+        let src_peer = self.peer_of(sip.src);
+        let dst_peer = self.peer_of(sip.dst);
+        *self
+            .summary
+            .directions
+            .entry(format!("{} -> {}", src_peer.unwrap_or("?"), dst_peer.unwrap_or("?")))
+            .or_default() += 1;
+        let parsed = sip.parse();
+        let mref = MessageRef::new(sip, parsed.as_ref().ok());
+        if let Outcome::Malformed(reason) | Outcome::Invalid(reason) = &sip.outcome {
+            self.summary.malformed += 1;
+            self.push(
+                Level::Error,
+                Kind::Malformed,
+                None,
+                "well-formed SIP".into(),
+                &mref,
+                &[],
+                None,
+                "a well-formed SIP message".into(),
+                reason.clone(),
+            );
+        }
+        let Ok(message) = parsed else { return };
+        if src_peer.is_none() {
+            self.summary.from_no_peer += 1;
+            if let Some(level) = strictness_level(self.contract.settings.unknown_source) {
+                if self.reported_sources.insert(sip.src) {
+                    self.push(
+                        level,
+                        Kind::UnknownSource,
+                        None,
+                        "settings unknown-source".into(),
+                        &mref,
+                        &[],
+                        None,
+                        "SIP from an SBC address of a peer".into(),
+                        format!("{} belongs to no peer", sip.src.ip()),
+                    );
+                }
+            }
+            return;
+        }
+        self.check_transport(sip, src_peer, &mref);
+        let call_id = message.call_id().ok().flatten().map(str::to_owned);
+        let cseq = message.cseq().ok().flatten();
+        let key = match (&call_id, cseq) {
+            (Some(c), Some(q)) => Some((c.clone(), q.number, q.method.to_owned())),
+            _ => None,
+        };
+        if let (Some(c), Some(from), Some(to)) =
+            (&call_id, message.from().ok().flatten().and_then(|f| f.tag().map(str::to_owned)), to_tag(&message))
+        {
+            let (a, b) = if from < to { (from, to) } else { (to, from) };
+            self.dialogs.insert((c.clone(), a, b));
+        }
+        let request_sip = match (&key, message.request()) {
+            (Some(k), None) => self.transactions.get(k).cloned(),
+            _ => None,
+        };
+        let request = request_sip.as_ref().and_then(|r| r.parse().ok());
+        let initial = match (&request, message.request()) {
+            (_, Some(_)) => to_tag(&message).is_none(),
+            (Some(r), None) => to_tag(r).is_none(),
+            (None, None) => to_tag(&message).is_none(),
+        };
+        let method = match message.method() {
+            Some(m) => m.to_owned(),
+            None => cseq.map(|c| c.method.to_owned()).unwrap_or_default(),
+        };
+        let ctx = Context { message: &message, request: request.as_ref(), src_peer, dst_peer, initial, method };
+        self.check_declarations(&ctx, &mref);
+        let allowed = self.check_rules(&ctx, &mref);
+        self.check_undeclared(&ctx, &mref, &allowed);
+        self.check_media(sip, &ctx, &mref);
+        self.check_correlations(sip, &ctx, &mref);
+        if let (Some(k), Some(_)) = (key, message.request()) {
+            self.transaction_order.push_back((sip.timestamp, k.clone()));
+            self.transactions.insert(k, sip.clone());
+        }
+    }
+
+    fn expire(&mut self, now: Duration) {
+        while let Some((t, _)) = self.transaction_order.front() {
+            if *t + TRANSACTION_MEMORY >= now {
+                break;
+            }
+            let Some((t, key)) = self.transaction_order.pop_front() else { break };
+            if self.transactions.get(&key).is_some_and(|m| m.timestamp <= t) {
+                self.transactions.remove(&key);
+            }
+        }
+        let expired: Vec<usize> = (0..self.pending.len())
+            .filter(|&i| {
+                let leg = &self.pending[i];
+                let window = Duration::from_millis(self.contract.correlations[leg.correlation].within_ms);
+                leg.message.timestamp + window < now
+            })
+            .collect();
+        for i in expired.into_iter().rev() {
+            let leg = self.pending.remove(i);
+            self.no_partner(&leg, "within the window");
+        }
+    }
+
+    fn no_partner(&mut self, leg: &PendingLeg, when: &str) {
+        let c = &self.contract.correlations[leg.correlation];
+        let parsed = leg.message.parse();
+        let mref = MessageRef::new(&leg.message, parsed.as_ref().ok());
+        let origin = c.origin.clone();
+        self.push(
+            Level::Error,
+            Kind::NoPartnerLeg,
+            Some(&origin),
+            check_name(&origin),
+            &mref,
+            &[],
+            None,
+            format!("an outbound leg `{}` {when} ({} ms) where `{}`", c.outbound.text, c.within_ms, c.matcher_text),
+            format!("no partner leg {when}"),
+        );
+    }
+
+    fn check_transport(&mut self, sip: &SipMessage, src_peer: Option<&str>, mref: &MessageRef) {
+        let Some(peer) = src_peer.and_then(|p| self.contract.peer(p)) else { return };
+        if peer.transports.is_empty() || peer.transports.contains(&agreed(sip.transport)) {
+            return;
+        }
+        if self.reported_transports.insert((sip.src, sip.transport)) {
+            let allowed: Vec<&str> = peer.transports.iter().map(|t| t.as_str()).collect();
+            let origin = peer.origin.clone();
+            self.push(
+                Level::Error,
+                Kind::TransportNotAllowed,
+                Some(&origin),
+                check_name(&origin),
+                mref,
+                &[],
+                None,
+                format!("{} uses {}", peer.name, allowed.join(", ")),
+                format!("{} from {}", sip.transport, sip.src),
+            );
+        }
+    }
+
+    fn check_declarations(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef) {
+        let mut counts: HashMap<usize, (usize, u32)> = HashMap::new();
+        for h in ctx.message.headers() {
+            let Some(&i) = self.declared.get(&declared_key(h.name)) else { continue };
+            let decl = &self.contract.headers[i];
+            let entry = counts.entry(i).or_insert((0, h.line));
+            for value in values_of(h, decl.list) {
+                entry.0 += 1;
+                let Some(ty) = &decl.value else { continue };
+                let value = sipaccord_sip::unfold(value);
+                if !ty.matches(&value) {
+                    let origin = decl.origin.clone();
+                    self.push(
+                        Level::Error,
+                        Kind::BadValue,
+                        Some(&origin),
+                        check_name(&origin),
+                        mref,
+                        &[],
+                        Some(header_line(h)),
+                        format!("{}: {}", decl.name, ty.describe()),
+                        format!("{:?}", String::from_utf8_lossy(&value)),
+                    );
+                }
+            }
+        }
+        let mut over: Vec<(usize, usize, u32)> = counts.into_iter().map(|(i, (n, line))| (i, n, line)).collect();
+        over.sort_unstable();
+        for (i, n, line) in over {
+            let decl = &self.contract.headers[i];
+            if let Some(max) = decl.max.filter(|&m| n > m as usize) {
+                let origin = decl.origin.clone();
+                let h = ctx.message.headers().iter().find(|h| h.line == line).map(header_line);
+                self.push(
+                    Level::Error,
+                    Kind::TooManyValues,
+                    Some(&origin),
+                    check_name(&origin),
+                    mref,
+                    &[],
+                    h,
+                    format!("at most {max} {} value{}", decl.name, if max == 1 { "" } else { "s" }),
+                    format!("{n} values"),
+                );
+            }
+        }
+    }
+
+    fn selects(&self, sel: &Selector, ctx: &Context<'_, '_>) -> bool {
+        sel.matches_kind(&ctx.method, ctx.message.status())
+            && match sel.dialog {
+                DialogState::Any => true,
+                DialogState::Initial => ctx.initial,
+                DialogState::InDialog => !ctx.initial,
+            }
+            && sel.from.as_deref().is_none_or(|p| ctx.src_peer == Some(p))
+            && sel.to.as_deref().is_none_or(|p| ctx.dst_peer == Some(p))
+            && sel.condition.as_ref().is_none_or(|c| eval::eval(&ctx.scope(), c))
+    }
+
+    /// Applies every matching rule; returns the header names the matching rules mention (allowed even
+    /// under `undeclared-headers error`).
+    fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef) -> Vec<HeaderName> {
+        let mut allowed = Vec::new();
+        let contract = self.contract;
+        for rule in &contract.rules {
+            if !self.selects(&rule.selector, ctx) {
+                continue;
+            }
+            self.summary.rules_evaluated += 1;
+            let before = self.findings.len();
+            let check = check_name(&rule.origin);
+            for ob in &rule.obligations {
+                if let ObligationKind::Have { header, .. } = &ob.kind {
+                    allowed.push(header.clone());
+                }
+                self.check_obligation(ob, &ctx.scope(), &check, mref, &[]);
+            }
+            if self.findings.len() == before {
+                self.summary.rules_passed += 1;
+            }
+        }
+        allowed
+    }
+
+    fn check_obligation(
+        &mut self,
+        ob: &Obligation,
+        scope: &Scope<'_, '_>,
+        check: &str,
+        mref: &MessageRef,
+        extra: &[u64],
+    ) {
+        let level = match ob.level {
+            RuleLevel::Must => Level::Error,
+            RuleLevel::Should => Level::Warning,
+            RuleLevel::May => return,
+        };
+        let Some(this) = scope.this.or(scope.outbound) else { return };
+        let o = &ob.origin;
+        match &ob.kind {
+            ObligationKind::Have { header, cmp } => {
+                let Some(h) = matching(this, header).next() else {
+                    self.push(
+                        level,
+                        Kind::MissingHeader,
+                        Some(o),
+                        check.into(),
+                        mref,
+                        extra,
+                        Some(HeaderLine {
+                            line: 0,
+                            text: format!("{} missing (expected among the headers)", header.name),
+                        }),
+                        format!("{} present", header.name),
+                        "absent".into(),
+                    );
+                    return;
+                };
+                if let Some(cmp) = cmp {
+                    let value =
+                        h.values().next().map(|v| String::from_utf8_lossy(&sipaccord_sip::unfold(v)).into_owned());
+                    if !eval::compare(scope, value.as_deref(), cmp) {
+                        self.push(
+                            level,
+                            Kind::WrongValue,
+                            Some(o),
+                            check.into(),
+                            mref,
+                            extra,
+                            Some(header_line(h)),
+                            o.text.trim_start_matches("must have ").trim_start_matches("should have ").to_owned(),
+                            shown(value),
+                        );
+                    }
+                }
+            }
+            ObligationKind::NotHave { header } => {
+                if let Some(h) = matching(this, header).next() {
+                    let name = if header.prefix { format!("{}*", header.name) } else { header.name.clone() };
+                    self.push(
+                        level,
+                        Kind::ForbiddenHeader,
+                        Some(o),
+                        check.into(),
+                        mref,
+                        extra,
+                        Some(header_line(h)),
+                        format!("no {name}"),
+                        format!("{:?}", String::from_utf8_lossy(h.name)),
+                    );
+                }
+            }
+            ObligationKind::Echo { header } => {
+                let Some(request) = scope.request else { return };
+                let collect = |m: &Message<'_>| -> Vec<String> {
+                    matching(m, header)
+                        .flat_map(|h| h.values())
+                        .map(|v| String::from_utf8_lossy(&sipaccord_sip::unfold(v)).into_owned())
+                        .collect()
+                };
+                let (asked, echoed) = (collect(request), collect(this));
+                if asked != echoed {
+                    let h = matching(this, header).next().map(header_line);
+                    self.push(
+                        level,
+                        Kind::MissingEcho,
+                        Some(o),
+                        check.into(),
+                        mref,
+                        extra,
+                        h,
+                        format!("{} as in the request: {}", header.name, list_or_absent(&asked)),
+                        list_or_absent(&echoed),
+                    );
+                }
+            }
+            ObligationKind::Satisfy { expr } => {
+                if !eval::eval(scope, expr) {
+                    let mut fields = Vec::new();
+                    describe_fields(scope, expr, &mut fields);
+                    self.push(
+                        level,
+                        Kind::Unsatisfied,
+                        Some(o),
+                        check.into(),
+                        mref,
+                        extra,
+                        None,
+                        o.text.trim_start_matches("must satisfy ").trim_start_matches("should satisfy ").to_owned(),
+                        fields.join(", "),
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_undeclared(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef, allowed: &[HeaderName]) {
+        let Some(level) = strictness_level(self.contract.settings.undeclared_headers) else { return };
+        for h in ctx.message.headers() {
+            if h.known.is_some()
+                || self.declared.contains_key(&declared_key(h.name))
+                || allowed.iter().any(|a| a.matches(h.name))
+            {
+                continue;
+            }
+            self.push(
+                level,
+                Kind::UndeclaredHeader,
+                None,
+                "settings undeclared-headers".into(),
+                mref,
+                &[],
+                Some(header_line(h)),
+                "declared headers, or ones a matching rule names".into(),
+                format!("{:?} is not declared", String::from_utf8_lossy(h.name)),
+            );
+        }
+    }
+
+    fn check_media(&mut self, sip: &SipMessage, ctx: &Context<'_, '_>, mref: &MessageRef) {
+        let Some(level) = strictness_level(self.contract.settings.media_outside) else { return };
+        let Some(peer) = ctx.src_peer.and_then(|p| self.contract.peer(p)) else { return };
+        if peer.media.is_empty() || ctx.message.body().is_empty() {
+            return;
+        }
+        let body_line = ctx.message.position_at(ctx.message.len() - ctx.message.body().len()).line;
+        for (i, c) in sdp::connections(ctx.message.body()).into_iter().enumerate() {
+            if peer.media.iter().any(|r| r.contains(c.address, None)) {
+                continue;
+            }
+            let ranges: Vec<String> = peer.media.iter().map(|a| a.to_string()).collect();
+            let origin = peer.origin.clone();
+            let _ = (i, sip);
+            self.push(
+                level,
+                Kind::MediaOutside,
+                Some(&origin),
+                "settings media-outside".into(),
+                mref,
+                &[],
+                Some(HeaderLine { line: body_line, text: c.line }),
+                format!("{} media in {}", peer.name, ranges.join(", ")),
+                format!("{}", c.address),
+            );
+        }
+    }
+
+    fn check_correlations(&mut self, sip: &SipMessage, ctx: &Context<'_, '_>, mref: &MessageRef) {
+        let contract = self.contract;
+        for (ci, c) in contract.correlations.iter().enumerate() {
+            if self.selects(&c.outbound, ctx) {
+                let partner = self.pending.iter().position(|leg| {
+                    leg.correlation == ci
+                        && leg.message.parse().is_ok_and(|inbound| {
+                            let scope = Scope {
+                                this: None,
+                                request: None,
+                                inbound: Some(&inbound),
+                                outbound: Some(ctx.message),
+                            };
+                            eval::eval(&scope, &c.matcher)
+                        })
+                });
+                if let Some(i) = partner {
+                    let leg = self.pending.remove(i);
+                    if let Ok(inbound) = leg.message.parse() {
+                        let scope =
+                            Scope { this: None, request: None, inbound: Some(&inbound), outbound: Some(ctx.message) };
+                        let check = check_name(&c.origin);
+                        for ob in &c.obligations {
+                            self.check_obligation(ob, &scope, &check, mref, &[leg.message.frame]);
+                        }
+                    }
+                    continue;
+                }
+            }
+            if self.selects(&c.inbound, ctx) {
+                self.pending.push(PendingLeg { correlation: ci, message: sip.clone() });
+            }
+        }
+    }
+
+    /// Ends the replay: inbound legs still waiting become findings, and the report is returned.
+    pub fn finish(mut self, agreement_file: &str) -> Report {
+        for leg in std::mem::take(&mut self.pending) {
+            self.no_partner(&leg, "before the capture ended");
+        }
+        self.summary.dialogs = self.dialogs.len() as u64;
+        let c = self.contract;
+        let mut checks = vec![
+            CheckRef { name: "well-formed SIP".into(), rule: None },
+            CheckRef { name: "settings unknown-source".into(), rule: None },
+            CheckRef { name: "settings undeclared-headers".into(), rule: None },
+            CheckRef { name: "settings media-outside".into(), rule: None },
+        ];
+        let origins = c
+            .peers
+            .iter()
+            .map(|p| &p.origin)
+            .chain(c.headers.iter().map(|h| &h.origin))
+            .chain(c.rules.iter().map(|r| &r.origin))
+            .chain(c.correlations.iter().map(|r| &r.origin));
+        checks.extend(origins.map(|o| CheckRef { name: check_name(o), rule: Some(rule_ref(o)) }));
+        Report {
+            schema_version: 1,
+            agreement: AgreementRef { name: c.name.clone(), version: c.version, file: agreement_file.to_owned() },
+            captures: self.captures,
+            summary: self.summary,
+            findings: self.findings,
+            checks,
+        }
+    }
+}
+
+fn header_line(h: &sipaccord_sip::Header<'_>) -> HeaderLine {
+    HeaderLine {
+        line: h.line,
+        text: format!("{}: {}", String::from_utf8_lossy(h.name), String::from_utf8_lossy(&h.value_unfolded())),
+    }
+}
+
+fn list_or_absent(values: &[String]) -> String {
+    if values.is_empty() {
+        "absent".into()
+    } else {
+        values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ")
+    }
+}

@@ -1,0 +1,104 @@
+//! `sipaccord replay`: validate captures against an agreement.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use sipaccord_capture::{CaptureError, CaptureReader, SipMessage};
+use sipaccord_replay::{render, Runner};
+
+use crate::Outcome;
+
+/// Arguments of `sipaccord replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The agreement file.
+    #[arg(short, long, value_name = "AGREEMENT")]
+    agreement: PathBuf,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// pcap or pcapng files; several are one stream of evidence, in timestamp order.
+    #[arg(required = true, value_name = "CAPTURE")]
+    captures: Vec<PathBuf>,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Compiler-style findings, then a summary.
+    Text,
+    /// The versioned JSON report (docs/report-schema.md).
+    Json,
+    /// JUnit XML for CI systems.
+    Junit,
+}
+
+/// Compiles the agreement (any error: exit 2), replays every capture in timestamp order and writes the
+/// report. Exit 1 when any finding is an error or a capture is truncated.
+pub fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
+    let agreement_name = args.agreement.display().to_string();
+    let source = std::fs::read_to_string(&args.agreement).with_context(|| format!("cannot read {agreement_name}"))?;
+    let compiled = sipaccord_agreement::compile(&source, &agreement_name);
+    let Some(contract) = compiled.contract else {
+        let colour = std::io::stderr().is_terminal();
+        let errors: Vec<_> = compiled.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+        eprint!("{}", sipaccord_agreement::render(&errors, &source, &agreement_name, colour));
+        anyhow::bail!("{agreement_name} has {} error(s); run `sipaccord check {agreement_name}`", errors.len());
+    };
+    let mut readers = Vec::new();
+    for path in &args.captures {
+        readers.push(CaptureReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    let mut runner = Runner::new(&contract);
+    for path in &args.captures {
+        runner.add_capture(&path.display().to_string());
+    }
+    let mut truncated = false;
+    let mut heads: Vec<Option<SipMessage>> = Vec::with_capacity(readers.len());
+    for reader in &mut readers {
+        heads.push(next_message(reader, &mut truncated));
+    }
+    // Merge the captures by timestamp (ties: the capture given first), so several captures are one
+    // stream of evidence.
+    while let Some(i) =
+        heads.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|m| (m.timestamp, i))).min().map(|(_, i)| i)
+    {
+        if let Some(message) = heads[i].take() {
+            runner.observe(&message);
+        }
+        heads[i] = next_message(&mut readers[i], &mut truncated);
+    }
+    for reader in &readers {
+        runner.add_capture_summary(reader.summary());
+    }
+    let report = runner.finish(&agreement_name);
+    let text = match args.format {
+        Format::Text => render::text(&report),
+        Format::Json => render::json(&report),
+        Format::Junit => render::junit(&report),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(if report.has_errors() || truncated { Outcome::Findings } else { Outcome::Clean })
+}
+
+/// The next message of a capture; a read error ends that capture (reported on stderr, kept in mind for
+/// the exit status) but keeps everything read before it.
+fn next_message(reader: &mut CaptureReader, truncated: &mut bool) -> Option<SipMessage> {
+    match reader.next()? {
+        Ok(m) => Some(m),
+        Err(e) => {
+            eprintln!("sipaccord: {e}");
+            *truncated |=
+                matches!(e, CaptureError::Truncated { .. } | CaptureError::Invalid { .. } | CaptureError::Io { .. });
+            None
+        }
+    }
+}
