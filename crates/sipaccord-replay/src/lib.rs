@@ -434,8 +434,8 @@ impl<'c> Runner<'c> {
             && sel.condition.as_ref().is_none_or(|c| eval::eval(&ctx.scope(), c))
     }
 
-    /// Applies every matching rule; returns the header names the matching rules mention (allowed even
-    /// under `undeclared-headers error`).
+    /// Applies every matching rule; returns the header names the matching rules mention: those are
+    /// accounted for (required, allowed or already reported as forbidden), not undeclared.
     fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef) -> Vec<HeaderName> {
         let mut allowed = Vec::new();
         let contract = self.contract;
@@ -447,7 +447,7 @@ impl<'c> Runner<'c> {
             let before = self.findings.len();
             let check = check_name(&rule.origin);
             for ob in &rule.obligations {
-                if let ObligationKind::Have { header, .. } = &ob.kind {
+                if let ObligationKind::Have { header, .. } | ObligationKind::NotHave { header } = &ob.kind {
                     allowed.push(header.clone());
                 }
                 self.check_obligation(ob, &ctx.scope(), &check, mref, &[]);

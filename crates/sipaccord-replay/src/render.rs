@@ -78,7 +78,7 @@ fn write_finding(out: &mut String, f: &Finding) {
     }
     match &f.header {
         Some(h) if h.line > 0 => {
-            let _ = writeln!(out, "{:>4} | {}", h.line, h.text);
+            let _ = writeln!(out, "{:>3} | {}", h.line, h.text);
             let _ = writeln!(out, "   | {} {}", "^".repeat(h.text.chars().count().clamp(1, 60)), f.seen);
         }
         Some(h) => {
@@ -91,6 +91,9 @@ fn write_finding(out: &mut String, f: &Finding) {
         Some(r) => {
             let first = r.text.lines().next().unwrap_or("");
             let _ = writeln!(out, "   = rule: {}:{}:{}: {first}", r.file, r.line, r.column);
+            if !f.check.is_empty() && !f.check.starts_with(&format!("{}:{} ", r.line, r.column)) {
+                let _ = writeln!(out, "   = in: {}", f.check);
+            }
         }
         None => {
             let _ = writeln!(out, "   = check: {}", f.check);

@@ -2,6 +2,7 @@
 
 mod messages;
 mod parse;
+mod replay;
 
 use std::path::PathBuf;
 use std::process::Output;
