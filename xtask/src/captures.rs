@@ -35,12 +35,12 @@ struct Call {
 }
 
 impl Call {
-    fn acme(headers: &[&str]) -> Call {
+    fn acme<S: AsRef<str>>(headers: &[S]) -> Call {
         Call {
             from: (ACME, 5061),
             to: (TELEGENT, 5060),
             ruri_user: "+4930123456",
-            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            headers: headers.iter().map(|h| h.as_ref().to_owned()).collect(),
             sdp_ip: "127.0.20.5",
             uas_echoes: true,
         }
@@ -64,12 +64,9 @@ struct Case {
     steps: Vec<Step>,
 }
 
-fn with(extra: &[&str]) -> Vec<&'static str> {
-    let mut all: Vec<&'static str> = ACME_REQUIRED.to_vec();
-    for e in extra {
-        all.push(Box::leak((*e).to_owned().into_boxed_str()));
-    }
-    all
+/// Acme's required headers plus `extra`.
+fn with(extra: &[&str]) -> Vec<String> {
+    ACME_REQUIRED.iter().chain(extra).map(|h| (*h).to_owned()).collect()
 }
 
 fn cases() -> Vec<Case> {
@@ -90,8 +87,8 @@ fn cases() -> Vec<Case> {
     };
     let case = |name, transport, steps| Case { name, transport, steps };
     vec![
-        case("conforming-udp", "u1", vec![Step::Call(Call::acme(&ACME_REQUIRED.to_vec()))]),
-        case("conforming-tcp", "t1", vec![Step::Call(Call::acme(&ACME_REQUIRED.to_vec()))]),
+        case("conforming-udp", "u1", vec![Step::Call(Call::acme(ACME_REQUIRED))]),
+        case("conforming-tcp", "t1", vec![Step::Call(Call::acme(ACME_REQUIRED))]),
         case(
             "conforming-hairpin",
             "u1",
@@ -120,16 +117,8 @@ fn cases() -> Vec<Case> {
             "u1",
             vec![Step::Call(hairpin_inbound()), Step::Call(hairpin_outbound(&["X-Hairpin: none"]))],
         ),
-        case(
-            "unknown-source",
-            "u1",
-            vec![Step::Call(Call { from: (STRANGER, 5061), ..Call::acme(&ACME_REQUIRED.to_vec()) })],
-        ),
-        case(
-            "media-outside",
-            "u1",
-            vec![Step::Call(Call { sdp_ip: "127.0.99.1", ..Call::acme(&ACME_REQUIRED.to_vec()) })],
-        ),
+        case("unknown-source", "u1", vec![Step::Call(Call { from: (STRANGER, 5061), ..Call::acme(ACME_REQUIRED) })]),
+        case("media-outside", "u1", vec![Step::Call(Call { sdp_ip: "127.0.99.1", ..Call::acme(ACME_REQUIRED) })]),
         case(
             "malformed-message",
             "u1",
