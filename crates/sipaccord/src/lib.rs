@@ -25,6 +25,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Compile agreement files and print their diagnostics.
+    Check(commands::agreement::CheckArgs),
+    /// Rewrite agreement files in canonical form.
+    Fmt(commands::agreement::FmtArgs),
+    /// Print the sign-off sheet both operators review.
+    Sheet(commands::agreement::SheetArgs),
     /// Parse raw SIP message files (one message per file, datagram rules) and print each parse.
     Parse(commands::parse::ParseArgs),
     /// List every SIP message found in pcap and pcapng captures.
@@ -57,6 +63,9 @@ impl Outcome {
 /// Runs a parsed command line and maps its outcome to the exit status.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Check(args) => commands::agreement::check(&args),
+        Command::Fmt(args) => commands::agreement::fmt(&args),
+        Command::Sheet(args) => commands::agreement::sheet_command(&args),
         Command::Parse(args) => commands::parse::run(&args),
         Command::Messages(args) => commands::messages::run(&args),
         Command::Replay(args) => commands::replay::run(&args),

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `sipaccord` binary. Fixtures come from the project's own `fixtures/`.
 
+mod agreement;
 mod messages;
 mod parse;
 mod replay;
