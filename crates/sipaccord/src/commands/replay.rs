@@ -63,6 +63,14 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
     for reader in &mut readers {
         heads.push(next_message(reader, &mut truncated));
     }
+    // A spinner with the message count, only when a person is watching stderr.
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(5));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     // Merge the captures by timestamp (ties: the capture given first), so several captures are one
     // stream of evidence.
     while let Some(i) =
@@ -70,9 +78,18 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
     {
         if let Some(message) = heads[i].take() {
             runner.observe(&message);
+            progress.inc(1);
+            if progress.position() % 4096 == 0 {
+                progress.set_message(format!(
+                    "replaying {}: {} messages",
+                    args.captures[i].display(),
+                    progress.position()
+                ));
+            }
         }
         heads[i] = next_message(&mut readers[i], &mut truncated);
     }
+    progress.finish_and_clear();
     for reader in &readers {
         runner.add_capture_summary(reader.summary());
     }
