@@ -154,6 +154,13 @@ fn masked(ip: IpAddr, prefix: u8) -> IpAddr {
     }
 }
 
+/// Peer, type and correlation names: `[a-z][a-z0-9-]*`.
+fn valid_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_lowercase())
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 fn parse_duration(s: &str) -> Option<u64> {
     let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
         (n, 1)
@@ -270,6 +277,7 @@ impl<'a> Cx<'a> {
             .iter()
             .filter_map(|i| if let Item::Type(t) = i { Some(t) } else { None })
         {
+            self.check_name(&t.name, "type");
             self.type_stack.push(t.name.name.clone());
             self.value_type(&t.value);
             self.type_stack.clear();
@@ -279,6 +287,7 @@ impl<'a> Cx<'a> {
         let mut peer_addrs: Vec<(Address, Span, String)> = vec![];
         for item in &tree.items {
             let Item::Peer(p) = item else { continue };
+            self.check_name(&p.name, "peer");
             if let Some(&first) = self.peers.get(&p.name.name) {
                 self.push(
                     Diagnostic::new(
@@ -502,6 +511,7 @@ impl<'a> Cx<'a> {
         let mut names: HashMap<String, Span> = HashMap::new();
         for item in &tree.items {
             let Item::Correlate(c) = item else { continue };
+            self.check_name(&c.name, "correlation");
             if let Some(&first) = names.get(&c.name.name) {
                 self.push(
                     Diagnostic::new(
@@ -620,6 +630,22 @@ impl<'a> Cx<'a> {
             rules,
             correlations,
         })
+    }
+
+    fn check_name(&mut self, id: &ast::Ident, what: &str) {
+        if !valid_name(&id.name) {
+            self.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("`{}` is not a valid {what} name", id.name),
+                    id.span,
+                    "invalid name",
+                )
+                .with_help(format!(
+                    "{what} names are lower-case letters, digits and `-`, starting with a letter"
+                )),
+            );
+        }
     }
 
     fn address(&mut self, a: &ast::Ident, allow_range: bool) -> Option<Address> {
@@ -1078,12 +1104,7 @@ impl<'a> Cx<'a> {
         };
         let kind = match &o.kind {
             ast::ObligationKind::Have(h, cmp) => {
-                let (side, hname) = if ctx == Ctx::Correlation {
-                    split_side(h)
-                } else {
-                    (None, h.clone())
-                };
-                let _ = side;
+                let (side, hname) = self.side_of(h, ctx)?;
                 let header = self.header_name(&hname, false)?;
                 let cmp = match cmp {
                     Some(c) => {
@@ -1099,14 +1120,34 @@ impl<'a> Cx<'a> {
                     }
                     None => None,
                 };
-                ObligationKind::Have { header, cmp }
+                ObligationKind::Have { side, header, cmp }
             }
-            ast::ObligationKind::NotHave(h) => ObligationKind::NotHave {
-                header: self.header_name(h, true)?,
-            },
-            ast::ObligationKind::Echo(h) => ObligationKind::Echo {
-                header: self.header_name(h, false)?,
-            },
+            ast::ObligationKind::NotHave(h) => {
+                let (side, hname) = self.side_of(h, ctx)?;
+                ObligationKind::NotHave {
+                    side,
+                    header: self.header_name(&hname, true)?,
+                }
+            }
+            ast::ObligationKind::Echo(h) => {
+                if ctx == Ctx::Correlation {
+                    self.push(
+                        Diagnostic::new(
+                            Code::EchoInRequestRule,
+                            "`must echo` in a correlation",
+                            o.span,
+                            "only a response can echo its request",
+                        )
+                        .with_help(
+                            "compare the legs instead: `must satisfy outbound.H == inbound.H`",
+                        ),
+                    );
+                    return None;
+                }
+                ObligationKind::Echo {
+                    header: self.header_name(h, false)?,
+                }
+            }
             ast::ObligationKind::Satisfy(e) => ObligationKind::Satisfy {
                 expr: self.expr(e, ctx, headers)?,
             },
@@ -1116,6 +1157,37 @@ impl<'a> Cx<'a> {
             kind,
             origin: self.origin(o.span),
         })
+    }
+
+    /// The message a header reference reads, from its `inbound.`/`outbound.`/`request.` prefix.
+    fn side_of(&mut self, h: &ast::Ident, ctx: Ctx) -> Option<(Side, ast::Ident)> {
+        let (side, name) = split_side(h);
+        let side = match (side.as_deref(), ctx) {
+            (None, Ctx::Correlation) => {
+                self.push(
+                    Diagnostic::new(
+                        Code::FieldNotAvailable,
+                        "a header in a correlation must name its leg",
+                        h.span,
+                        "which leg?",
+                    )
+                    .with_help(format!("write `inbound.{0}` or `outbound.{0}`", h.name)),
+                );
+                return None;
+            }
+            (None, _) => Side::This,
+            (Some("request"), Ctx::Response) => Side::Request,
+            (Some("inbound"), Ctx::Correlation) => Side::Inbound,
+            (Some("outbound"), Ctx::Correlation) => Side::Outbound,
+            (Some(w), _) => {
+                self.push(
+                    Diagnostic::new(Code::FieldNotAvailable, format!("`{w}.` is not available here"), Span::new(h.span.start, h.span.start + w.len()), "not available in this rule")
+                        .with_help("`request.` exists only in response rules, `inbound.`/`outbound.` only in correlations"),
+                );
+                return None;
+            }
+        };
+        Some((side, name))
     }
 
     fn comparison(
@@ -1266,14 +1338,7 @@ impl<'a> Cx<'a> {
     fn expr(&mut self, e: &'a ast::Expr, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Expr> {
         Some(match e {
             ast::Expr::Has(h, _) => {
-                let (side, hname) = split_side(h);
-                let side = match (side.as_deref(), ctx) {
-                    (None, _) => Side::This,
-                    (Some("request"), Ctx::Response) => Side::Request,
-                    (Some("inbound"), Ctx::Correlation) => Side::Inbound,
-                    (Some("outbound"), Ctx::Correlation) => Side::Outbound,
-                    (Some(_), _) => Side::This,
-                };
+                let (side, hname) = self.side_of(h, ctx)?;
                 Expr::Has {
                     side,
                     header: self.header_name(&hname, false)?,

@@ -893,6 +893,8 @@ pub enum Expr {
 pub enum ObligationKind {
     /// Header present (and, with a comparison, its first value satisfies it).
     Have {
+        /// Message (the pair's leg, in a correlation).
+        side: Side,
         /// Header.
         header: HeaderName,
         /// Optional comparison.
@@ -900,6 +902,8 @@ pub enum ObligationKind {
     },
     /// Header (or prefix) absent.
     NotHave {
+        /// Message (the pair's leg, in a correlation).
+        side: Side,
         /// Header or prefix.
         header: HeaderName,
     },

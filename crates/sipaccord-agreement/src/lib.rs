@@ -44,7 +44,7 @@ impl Compiled {
 /// Compiles an agreement. `file` is used only in origins and messages.
 pub fn compile(source: &str, file: &str) -> Compiled {
     let (tree, mut diagnostics) = parser::parse(source);
-    let syntax_errors = !diagnostics.is_empty();
+    let syntax_errors = diagnostics.iter().any(|d| d.code == Code::Syntax);
     let contract = check::lower(source, file, &tree, &mut diagnostics);
     if syntax_errors {
         // Items dropped by error recovery would otherwise cause follow-on reports.

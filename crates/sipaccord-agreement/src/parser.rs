@@ -302,7 +302,18 @@ impl<'s> Parser<'s> {
                     }
                 };
                 let span = Span::new(start, self.prev_end());
-                if file.agreement.is_none() {
+                if let Some(first) = &file.agreement {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::MissingAgreement,
+                            "a second `agreement` line",
+                            span,
+                            "the file already has one",
+                        )
+                        .with_secondary(first.span, "first `agreement` line")
+                        .with_help("a file holds one agreement; remove this line"),
+                    );
+                } else {
                     file.agreement = Some(AgreementDecl {
                         name,
                         version,

@@ -37,11 +37,13 @@ fn obligation_words(level: Level, kind: &ObligationKind, text: &str) -> String {
         Level::May => "may",
     };
     match kind {
-        ObligationKind::Have { header, cmp: None } => format!("{lvl} carry `{}`", header.name),
-        ObligationKind::NotHave { header } if header.prefix => {
+        ObligationKind::Have {
+            header, cmp: None, ..
+        } => format!("{lvl} carry `{}`", header.name),
+        ObligationKind::NotHave { header, .. } if header.prefix => {
             format!("{lvl} not carry any header starting with `{}`", header.name)
         }
-        ObligationKind::NotHave { header } => format!("{lvl} not carry `{}`", header.name),
+        ObligationKind::NotHave { header, .. } => format!("{lvl} not carry `{}`", header.name),
         ObligationKind::Echo { header } => format!(
             "{lvl} echo `{}` from the request (same value, or absent in both)",
             header.name
