@@ -13,6 +13,7 @@ pub mod ast;
 pub mod check;
 pub mod contract;
 pub mod diag;
+pub mod eval;
 pub mod format;
 pub mod lexer;
 pub mod parser;
@@ -21,6 +22,7 @@ pub mod sheet;
 
 pub use contract::*;
 pub use diag::{Code, Diagnostic, Label, Severity, Span};
+pub use eval::Messages;
 pub use format::format;
 pub use render::render;
 pub use sheet::{sheet, SheetFormat};

@@ -1,0 +1,112 @@
+//! Evaluating compiled rules against parsed SIP messages.
+
+use sipaccord_agreement::{compile, MessageKind, Messages};
+use sipaccord_sip::Message;
+
+use crate::fixture_files;
+
+const INVITE: &[u8] = b"INVITE sip:+4930123456@203.0.113.10;user=phone SIP/2.0\r\n\
+Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK1\r\n\
+From: <sip:+4940111222@acme.example>;tag=a1\r\n\
+To: <sip:+4930123456@telegent.example>\r\n\
+i: call-1\r\n\
+CSeq: 1 INVITE\r\n\
+X-Hairpin: fmc\r\n\
+X-Acme-Carrier: acme-mobile-01\r\n\
+P-Asserted-Identity: \"A\" <sip:+4940111222@acme.example>, <tel:+4940111222>\r\n\
+P-Served-User: <sip:+4940111222@acme.example>;sescase=orig;regstate=reg\r\n\
+X-Telegent-Debug: 1\r\n\
+Content-Length: 0\r\n\r\n";
+
+const OK: &[u8] = b"SIP/2.0 200 OK\r\n\
+Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK1\r\n\
+From: <sip:+4940111222@acme.example>;tag=a1\r\n\
+To: <sip:+4930123456@telegent.example>;tag=t1\r\n\
+Call-ID: call-1\r\n\
+CSeq: 1 INVITE\r\n\
+X-Hairpin: none\r\n\
+Content-Length: 0\r\n\r\n";
+
+#[test]
+fn draft_rules_against_an_invite_and_its_answer() {
+    let (_, path, src) = fixture_files("ok")
+        .into_iter()
+        .find(|f| f.0 == "telegent-acme")
+        .expect("fixture");
+    let c = compile(&src, &path).contract.expect("compiles");
+    let invite = Message::parse(INVITE).expect("invite parses");
+    let ok = Message::parse(OK).expect("200 parses");
+    let msgs = Messages::one(&invite);
+
+    let first = &c.rules[0];
+    assert!(first.selector.matches_kind("INVITE", None));
+    assert!(!first.selector.matches_kind("INVITE", Some(200)));
+    let held: Vec<bool> = first
+        .obligations
+        .iter()
+        .map(|o| o.kind.holds(&msgs))
+        .collect();
+    // X-Acme-Carrier, P-Asserted-Identity present; P-Charging-Vector missing; X-Telegent-* present.
+    assert_eq!(held, [true, true, false, false]);
+
+    let hairpin = &c.rules[1];
+    assert!(hairpin.selector.condition.as_ref().expect("if").eval(&msgs));
+    assert!(hairpin.obligations.iter().all(|o| o.kind.holds(&msgs)));
+
+    let echo = &c.rules[2];
+    assert!(matches!(
+        echo.selector.message,
+        MessageKind::Response { .. }
+    ));
+    assert!(
+        echo.selector.matches_kind("INVITE", Some(200))
+            && echo.selector.matches_kind("INVITE", Some(183))
+    );
+    assert!(!echo.selector.matches_kind("INVITE", Some(100)));
+    let answer = Messages::response(&ok, Some(&invite));
+    assert!(
+        !echo.obligations[0].kind.holds(&answer),
+        "fmc was answered with none"
+    );
+    assert!(echo.obligations[0]
+        .kind
+        .holds(&Messages::response(&invite, Some(&invite))));
+
+    // Declared value grammars check the values of the message.
+    for h in &c.headers {
+        let Some(t) = &h.value else { continue };
+        for v in invite.values(&h.name) {
+            assert!(t.matches(v), "{}: {}", h.name, String::from_utf8_lossy(v));
+        }
+    }
+
+    let corr = &c.correlations[0];
+    let pair = Messages::pair(&invite, &invite);
+    assert!(corr.matcher.eval(&pair));
+    assert!(corr.obligations[0].kind.holds(&pair));
+}
+
+#[test]
+fn fields_read_uri_parts_and_params() {
+    let src = "agreement \"e\" version 1\npeer a { sbc 192.0.2.1 }\npeer b { sbc 192.0.2.2 }\n\
+               on response 2xx to INVITE {\n  must satisfy P-Served-User.param(sescase) == \"orig\" and P-Served-User.uri.host == \"acme.example\"\n  must satisfy ruri.param(user) == \"phone\" and method == \"INVITE\" and status == 200 and request.ruri.user == \"+4930123456\"\n  must satisfy From.uri.user == To.uri.user\n}\n";
+    let c = compile(src, "e");
+    let contract = c.contract.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    let invite = Message::parse(INVITE).expect("invite parses");
+    let mut ok_with_psu = OK.to_vec();
+    let at = ok_with_psu.len() - 4;
+    ok_with_psu.splice(
+        at..at,
+        b"\r\nP-Served-User: <sip:x@acme.example>;sescase=orig"
+            .iter()
+            .copied(),
+    );
+    let ok = Message::parse(&ok_with_psu).expect("200 parses");
+    let msgs = Messages::response(&ok, Some(&invite));
+    let held: Vec<bool> = contract.rules[0]
+        .obligations
+        .iter()
+        .map(|o| o.kind.holds(&msgs))
+        .collect();
+    assert_eq!(held, [true, true, false]);
+}
