@@ -15,6 +15,7 @@ pub mod contract;
 pub mod diag;
 pub mod eval;
 pub mod format;
+pub mod grammar;
 pub mod lexer;
 pub mod parser;
 pub mod render;
