@@ -465,7 +465,7 @@ impl<'a> Cx<'a> {
         }
 
         let mut rules = vec![];
-        let mut rule_keys: Vec<(String, &ast::Rule)> = vec![];
+        let mut rule_keys: Vec<(SelKey, &ast::Rule)> = vec![];
         for item in &tree.items {
             let Item::Rule(r) = item else { continue };
             let response = r.selector.codes.is_some();
@@ -1422,11 +1422,11 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn conflicts(&mut self, rules: &[(String, &'a ast::Rule)]) {
+    fn conflicts(&mut self, rules: &[(SelKey, &'a ast::Rule)]) {
         let mut seen: Vec<(usize, usize)> = vec![];
         for (i, (ka, ra)) in rules.iter().enumerate() {
-            for (j, (kb, rb)) in rules.iter().enumerate().skip(i) {
-                if ka != kb {
+            for (j, (kb, rb)) in rules.iter().enumerate() {
+                if !ka.overlaps(kb) {
                     continue;
                 }
                 for oa in &ra.obligations {
@@ -1498,11 +1498,53 @@ fn cmp_lits(c: Option<&ast::Cmp>) -> Vec<&ast::Lit> {
     }
 }
 
-fn selector_key(s: &Selector, cond: Option<&str>) -> String {
-    let mut m = s.message.clone();
-    match &mut m {
-        MessageKind::Request { methods } | MessageKind::Response { methods, .. } => methods.sort(),
-        MessageKind::Message => {}
+/// What a rule selects, for the must-have / must-not-have conflict check.
+struct SelKey {
+    sel: Selector,
+    cond: Option<String>,
+}
+
+fn selector_key(s: &Selector, cond: Option<&str>) -> SelKey {
+    SelKey {
+        sel: s.clone(),
+        cond: cond.map(str::to_string),
     }
-    format!("{m:?}|{:?}|{:?}|{:?}|{:?}", s.dialog, s.from, s.to, cond)
+}
+
+fn methods_meet(a: &[String], b: &[String]) -> bool {
+    a.is_empty() || b.is_empty() || a.iter().any(|m| b.contains(m))
+}
+
+impl SelKey {
+    /// Whether some message is certainly selected by both: their kinds, dialog states and peers
+    /// meet, and neither has an `if` the other lacks (conditions are compared as written).
+    fn overlaps(&self, other: &SelKey) -> bool {
+        let (a, b) = (&self.sel, &other.sel);
+        let kinds = match (&a.message, &b.message) {
+            (MessageKind::Message, _) | (_, MessageKind::Message) => true,
+            (MessageKind::Request { methods: x }, MessageKind::Request { methods: y }) => {
+                methods_meet(x, y)
+            }
+            (
+                MessageKind::Response {
+                    codes: cx,
+                    methods: x,
+                },
+                MessageKind::Response {
+                    codes: cy,
+                    methods: y,
+                },
+            ) => {
+                methods_meet(x, y)
+                    && cx
+                        .iter()
+                        .any(|p| cy.iter().any(|q| p.min <= q.max && q.min <= p.max))
+            }
+            _ => false,
+        };
+        let dialog =
+            a.dialog == b.dialog || a.dialog == DialogState::Any || b.dialog == DialogState::Any;
+        let peer = |x: &Option<String>, y: &Option<String>| x.is_none() || y.is_none() || x == y;
+        kinds && dialog && peer(&a.from, &b.from) && peer(&a.to, &b.to) && self.cond == other.cond
+    }
 }
