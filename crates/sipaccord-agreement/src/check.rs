@@ -1066,10 +1066,8 @@ impl<'a> Cx<'a> {
                 );
                 return None;
             }
-            return Some(HeaderName {
-                name: prefix.to_string(),
-                prefix: true,
-            });
+            let _ = prefix;
+            return Some(HeaderName::new(&h.name));
         }
         if !h
             .name
@@ -1085,10 +1083,7 @@ impl<'a> Cx<'a> {
             return None;
         }
         self.uses.push((fold(&h.name), h.span, !allow_prefix));
-        Some(HeaderName {
-            name: canonical(&h.name),
-            prefix: false,
-        })
+        Some(HeaderName::new(&h.name))
     }
 
     fn obligation(

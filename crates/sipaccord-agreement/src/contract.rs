@@ -52,6 +52,13 @@ impl Contract {
     pub fn peer(&self, name: &str) -> Option<&Peer> {
         self.peers.iter().find(|p| p.name == name)
     }
+
+    /// The peer a packet from (or to) this address belongs to, by its SBC addresses.
+    pub fn peer_at(&self, ip: IpAddr, port: u16) -> Option<&Peer> {
+        self.peers
+            .iter()
+            .find(|p| p.sbc.iter().any(|a| a.contains(ip, Some(port))))
+    }
 }
 
 /// An address or range: `203.0.113.10`, `203.0.113.11:5060`, `[2001:db8::20]:5060`, `198.51.100.0/27`.
@@ -174,6 +181,13 @@ impl Transport {
             Transport::Sctp => "sctp",
             Transport::Ws => "ws",
         }
+    }
+}
+
+impl Peer {
+    /// Whether an SDP address falls in this peer's media ranges.
+    pub fn media_contains(&self, ip: IpAddr) -> bool {
+        self.media.iter().any(|a| a.contains(ip, None))
     }
 }
 
@@ -746,9 +760,42 @@ pub struct HeaderName {
     pub name: String,
     /// `X-Foo-*` prefix pattern.
     pub prefix: bool,
+    /// The registry entry, looked up once at compile time (`None` for non-standard names and patterns).
+    #[serde(skip)]
+    pub known: Option<sipaccord_sip::KnownHeader>,
 }
 
 impl HeaderName {
+    /// Resolves a header name (compact forms and case folded) or a `X-Foo-*` prefix pattern.
+    pub fn new(written: &str) -> HeaderName {
+        match written.strip_suffix('*') {
+            Some(prefix) => HeaderName {
+                name: prefix.to_string(),
+                prefix: true,
+                known: None,
+            },
+            None => {
+                let known = sipaccord_sip::KnownHeader::lookup(written.as_bytes());
+                let name = known.map_or_else(|| written.to_string(), |k| k.name().to_string());
+                HeaderName {
+                    name,
+                    prefix: false,
+                    known,
+                }
+            }
+        }
+    }
+
+    /// Whether a parsed header is this header (or starts with the prefix), using the registry
+    /// entries both sides resolved when they were parsed.
+    pub fn matches_header(&self, h: &sipaccord_sip::Header<'_>) -> bool {
+        match (self.prefix, self.known) {
+            (true, _) => self.matches(h.name),
+            (false, Some(k)) => h.known == Some(k),
+            (false, None) => h.known.is_none() && h.name.eq_ignore_ascii_case(self.name.as_bytes()),
+        }
+    }
+
     /// Whether a header name from a message is this header (or starts with the prefix).
     pub fn matches(&self, name: &[u8]) -> bool {
         if self.prefix {

@@ -74,7 +74,7 @@ fn unquote(b: &[u8]) -> &[u8] {
 pub fn first_value<'m>(m: &'m Message<'m>, header: &HeaderName) -> Option<&'m [u8]> {
     m.headers()
         .iter()
-        .find(|h| header.matches(h.name))
+        .find(|h| header.matches_header(h))
         .and_then(|h| h.values().next())
 }
 
@@ -176,7 +176,7 @@ impl Expr {
         match self {
             Expr::Has { side, header } => msgs
                 .get(*side)
-                .is_some_and(|m| m.headers().iter().any(|h| header.matches(h.name))),
+                .is_some_and(|m| m.headers().iter().any(|h| header.matches_header(h))),
             Expr::Compare { field, cmp } => cmp.eval(field.read(msgs).as_deref(), msgs),
             Expr::Not(e) => !e.eval(msgs),
             Expr::And(a, b) => a.eval(msgs) && b.eval(msgs),
@@ -204,7 +204,7 @@ impl ObligationKind {
             }
             ObligationKind::NotHave { side, header } => msgs
                 .get(*side)
-                .is_none_or(|m| !m.headers().iter().any(|h| header.matches(h.name))),
+                .is_none_or(|m| !m.headers().iter().any(|h| header.matches_header(h))),
             ObligationKind::Echo { header } => {
                 let resp = msgs
                     .this

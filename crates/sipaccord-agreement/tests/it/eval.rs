@@ -110,3 +110,49 @@ fn fields_read_uri_parts_and_params() {
         .collect();
     assert_eq!(held, [true, true, false]);
 }
+
+#[test]
+fn peers_by_address_and_media() {
+    let (_, path, src) = fixture_files("ok")
+        .into_iter()
+        .find(|f| f.0 == "telegent-acme")
+        .expect("fixture");
+    let c = compile(&src, &path).contract.expect("compiles");
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+    assert_eq!(
+        c.peer_at(ip("203.0.113.10"), 5080).map(|p| p.name.as_str()),
+        Some("telegent")
+    );
+    assert_eq!(
+        c.peer_at(ip("203.0.113.11"), 5060).map(|p| p.name.as_str()),
+        Some("telegent")
+    );
+    assert!(
+        c.peer_at(ip("203.0.113.11"), 5070).is_none(),
+        "port given in the agreement must match"
+    );
+    assert_eq!(
+        c.peer_at(ip("2001:db8::20"), 5060).map(|p| p.name.as_str()),
+        Some("acme")
+    );
+    assert!(c.peer_at(ip("192.0.2.1"), 5060).is_none());
+    let acme = c.peer("acme").expect("acme");
+    assert!(acme.media_contains(ip("198.51.100.31")) && !acme.media_contains(ip("198.51.100.32")));
+    assert!(
+        acme.media_contains(ip("2001:db8:0:1::99")) && !acme.media_contains(ip("2001:db8:0:2::1"))
+    );
+}
+
+#[test]
+fn header_names_match_compact_forms_in_messages() {
+    let invite = Message::parse(INVITE).expect("parses");
+    let call_id = sipaccord_agreement::HeaderName::new("Call-ID");
+    assert!(
+        invite.headers().iter().any(|h| call_id.matches_header(h)),
+        "`i:` is Call-ID"
+    );
+    let prefix = sipaccord_agreement::HeaderName::new("x-telegent-*");
+    assert!(invite.headers().iter().any(|h| prefix.matches_header(h)));
+    let custom = sipaccord_agreement::HeaderName::new("x-hairpin");
+    assert!(invite.headers().iter().any(|h| custom.matches_header(h)));
+}
