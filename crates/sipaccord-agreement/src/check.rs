@@ -397,7 +397,12 @@ impl<'a> Cx<'a> {
             self.headers.insert(key, (headers.len(), h.name.span));
             let value = h.value.as_ref().and_then(|v| self.value_type(v));
             if let (Some(t), Some(ex)) = (&value, &h.example) {
-                if !t.matches_str(&ex.value) {
+                let items: Vec<&[u8]> = if h.list.is_some() {
+                    sipaccord_sip::ListItems::new(ex.value.as_bytes()).collect()
+                } else {
+                    vec![ex.value.as_bytes()]
+                };
+                if !items.iter().all(|v| t.matches(v)) {
                     self.push(
                         Diagnostic::new(
                             Code::LiteralNeverMatches,

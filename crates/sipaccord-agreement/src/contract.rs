@@ -227,6 +227,23 @@ pub struct HeaderDecl {
     pub origin: Origin,
 }
 
+impl HeaderDecl {
+    /// The values on one header line: split at top-level commas when the header is a `list`.
+    pub fn values<'a>(&self, line_value: &'a [u8]) -> sipaccord_sip::ListItems<'a> {
+        if self.list {
+            sipaccord_sip::ListItems::new(line_value)
+        } else {
+            sipaccord_sip::ListItems::single(line_value)
+        }
+    }
+
+    /// The values on one header line that do not match the declared type (none when no type is declared).
+    pub fn bad_values<'a>(&'a self, line_value: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.values(line_value)
+            .filter(move |v| self.value.as_ref().is_some_and(|t| !t.matches(v)))
+    }
+}
+
 /// `allow` / `warn` / `error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
