@@ -784,6 +784,15 @@ impl<'a> Cx<'a> {
                 ));
                 return None;
             }
+            if self.type_stack.len() >= usize::from(crate::grammar::MAX_DEPTH) {
+                self.push(Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("type `{n}` is nested too deeply"),
+                    name.span,
+                    "too many types referring to types",
+                ));
+                return None;
+            }
             self.type_stack.push(n.to_string());
             let r = self.value_type(&decl.value);
             self.type_stack.pop();

@@ -19,6 +19,30 @@ pub struct In<'t> {
     pub toks: &'t [Token],
     /// The whole source.
     pub src: &'t str,
+    /// How deeply the production being parsed is nested (capped at [`MAX_DEPTH`]).
+    pub depth: u16,
+}
+
+/// The deepest nesting of expressions and value types accepted: a hard cap, so that deeply nested
+/// input is an error and not a stack overflow.
+pub const MAX_DEPTH: u16 = 32;
+
+/// Runs `p` one level deeper, failing beyond [`MAX_DEPTH`].
+fn nested<'t, T>(mut p: impl FnMut(In<'t>) -> R<'t, T>) -> impl FnMut(In<'t>) -> R<'t, T> {
+    move |i: In<'t>| {
+        if i.depth >= MAX_DEPTH {
+            return Err(nom::Err::Failure(PErr {
+                at: i,
+                expected: format!("at most {MAX_DEPTH} levels of nesting"),
+            }));
+        }
+        let (mut rest, v) = p(In {
+            depth: i.depth + 1,
+            ..i
+        })?;
+        rest.depth = i.depth;
+        Ok((rest, v))
+    }
 }
 
 impl InputLength for In<'_> {
@@ -35,7 +59,7 @@ impl<'t> In<'t> {
     fn rest(self) -> In<'t> {
         In {
             toks: self.toks.get(1..).unwrap_or(&[]),
-            src: self.src,
+            ..self
         }
     }
 
@@ -225,7 +249,7 @@ fn newlines(i: In<'_>) -> R<'_, ()> {
 
 /// `A | B | ...`
 pub fn value_type(i: In<'_>) -> R<'_, ValueType> {
-    let (rest, mut alts) = separated_list1(tok(Tok::Pipe, "`|`"), cut(vt_primary))(i)?;
+    let (rest, mut alts) = nested(separated_list1(tok(Tok::Pipe, "`|`"), cut(vt_primary)))(i)?;
     if alts.len() == 1 {
         return Ok((rest, alts.remove(0)));
     }
@@ -567,10 +591,10 @@ fn unary(i: In<'_>) -> R<'_, Expr> {
         let span = s.to(h.span);
         Expr::Has(h, span)
     });
-    expecting(
+    nested(expecting(
         "`has`, `not`, `(` or a field",
         alt((not, paren, has, compare)),
-    )(i)
+    ))(i)
 }
 
 fn compare(i: In<'_>) -> R<'_, Expr> {

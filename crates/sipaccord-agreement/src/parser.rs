@@ -509,6 +509,7 @@ impl<'s> Parser<'s> {
         let input = In {
             toks,
             src: self.src,
+            depth: 0,
         };
         let outcome = match p(input) {
             Ok((rest, v)) => Ok((toks.len() - rest.toks.len(), v)),
