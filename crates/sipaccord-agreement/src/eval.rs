@@ -220,3 +220,36 @@ impl ObligationKind {
         }
     }
 }
+
+/// What the runner knows about a message when it selects rules: for a response, `method` is the
+/// answered request's method and `from` the peer sending the response.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageFacts<'a> {
+    /// Method (of the request, or of the request a response answers).
+    pub method: &'a str,
+    /// Status code, for a response.
+    pub status: Option<u16>,
+    /// Whether the message belongs to a dialog (a To tag).
+    pub in_dialog: bool,
+    /// The sending peer, if attributed.
+    pub from: Option<&'a str>,
+    /// The receiving peer, if attributed.
+    pub to: Option<&'a str>,
+}
+
+impl crate::contract::Selector {
+    /// Whether the selector picks this message (the `if` condition evaluated on `msgs`).
+    pub fn matches(&self, facts: &MessageFacts<'_>, msgs: &Messages<'_>) -> bool {
+        use crate::contract::DialogState;
+        let dialog = match self.dialog {
+            DialogState::Any => true,
+            DialogState::Initial => !facts.in_dialog,
+            DialogState::InDialog => facts.in_dialog,
+        };
+        self.matches_kind(facts.method, facts.status)
+            && dialog
+            && self.from.as_deref().is_none_or(|p| facts.from == Some(p))
+            && self.to.as_deref().is_none_or(|p| facts.to == Some(p))
+            && self.condition.as_ref().is_none_or(|c| c.eval(msgs))
+    }
+}

@@ -23,7 +23,7 @@ pub mod sheet;
 
 pub use contract::*;
 pub use diag::{Code, Diagnostic, Label, Severity, Span};
-pub use eval::Messages;
+pub use eval::{MessageFacts, Messages};
 pub use format::format;
 pub use render::render;
 pub use sheet::{sheet, SheetFormat};

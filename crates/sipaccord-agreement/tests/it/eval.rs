@@ -156,3 +156,70 @@ fn header_names_match_compact_forms_in_messages() {
     let custom = sipaccord_agreement::HeaderName::new("x-hairpin");
     assert!(invite.headers().iter().any(|h| custom.matches_header(h)));
 }
+
+#[test]
+fn selectors_match_facts() {
+    use sipaccord_agreement::MessageFacts;
+    let (_, path, src) = fixture_files("ok")
+        .into_iter()
+        .find(|f| f.0 == "telegent-acme")
+        .expect("fixture");
+    let c = compile(&src, &path).contract.expect("compiles");
+    let invite = Message::parse(INVITE).expect("parses");
+    let msgs = Messages::one(&invite);
+    let facts = MessageFacts {
+        method: "INVITE",
+        status: None,
+        in_dialog: false,
+        from: Some("acme"),
+        to: Some("telegent"),
+    };
+    let picked: Vec<usize> = c
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.selector.matches(&facts, &msgs))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(picked, [0, 1]);
+    let reinvite = MessageFacts {
+        in_dialog: true,
+        ..facts
+    };
+    assert!(c
+        .rules
+        .iter()
+        .all(|r| !r.selector.matches(&reinvite, &msgs)));
+    let from_telegent = MessageFacts {
+        from: Some("telegent"),
+        to: Some("acme"),
+        ..facts
+    };
+    let picked: Vec<usize> = c
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.selector.matches(&from_telegent, &msgs))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(picked, [3]);
+    let ok = Message::parse(OK).expect("parses");
+    let answer = MessageFacts {
+        status: Some(200),
+        in_dialog: true,
+        ..from_telegent
+    };
+    let picked: Vec<usize> = c
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.selector
+                .matches(&answer, &Messages::response(&ok, Some(&invite)))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(picked, [2]);
+    assert!(c.correlations[0].inbound.matches(&facts, &msgs));
+    assert!(c.correlations[0].outbound.matches(&from_telegent, &msgs));
+}
