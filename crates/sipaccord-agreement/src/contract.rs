@@ -50,6 +50,13 @@ impl Contract {
     pub fn peer(&self, name: &str) -> Option<&Peer> {
         self.peers.iter().find(|p| p.name == name)
     }
+
+    /// The peer a packet from (or to) this address belongs to, by its SBC addresses.
+    pub fn peer_at(&self, ip: IpAddr, port: u16) -> Option<&Peer> {
+        self.peers
+            .iter()
+            .find(|p| p.sbc.iter().any(|a| a.contains(ip, Some(port))))
+    }
 }
 
 /// An address or range: `203.0.113.10`, `203.0.113.11:5060`, `[2001:db8::20]:5060`, `198.51.100.0/27`.
@@ -164,6 +171,13 @@ impl Transport {
     }
 }
 
+impl Peer {
+    /// Whether an SDP address falls in this peer's media ranges.
+    pub fn media_contains(&self, ip: IpAddr) -> bool {
+        self.media.iter().any(|a| a.contains(ip, None))
+    }
+}
+
 /// One side of the interconnect.
 #[derive(Debug, Clone, Serialize)]
 pub struct Peer {
@@ -198,6 +212,23 @@ pub struct HeaderDecl {
     pub standard: bool,
     /// Where declared.
     pub origin: Origin,
+}
+
+impl HeaderDecl {
+    /// The values on one header line: split at top-level commas when the header is a `list`.
+    pub fn values<'a>(&self, line_value: &'a [u8]) -> sipaccord_sip::ListItems<'a> {
+        if self.list {
+            sipaccord_sip::ListItems::new(line_value)
+        } else {
+            sipaccord_sip::ListItems::single(line_value)
+        }
+    }
+
+    /// The values on one header line that do not match the declared type (none when no type is declared).
+    pub fn bad_values<'a>(&'a self, line_value: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.values(line_value)
+            .filter(move |v| self.value.as_ref().is_some_and(|t| !t.matches(v)))
+    }
 }
 
 /// `allow` / `warn` / `error`.
@@ -701,9 +732,42 @@ pub struct HeaderName {
     pub name: String,
     /// `X-Foo-*` prefix pattern.
     pub prefix: bool,
+    /// The registry entry, looked up once at compile time (`None` for non-standard names and patterns).
+    #[serde(skip)]
+    pub known: Option<sipaccord_sip::KnownHeader>,
 }
 
 impl HeaderName {
+    /// Resolves a header name (compact forms and case folded) or a `X-Foo-*` prefix pattern.
+    pub fn new(written: &str) -> HeaderName {
+        match written.strip_suffix('*') {
+            Some(prefix) => HeaderName {
+                name: prefix.to_string(),
+                prefix: true,
+                known: None,
+            },
+            None => {
+                let known = sipaccord_sip::KnownHeader::lookup(written.as_bytes());
+                let name = known.map_or_else(|| written.to_string(), |k| k.name().to_string());
+                HeaderName {
+                    name,
+                    prefix: false,
+                    known,
+                }
+            }
+        }
+    }
+
+    /// Whether a parsed header is this header (or starts with the prefix), using the registry
+    /// entries both sides resolved when they were parsed.
+    pub fn matches_header(&self, h: &sipaccord_sip::Header<'_>) -> bool {
+        match (self.prefix, self.known) {
+            (true, _) => self.matches(h.name),
+            (false, Some(k)) => h.known == Some(k),
+            (false, None) => h.known.is_none() && h.name.eq_ignore_ascii_case(self.name.as_bytes()),
+        }
+    }
+
     /// Whether a header name from a message is this header (or starts with the prefix).
     pub fn matches(&self, name: &[u8]) -> bool {
         if self.prefix {
@@ -847,6 +911,8 @@ pub enum Expr {
 pub enum ObligationKind {
     /// Header present (and, with a comparison, its first value satisfies it).
     Have {
+        /// Message (the pair's leg, in a correlation).
+        side: Side,
         /// Header.
         header: HeaderName,
         /// Optional comparison.
@@ -854,6 +920,8 @@ pub enum ObligationKind {
     },
     /// Header (or prefix) absent.
     NotHave {
+        /// Message (the pair's leg, in a correlation).
+        side: Side,
         /// Header or prefix.
         header: HeaderName,
     },

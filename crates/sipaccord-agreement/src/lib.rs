@@ -13,7 +13,9 @@ pub mod ast;
 pub mod check;
 pub mod contract;
 pub mod diag;
+pub mod eval;
 pub mod format;
+pub mod grammar;
 pub mod lexer;
 pub mod parser;
 pub mod render;
@@ -21,6 +23,7 @@ pub mod sheet;
 
 pub use contract::*;
 pub use diag::{Code, Diagnostic, Label, Severity, Span};
+pub use eval::{MessageFacts, Messages};
 pub use format::format;
 pub use render::render;
 pub use sheet::{sheet, SheetFormat};
@@ -44,7 +47,7 @@ impl Compiled {
 /// Compiles an agreement. `file` is used only in origins and messages.
 pub fn compile(source: &str, file: &str) -> Compiled {
     let (tree, mut diagnostics) = parser::parse(source);
-    let syntax_errors = !diagnostics.is_empty();
+    let syntax_errors = diagnostics.iter().any(|d| d.code == Code::Syntax);
     let contract = check::lower(source, file, &tree, &mut diagnostics);
     if syntax_errors {
         // Items dropped by error recovery would otherwise cause follow-on reports.

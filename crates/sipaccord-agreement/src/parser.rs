@@ -3,13 +3,23 @@
 
 use crate::ast::*;
 use crate::diag::{Code, Diagnostic, Span};
+use crate::grammar::{self, In, PErr};
 use crate::lexer::{lex, Tok, Token};
+use nom::IResult;
 
 /// Parses a whole file: the tree plus every syntax diagnostic.
 pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
     let (tokens, mut diags) = lex(src);
-    let toks: Vec<Token> = tokens.into_iter().filter(|t| t.kind != Tok::Comment).collect();
-    let mut p = Parser { src, toks, pos: 0, diags: Vec::new() };
+    let toks: Vec<Token> = tokens
+        .into_iter()
+        .filter(|t| t.kind != Tok::Comment)
+        .collect();
+    let mut p = Parser {
+        src,
+        toks,
+        pos: 0,
+        diags: Vec::new(),
+    };
     let file = p.file();
     diags.append(&mut p.diags);
     diags.sort_by_key(|d| d.primary.span.start);
@@ -28,7 +38,15 @@ struct Fail;
 
 type PResult<T> = Result<T, Fail>;
 
-const TOP_KEYWORDS: [&str; 7] = ["agreement", "peer", "type", "header", "settings", "on", "correlate"];
+const TOP_KEYWORDS: [&str; 7] = [
+    "agreement",
+    "peer",
+    "type",
+    "header",
+    "settings",
+    "on",
+    "correlate",
+];
 
 fn describe(src: &str, t: Option<&Token>) -> String {
     match t {
@@ -56,7 +74,9 @@ impl<'s> Parser<'s> {
     }
 
     fn peek_word(&self) -> Option<&'s str> {
-        self.peek().filter(|t| t.kind == Tok::Word).map(|t| self.text(t))
+        self.peek()
+            .filter(|t| t.kind == Tok::Word)
+            .map(|t| self.text(t))
     }
 
     fn at_word(&self, w: &str) -> bool {
@@ -71,7 +91,10 @@ impl<'s> Parser<'s> {
     }
 
     fn prev_end(&self) -> usize {
-        self.pos.checked_sub(1).and_then(|i| self.toks.get(i)).map_or(0, |t| t.span.end)
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .map_or(0, |t| t.span.end)
     }
 
     fn bump(&mut self) -> Option<Token> {
@@ -94,7 +117,10 @@ impl<'s> Parser<'s> {
 
     fn expect(&mut self, kind: Tok, what: &str) -> PResult<Token> {
         if self.peek_kind() == Some(kind) {
-            Ok(self.bump().unwrap_or(Token { kind, span: Span::default() }))
+            Ok(self.bump().unwrap_or(Token {
+                kind,
+                span: Span::default(),
+            }))
         } else {
             self.error(what)
         }
@@ -113,7 +139,10 @@ impl<'s> Parser<'s> {
             Some(t) if t.kind == Tok::Word => {
                 let t = *t;
                 self.pos += 1;
-                Ok(Ident { name: self.text(&t).to_string(), span: t.span })
+                Ok(Ident {
+                    name: self.text(&t).to_string(),
+                    span: t.span,
+                })
             }
             _ => self.error(what),
         }
@@ -138,7 +167,10 @@ impl<'s> Parser<'s> {
         } else {
             inner.replace("\\/", "/")
         };
-        Ok(Lit { value, span: t.span })
+        Ok(Lit {
+            value,
+            span: t.span,
+        })
     }
 
     fn skip_newlines(&mut self) {
@@ -272,18 +304,43 @@ impl<'s> Parser<'s> {
                     }
                 };
                 let span = Span::new(start, self.prev_end());
-                if file.agreement.is_none() {
-                    file.agreement = Some(AgreementDecl { name, version, span, first: !seen });
+                if let Some(first) = &file.agreement {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::MissingAgreement,
+                            "a second `agreement` line",
+                            span,
+                            "the file already has one",
+                        )
+                        .with_secondary(first.span, "first `agreement` line")
+                        .with_help("a file holds one agreement; remove this line"),
+                    );
+                } else {
+                    file.agreement = Some(AgreementDecl {
+                        name,
+                        version,
+                        span,
+                        first: !seen,
+                    });
                 }
                 Ok(())
             }
             Some("peer") => {
                 self.pos += 1;
                 let name = self.ident("peer name")?;
-                let display =
-                    if self.peek_kind() == Some(Tok::Str) { Some(self.lit(Tok::Str, "display name")?) } else { None };
-                let mut peer =
-                    Peer { name, display, sbc: vec![], media: vec![], transports: vec![], span: Span::default() };
+                let display = if self.peek_kind() == Some(Tok::Str) {
+                    Some(self.lit(Tok::Str, "display name")?)
+                } else {
+                    None
+                };
+                let mut peer = Peer {
+                    name,
+                    display,
+                    sbc: vec![],
+                    media: vec![],
+                    transports: vec![],
+                    span: Span::default(),
+                };
                 let span = self.block(|p| {
                     let key = p.ident("`sbc`, `media` or `transport`")?;
                     let list = match key.name.as_str() {
@@ -298,10 +355,19 @@ impl<'s> Parser<'s> {
                     loop {
                         let t = match p.peek() {
                             Some(t) if matches!(t.kind, Tok::Word | Tok::Bracketed) => *t,
-                            _ => return p.error(if key.name == "transport" { "a transport" } else { "an address" }),
+                            _ => {
+                                return p.error(if key.name == "transport" {
+                                    "a transport"
+                                } else {
+                                    "an address"
+                                })
+                            }
                         };
                         p.pos += 1;
-                        list.push(Ident { name: p.text(&t).to_string(), span: t.span });
+                        list.push(Ident {
+                            name: p.text(&t).to_string(),
+                            span: t.span,
+                        });
                         if p.peek_kind() == Some(Tok::Comma) {
                             p.pos += 1;
                         } else {
@@ -318,14 +384,24 @@ impl<'s> Parser<'s> {
                 let name = self.ident("type name")?;
                 self.expect(Tok::Eq, "`=`")?;
                 let value = self.value_type()?;
-                file.items.push(Item::Type(TypeDecl { name, value, span: Span::new(start, self.prev_end()) }));
+                file.items.push(Item::Type(TypeDecl {
+                    name,
+                    value,
+                    span: Span::new(start, self.prev_end()),
+                }));
                 Ok(())
             }
             Some("header") => {
                 self.pos += 1;
                 let name = self.ident("header name")?;
-                let mut h =
-                    HeaderDecl { name, value: None, list: None, max: None, example: None, span: Span::default() };
+                let mut h = HeaderDecl {
+                    name,
+                    value: None,
+                    list: None,
+                    max: None,
+                    example: None,
+                    span: Span::default(),
+                };
                 let span = self.block(|p| {
                     let key = p.ident("`value`, `list`, `max` or `example`")?;
                     match key.name.as_str() {
@@ -362,7 +438,10 @@ impl<'s> Parser<'s> {
                     entries.push((k, v));
                     Ok(())
                 })?;
-                file.items.push(Item::Settings(Settings { entries, span: Span::new(start, span.end) }));
+                file.items.push(Item::Settings(Settings {
+                    entries,
+                    span: Span::new(start, span.end),
+                }));
                 Ok(())
             }
             Some("on") => {
@@ -373,7 +452,11 @@ impl<'s> Parser<'s> {
                     obligations.push(p.obligation()?);
                     Ok(())
                 })?;
-                file.items.push(Item::Rule(Rule { selector, obligations, span: Span::new(start, span.end) }));
+                file.items.push(Item::Rule(Rule {
+                    selector,
+                    obligations,
+                    span: Span::new(start, span.end),
+                }));
                 Ok(())
             }
             Some("correlate") => {
@@ -414,332 +497,65 @@ impl<'s> Parser<'s> {
                 file.items.push(Item::Correlate(c));
                 Ok(())
             }
-            _ => self.error("`agreement`, `peer`, `type`, `header`, `settings`, `on` or `correlate`"),
+            _ => {
+                self.error("`agreement`, `peer`, `type`, `header`, `settings`, `on` or `correlate`")
+            }
+        }
+    }
+
+    /// Runs a grammar production on the remaining tokens; on failure, records the diagnostic.
+    fn run<T>(&mut self, mut p: impl FnMut(In<'_>) -> IResult<In<'_>, T, PErr<'_>>) -> PResult<T> {
+        let toks = self.toks.get(self.pos..).unwrap_or(&[]);
+        let input = In {
+            toks,
+            src: self.src,
+            depth: 0,
+        };
+        let outcome = match p(input) {
+            Ok((rest, v)) => Ok((toks.len() - rest.toks.len(), v)),
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                Err((toks.len() - e.at.toks.len(), e.expected))
+            }
+            Err(nom::Err::Incomplete(_)) => Err((toks.len(), "more input".to_string())),
+        };
+        match outcome {
+            Ok((n, v)) => {
+                self.pos += n;
+                Ok(v)
+            }
+            Err((n, expected)) => {
+                // Report where the production failed, then rewind to its start, so recovery sees
+                // the item's braces balanced.
+                let start = self.pos;
+                self.pos += n;
+                let r = self.error(&expected);
+                self.pos = start;
+                r
+            }
         }
     }
 
     fn value_type(&mut self) -> PResult<ValueType> {
-        let first = self.vt_primary()?;
-        if self.peek_kind() != Some(Tok::Pipe) {
-            return Ok(first);
-        }
-        let mut alts = vec![first];
-        while self.peek_kind() == Some(Tok::Pipe) {
-            self.pos += 1;
-            alts.push(self.vt_primary()?);
-        }
-        let span = alts[0].span().to(alts[alts.len() - 1].span());
-        Ok(ValueType::Alt(alts, span))
-    }
-
-    fn vt_primary(&mut self) -> PResult<ValueType> {
-        match self.peek_kind() {
-            Some(Tok::Str) => Ok(ValueType::Literal(self.lit(Tok::Str, "string")?)),
-            Some(Tok::Regex) => Ok(ValueType::Regex(self.lit(Tok::Regex, "regular expression")?)),
-            Some(Tok::Word) if self.at_word("params") => Ok(ValueType::Params(self.params_spec()?)),
-            Some(Tok::Word) => {
-                let name = self.ident("type")?;
-                let mut range = None;
-                let mut fields = vec![];
-                if self.peek_kind() == Some(Tok::LParen) {
-                    let open = self.bump().map(|t| t.span).unwrap_or_default();
-                    let next_is_colon = self.toks.get(self.pos + 1).map(|t| t.kind) == Some(Tok::Colon);
-                    if next_is_colon {
-                        loop {
-                            let f = self.ident("field name (`user`, `host`, `port` or `scheme`)")?;
-                            self.expect(Tok::Colon, "`:`")?;
-                            let t = self.value_type()?;
-                            fields.push((f, t));
-                            if self.peek_kind() == Some(Tok::Comma) {
-                                self.pos += 1;
-                            } else {
-                                break;
-                            }
-                        }
-                    } else {
-                        let r = self.ident("a range like `0..255`")?;
-                        range = Some((r, open));
-                    }
-                    self.expect(Tok::RParen, "`)`")?;
-                }
-                let params = if self.at_word("params") { Some(self.params_spec()?) } else { None };
-                let span = Span::new(name.span.start, self.prev_end());
-                Ok(ValueType::Named { name, range, fields, params, span })
-            }
-            _ => self.error("a value type"),
-        }
-    }
-
-    fn params_spec(&mut self) -> PResult<ParamsSpec> {
-        let start = self.keyword("params")?;
-        let closed = if self.at_word("closed") {
-            self.pos += 1;
-            true
-        } else {
-            false
-        };
-        let mut entries = vec![];
-        let span = self.block(|p| loop {
-            let name = p.ident("parameter name")?;
-            let value = if p.peek_kind() == Some(Tok::Colon) {
-                p.pos += 1;
-                Some(p.value_type()?)
-            } else {
-                None
-            };
-            let required = if p.at_word("required") {
-                p.pos += 1;
-                true
-            } else {
-                false
-            };
-            entries.push(ParamEntry { name, value, required });
-            if p.peek_kind() == Some(Tok::Comma) {
-                p.pos += 1;
-                while p.peek_kind() == Some(Tok::Newline) {
-                    p.pos += 1;
-                }
-                if p.peek_kind() == Some(Tok::RBrace) {
-                    return Ok(());
-                }
-            } else {
-                return Ok(());
-            }
-        })?;
-        Ok(ParamsSpec { closed, entries, span: start.to(span) })
-    }
-
-    fn word_list(&mut self, what: &str) -> PResult<Vec<Ident>> {
-        let mut out = vec![self.ident(what)?];
-        while self.peek_kind() == Some(Tok::Comma) {
-            self.pos += 1;
-            out.push(self.ident(what)?);
-        }
-        Ok(out)
+        self.run(grammar::value_type)
     }
 
     fn selector(&mut self, rule: bool) -> PResult<Selector> {
-        let start = self.here().start;
-        let dialog = match self.peek_word() {
-            Some("initial") => {
-                self.pos += 1;
-                Dialog::Initial
-            }
-            Some("in-dialog") => {
-                self.pos += 1;
-                Dialog::InDialog
-            }
-            _ => Dialog::Any,
-        };
-        let mut sel = Selector {
-            dialog,
-            codes: None,
-            methods: vec![],
-            any: None,
-            from: None,
-            to: None,
-            cond: None,
-            span: Span::default(),
-        };
-        if self.at_word("response") {
-            self.pos += 1;
-            sel.codes = Some(self.word_list("a status code like `200`, `18x`, `2xx` or `400-499`")?);
-            self.keyword("to")?;
-            if self.at_word("request") {
-                sel.any = self.ident("`request`").ok();
-            } else {
-                sel.methods = self.word_list("a method")?;
-            }
-        } else {
-            match self.peek_word() {
-                Some("request" | "message") => sel.any = self.ident("`request`").ok(),
-                Some(w) if !matches!(w, "from" | "to" | "if") => sel.methods = self.word_list("a method")?,
-                _ => return self.error("`request`, `message`, `response` or a method"),
-            }
-        }
-        if self.at_word("from") {
-            self.pos += 1;
-            sel.from = Some(self.ident("peer name")?);
-        }
-        if self.at_word("to") {
-            self.pos += 1;
-            sel.to = Some(self.ident("peer name")?);
-        }
-        if self.at_word("if") {
-            self.pos += 1;
-            sel.cond = Some(self.expr()?);
-        }
+        let sel = self.run(grammar::selector)?;
         if rule && self.peek_kind() != Some(Tok::LBrace) {
-            return self.error(if sel.cond.is_some() { "`{`" } else { "`from`, `to`, `if` or `{`" });
+            return self.error(if sel.cond.is_some() {
+                "`{`"
+            } else {
+                "`from`, `to`, `if` or `{`"
+            });
         }
-        sel.span = Span::new(start, self.prev_end());
         Ok(sel)
     }
 
     fn obligation(&mut self) -> PResult<Obligation> {
-        let start = self.here().start;
-        let level = match self.peek_word() {
-            Some("must") => Level::Must,
-            Some("should") => Level::Should,
-            Some("may") => Level::May,
-            _ => return self.error("`must`, `should` or `may`"),
-        };
-        self.pos += 1;
-        let kind = match self.peek_word() {
-            Some("have") => {
-                self.pos += 1;
-                let h = self.ident("header name")?;
-                let cmp = if matches!(self.peek_kind(), Some(Tok::EqEq | Tok::NotEq))
-                    || matches!(self.peek_word(), Some("is" | "matches" | "in"))
-                {
-                    Some(self.cmp()?)
-                } else {
-                    None
-                };
-                ObligationKind::Have(h, cmp)
-            }
-            Some("not") if level != Level::May => {
-                self.pos += 1;
-                self.keyword("have")?;
-                ObligationKind::NotHave(self.ident("header name or prefix pattern")?)
-            }
-            Some("echo") if level != Level::May => {
-                self.pos += 1;
-                ObligationKind::Echo(self.ident("header name")?)
-            }
-            Some("satisfy") if level != Level::May => {
-                self.pos += 1;
-                ObligationKind::Satisfy(self.expr()?)
-            }
-            _ => {
-                return self.error(if level == Level::May {
-                    "`have`"
-                } else {
-                    "`have`, `not have`, `echo` or `satisfy`"
-                });
-            }
-        };
-        Ok(Obligation { level, kind, span: Span::new(start, self.prev_end()) })
-    }
-
-    fn cmp(&mut self) -> PResult<Cmp> {
-        match (self.peek_kind(), self.peek_word()) {
-            (Some(Tok::EqEq), _) => {
-                self.pos += 1;
-                Ok(Cmp::Eq(self.operand()?))
-            }
-            (Some(Tok::NotEq), _) => {
-                self.pos += 1;
-                Ok(Cmp::Ne(self.operand()?))
-            }
-            (_, Some("is")) => {
-                self.pos += 1;
-                Ok(Cmp::Is(self.vt_primary()?))
-            }
-            (_, Some("matches")) => {
-                self.pos += 1;
-                Ok(Cmp::Matches(self.lit(Tok::Regex, "regular expression")?))
-            }
-            (_, Some("in")) => {
-                self.pos += 1;
-                self.expect(Tok::LParen, "`(`")?;
-                let mut v = vec![self.lit(Tok::Str, "string")?];
-                while self.peek_kind() == Some(Tok::Comma) {
-                    self.pos += 1;
-                    v.push(self.lit(Tok::Str, "string")?);
-                }
-                self.expect(Tok::RParen, "`)`")?;
-                Ok(Cmp::In(v))
-            }
-            _ => self.error("`==`, `!=`, `is`, `matches` or `in`"),
-        }
-    }
-
-    fn operand(&mut self) -> PResult<Operand> {
-        match self.peek_kind() {
-            Some(Tok::Str) => Ok(Operand::Lit(self.lit(Tok::Str, "string")?)),
-            Some(Tok::Word) => {
-                if self.peek_word().is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit())) {
-                    let id = self.ident("number")?;
-                    Ok(Operand::Lit(Lit { value: id.name, span: id.span }))
-                } else {
-                    Ok(Operand::Field(self.field()?))
-                }
-            }
-            _ => self.error("a string, number or field"),
-        }
-    }
-
-    fn field(&mut self) -> PResult<Field> {
-        let w = self.ident("a field")?;
-        let mut segs: Vec<Ident> = vec![];
-        let mut off = w.span.start;
-        for part in w.name.split('.') {
-            segs.push(Ident { name: part.to_string(), span: Span::new(off, off + part.len()) });
-            off += part.len() + 1;
-        }
-        let side = if segs.len() > 1 && matches!(segs[0].name.as_str(), "inbound" | "outbound" | "request") {
-            Some(segs.remove(0))
-        } else {
-            None
-        };
-        let mut param = None;
-        if segs.last().is_some_and(|s| s.name == "param") {
-            self.expect(Tok::LParen, "`(`")?;
-            param = Some(self.ident("parameter name")?);
-            self.expect(Tok::RParen, "`)`")?;
-        }
-        Ok(Field { side, path: segs, param, span: Span::new(w.span.start, self.prev_end()) })
+        self.run(grammar::obligation)
     }
 
     fn expr(&mut self) -> PResult<Expr> {
-        let mut lhs = self.and_expr()?;
-        while self.at_word("or") {
-            self.pos += 1;
-            let rhs = self.and_expr()?;
-            let span = lhs.span().to(rhs.span());
-            lhs = Expr::Or(Box::new(lhs), Box::new(rhs), span);
-        }
-        Ok(lhs)
-    }
-
-    fn and_expr(&mut self) -> PResult<Expr> {
-        let mut lhs = self.unary()?;
-        while self.at_word("and") {
-            self.pos += 1;
-            let rhs = self.unary()?;
-            let span = lhs.span().to(rhs.span());
-            lhs = Expr::And(Box::new(lhs), Box::new(rhs), span);
-        }
-        Ok(lhs)
-    }
-
-    fn unary(&mut self) -> PResult<Expr> {
-        let start = self.here();
-        if self.at_word("not") {
-            self.pos += 1;
-            let e = self.unary()?;
-            let span = start.to(e.span());
-            return Ok(Expr::Not(Box::new(e), span));
-        }
-        if self.peek_kind() == Some(Tok::LParen) {
-            self.pos += 1;
-            let e = self.expr()?;
-            self.expect(Tok::RParen, "`)`")?;
-            return Ok(e);
-        }
-        if self.at_word("has") {
-            self.pos += 1;
-            let h = self.ident("header name")?;
-            let span = start.to(h.span);
-            return Ok(Expr::Has(h, span));
-        }
-        if self.peek_kind() != Some(Tok::Word) {
-            return self.error("`has`, `not`, `(` or a field");
-        }
-        let f = self.field()?;
-        let c = self.cmp()?;
-        let span = Span::new(f.span.start, self.prev_end());
-        Ok(Expr::Cmp(f, c, span))
+        self.run(grammar::expr)
     }
 }

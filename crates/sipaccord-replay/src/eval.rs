@@ -20,9 +20,10 @@ pub struct Scope<'s, 'a> {
 }
 
 impl<'s, 'a> Scope<'s, 'a> {
-    fn side(&self, side: Side) -> Option<&'s Message<'a>> {
+    /// The message a side names (`Side::This` in a correlation means its outbound leg).
+    pub fn side(&self, side: Side) -> Option<&'s Message<'a>> {
         match side {
-            Side::This => self.this,
+            Side::This => self.this.or(self.outbound),
             Side::Request => self.request,
             Side::Inbound => self.inbound,
             Side::Outbound => self.outbound,
@@ -32,7 +33,7 @@ impl<'s, 'a> Scope<'s, 'a> {
 
 /// Headers of a message that a header name (or prefix pattern) selects.
 pub fn matching<'m, 'a>(m: &'m Message<'a>, name: &'m HeaderName) -> impl Iterator<Item = &'m Header<'a>> + 'm {
-    m.headers().iter().filter(move |h| name.matches(h.name))
+    m.headers().iter().filter(move |h| name.matches_header(h))
 }
 
 /// The values of one header line: split at commas when the header is a list (by the registry or by the

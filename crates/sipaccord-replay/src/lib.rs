@@ -447,7 +447,7 @@ impl<'c> Runner<'c> {
             let before = self.findings.len();
             let check = check_name(&rule.origin);
             for ob in &rule.obligations {
-                if let ObligationKind::Have { header, .. } | ObligationKind::NotHave { header } = &ob.kind {
+                if let ObligationKind::Have { header, .. } | ObligationKind::NotHave { header, .. } = &ob.kind {
                     allowed.push(header.clone());
                 }
                 self.check_obligation(ob, &ctx.scope(), &check, mref, &[]);
@@ -475,7 +475,8 @@ impl<'c> Runner<'c> {
         let Some(this) = scope.this.or(scope.outbound) else { return };
         let o = &ob.origin;
         match &ob.kind {
-            ObligationKind::Have { header, cmp } => {
+            ObligationKind::Have { side, header, cmp } => {
+                let Some(this) = scope.side(*side) else { return };
                 let Some(h) = matching(this, header).next() else {
                     self.push(
                         level,
@@ -511,7 +512,8 @@ impl<'c> Runner<'c> {
                     }
                 }
             }
-            ObligationKind::NotHave { header } => {
+            ObligationKind::NotHave { side, header } => {
+                let Some(this) = scope.side(*side) else { return };
                 if let Some(h) = matching(this, header).next() {
                     let name = if header.prefix { format!("{}*", header.name) } else { header.name.clone() };
                     self.push(

@@ -1,6 +1,7 @@
 //! Integration tests for the agreement compiler.
 
 mod docs;
+mod eval;
 mod fixtures;
 mod formatter;
 mod values;

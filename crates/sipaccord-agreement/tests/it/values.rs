@@ -117,3 +117,22 @@ fn header_names_resolve_compact_forms() {
     assert_eq!(c.headers[0].name, "Call-ID");
     assert!(c.header("i").is_some() && c.header("call-id").is_some());
 }
+
+#[test]
+fn list_headers_check_each_value() {
+    let src = "agreement \"v\" version 1\npeer a { sbc 192.0.2.1 }\npeer b { sbc 192.0.2.2 }\n\
+               header P-Asserted-Identity { value name-addr(user: e164); list; max 2; example \"<sip:+4930123456@a.example>, <tel:+4930123456>\" }\n\
+               header X-One { value e164 }\non INVITE { may have P-Asserted-Identity; may have X-One }\n";
+    let c = compile(src, "t").contract.expect("compiles");
+    let pai = c.header("p-asserted-identity").expect("declared");
+    let line = b"\"A, B\" <sip:+4930123456@a.example>, <sip:bob@b.example>";
+    assert_eq!(pai.values(line).count(), 2);
+    let bad: Vec<&[u8]> = pai.bad_values(line).collect();
+    assert_eq!(bad, [b"<sip:bob@b.example>".as_slice()]);
+    let one = c.header("X-One").expect("declared");
+    assert_eq!(
+        one.values(b"+4930123456, +4940111222").count(),
+        1,
+        "not a list: one value"
+    );
+}
