@@ -252,6 +252,7 @@ pub(crate) struct Decoder {
     streams: Streams,
     sctp: HashMap<(SocketAddr, SocketAddr, u16), (Vec<u8>, u64)>,
     tsns: HashMap<(SocketAddr, SocketAddr), VecDeque<u32>>,
+    last_expiry: Duration,
 }
 
 impl Decoder {
@@ -271,6 +272,7 @@ impl Decoder {
             streams: Streams::default(),
             sctp: HashMap::new(),
             tsns: HashMap::new(),
+            last_expiry: Duration::ZERO,
         }
     }
 
@@ -291,8 +293,14 @@ impl Decoder {
         self.out.ts = p.ts;
         self.out.truncated = p.data.len() < p.orig_len;
         self.out.summary.packets += 1;
-        for dropped in self.frags.expire(p.ts, &self.out.limits) {
-            self.out.count_unusable(dropped, 1);
+        // Expiry scans every pending set, so it runs at most once per second of capture time.
+        if p.ts.saturating_sub(self.last_expiry) >= Duration::from_secs(1)
+            || p.ts < self.last_expiry
+        {
+            self.last_expiry = p.ts;
+            for dropped in self.frags.expire(p.ts, &self.out.limits) {
+                self.out.count_unusable(dropped, 1);
+            }
         }
         let v = self.link(p.link, p.data, 0);
         self.out.count_verdict(v);

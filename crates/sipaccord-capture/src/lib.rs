@@ -23,10 +23,13 @@
 //! transparent Ethernet bridging, ERSPAN and PPP), GTP-U and HEPv3.
 //! SIP is recognised by content on any port; TLS streams are counted and reported, not inspected.
 //!
-//! Memory is bounded by [`Limits`]: open TCP directions, bytes buffered per direction, pending
-//! IP fragment sets and their size.
-//! The oldest state is evicted first when a limit is reached, and the eviction is counted in
-//! [`Summary::unusable`].
+//! Memory is bounded by [`Limits`]: open TCP directions, bytes buffered per direction and in total
+//! (256 MiB by default), pending IP fragment sets and their size (about 70 MiB at most by default).
+//! The oldest state is evicted first when a limit is reached; the eviction is counted in
+//! [`Summary::unusable`] and a partial SIP message it held is yielded as malformed.
+//! Besides these, the reader keeps pcap-file's read buffer (8 MB), one small entry per SCTP
+//! direction (recent TSNs) and one per distinct SIP flow (for [`Summary::flows`]).
+//! IP fragment sets expire after [`Limits::fragment_timeout`] of capture time.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -270,11 +273,15 @@ pub struct Summary {
 /// Bounds on the state kept while reading; all have defaults ([`Limits::default`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Open TCP directions; the least recently active is evicted beyond this (default 65,536).
+    /// Open TCP directions; beyond this the least recently active eighth is evicted (default 65,536).
     pub max_streams: usize,
-    /// Bytes buffered per TCP direction, in order and out of order together (default 1 MiB).
+    /// Bytes buffered per TCP direction, in order and out of order together (default 1 MiB); a
+    /// direction that needs more has a gap (counted) and resumes at its earliest waiting segment.
     pub max_stream_buffer: usize,
-    /// Incomplete IP fragment sets; the oldest is dropped beyond this (default 4,096).
+    /// Bytes buffered by all TCP directions together (default 256 MiB); beyond this the least
+    /// recently active directions are evicted.
+    pub max_buffered_bytes: usize,
+    /// Incomplete IP fragment sets; the oldest is dropped beyond this (default 1,024).
     pub max_fragment_sets: usize,
     /// Bytes of one fragment set (default 65,535 + headers: 70,000).
     pub max_fragment_bytes: usize,
@@ -289,7 +296,8 @@ impl Default for Limits {
         Limits {
             max_streams: 65_536,
             max_stream_buffer: 1 << 20,
-            max_fragment_sets: 4_096,
+            max_buffered_bytes: 256 << 20,
+            max_fragment_sets: 1_024,
             max_fragment_bytes: 70_000,
             fragment_timeout: Duration::from_secs(30),
             sip: sipaccord_sip::Limits::default(),

@@ -69,14 +69,46 @@ impl Dir {
 pub(crate) struct Streams {
     dirs: HashMap<(SocketAddr, SocketAddr), Dir>,
     clock: u64,
+    /// Bytes held by all directions together.
+    held: usize,
 }
 
 fn seq_delta(seq: u32, next: u32) -> i64 {
     i64::from(seq.wrapping_sub(next) as i32)
 }
 
+impl Dir {
+    /// Bytes this direction holds.
+    fn held(&self) -> usize {
+        self.buf.len() + self.ahead_bytes + self.ws_message.len()
+    }
+}
+
 impl Streams {
+    /// One TCP segment; keeps the bytes held by all directions within
+    /// [`crate::Limits::max_buffered_bytes`] by evicting the least recently active ones.
     pub fn segment(
+        &mut self,
+        out: &mut Out,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Verdict {
+        let key = (src, dst);
+        let before = self.dirs.get(&key).map_or(0, Dir::held);
+        let verdict = self.segment_inner(out, src, dst, seq, flags, payload);
+        let after = self.dirs.get(&key).map_or(0, Dir::held);
+        self.held = (self.held + after).saturating_sub(before);
+        while self.held > out.limits.max_buffered_bytes && self.dirs.len() > 1 {
+            let n = (self.dirs.len() / 8).max(1);
+            self.evict(out, n, Some(key));
+        }
+        verdict
+    }
+
+    fn segment_inner(
         &mut self,
         out: &mut Out,
         src: SocketAddr,
@@ -92,7 +124,9 @@ impl Streams {
                 return Verdict::Other(OtherTraffic::TcpNotSip);
             }
             if self.dirs.len() >= out.limits.max_streams {
-                self.evict_oldest(out);
+                // Evict in batches (the oldest eighth) so a full table costs O(log n) per new stream.
+                let n = (self.dirs.len() / 8).max(1);
+                self.evict(out, n, None);
             }
         }
         let clock = self.clock;
@@ -173,22 +207,32 @@ impl Streams {
         verdict
     }
 
-    fn evict_oldest(&mut self, out: &mut Out) {
-        let Some(key) = self
+    /// Evicts the `n` least recently active directions (never `keep`), reporting the partial
+    /// messages they held.
+    fn evict(&mut self, out: &mut Out, n: usize, keep: Option<(SocketAddr, SocketAddr)>) {
+        let mut ages: Vec<(u64, (SocketAddr, SocketAddr))> = self
             .dirs
             .iter()
-            .min_by_key(|(_, d)| d.last_used)
-            .map(|(k, _)| *k)
-        else {
+            .filter(|(k, _)| Some(**k) != keep)
+            .map(|(k, d)| (d.last_used, *k))
+            .collect();
+        if ages.is_empty() {
             return;
-        };
-        if let Some(mut dir) = self.dirs.remove(&key) {
-            out.count_unusable(UnusableReason::StreamEvicted, 1);
-            let (frame, ts) = (out.frame, out.ts);
-            flush_dir(out, key.0, key.1, &mut dir);
-            out.frame = frame;
-            out.ts = ts;
         }
+        let n = n.min(ages.len());
+        if n < ages.len() {
+            ages.select_nth_unstable(n - 1);
+        }
+        let (frame, ts) = (out.frame, out.ts);
+        for (_, key) in ages.into_iter().take(n) {
+            if let Some(mut dir) = self.dirs.remove(&key) {
+                self.held = self.held.saturating_sub(dir.held());
+                out.count_unusable(UnusableReason::StreamEvicted, 1);
+                flush_dir(out, key.0, key.1, &mut dir);
+            }
+        }
+        out.frame = frame;
+        out.ts = ts;
     }
 
     /// End of capture: a SIP direction holding part of a message reports it as malformed.

@@ -2,7 +2,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use sipaccord_capture::{CaptureError, CaptureReader, SipMessage, Summary};
+use sipaccord_capture::{CaptureError, CaptureReader, Limits, SipMessage, Summary};
 
 pub const A4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub const B4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -134,8 +134,17 @@ pub fn pcap_file_snap(link: u32, frames: Vec<(Vec<u8>, usize)>) -> Vec<u8> {
 
 /// Reads a capture held in memory: the messages, the error that ended it (if any) and the summary.
 pub fn read(bytes: Vec<u8>) -> (Vec<SipMessage>, Option<CaptureError>, Summary) {
-    let mut reader = CaptureReader::from_reader("generated.pcap", std::io::Cursor::new(bytes))
+    read_with(bytes, Limits::default())
+}
+
+/// As [`read`], with explicit limits.
+pub fn read_with(
+    bytes: Vec<u8>,
+    limits: Limits,
+) -> (Vec<SipMessage>, Option<CaptureError>, Summary) {
+    let reader = CaptureReader::from_reader("generated.pcap", std::io::Cursor::new(bytes))
         .expect("a pcap header");
+    let mut reader = reader.with_limits(limits);
     let mut messages = Vec::new();
     let mut error = None;
     for item in &mut reader {
