@@ -777,7 +777,12 @@ impl Decoder {
                     },
                 };
                 if let Some(whole) = whole {
-                    if sipaccord_sip::looks_like_sip(&whole) {
+                    if whole.starts_with(b"HEP3") {
+                        match self.out.hep(&whole) {
+                            Verdict::Unusable(r) => self.out.count_unusable(r, 1),
+                            _ => verdict = Verdict::Sip,
+                        }
+                    } else if sipaccord_sip::looks_like_sip(&whole) {
                         self.out.emit(Transport::Sctp, src, dst, &whole, None);
                         verdict = Verdict::Sip;
                     }

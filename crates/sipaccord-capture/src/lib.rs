@@ -175,22 +175,36 @@ pub enum UnusableReason {
 
 /// The protocol layer named in [`UnusableReason::BadHeader`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)]
 pub enum Layer {
+    /// The link-layer header (Ethernet, SLL, SLL2, NULL/loopback).
     Link,
+    /// An 802.1Q or 802.1ad tag.
     Vlan,
+    /// An MPLS label stack.
     Mpls,
+    /// A PPPoE session header.
     Pppoe,
+    /// A PPP header.
     Ppp,
+    /// IPv4.
     Ipv4,
+    /// IPv6 or one of its extension headers.
     Ipv6,
+    /// UDP.
     Udp,
+    /// TCP.
     Tcp,
+    /// SCTP common header or chunk.
     Sctp,
+    /// GRE.
     Gre,
+    /// ERSPAN (type II or III) inside GRE.
     Erspan,
+    /// GTP-U.
     GtpU,
+    /// HEPv3.
     Hep,
+    /// A WebSocket frame.
     WebSocket,
 }
 

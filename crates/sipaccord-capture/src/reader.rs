@@ -164,6 +164,22 @@ impl CaptureReader {
         self
     }
 
+    /// Reads what is left of the file, discarding the messages, and returns the summary (or the
+    /// error that stopped the reading, with the summary of what came before it).
+    pub fn into_summary(mut self) -> Result<Summary, (CaptureError, Summary)> {
+        let mut error = None;
+        for item in &mut self {
+            if let Err(e) = item {
+                error = Some(e);
+            }
+        }
+        let summary = self.decoder.summary().clone();
+        match error {
+            Some(e) => Err((e, summary)),
+            None => Ok(summary),
+        }
+    }
+
     /// The file being read.
     pub fn path(&self) -> &Path {
         &self.path

@@ -98,6 +98,18 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
     }
     let summary = reader.summary().clone();
     let want = expected(&path);
+    if std::env::var_os("CORPUS_DEBUG").is_some_and(|v| v == "summaries") {
+        eprintln!(
+            "{name}: messages {} invalid {} malformed {} flows {} skipped {} unusable {:?} other {:?}",
+            summary.messages,
+            summary.invalid,
+            summary.malformed,
+            summary.flows,
+            summary.skipped_streams.len(),
+            summary.unusable,
+            summary.other
+        );
+    }
     if std::env::var_os("CORPUS_DEBUG").is_some_and(|v| v == name) {
         for m in &messages {
             eprintln!(
