@@ -164,20 +164,16 @@ impl CaptureReader {
         self
     }
 
-    /// Reads what is left of the file, discarding the messages, and returns the summary (or the
-    /// error that stopped the reading, with the summary of what came before it).
-    pub fn into_summary(mut self) -> Result<Summary, (CaptureError, Summary)> {
+    /// Reads what is left of the file, discarding the messages; returns the summary and the error
+    /// that stopped the reading early, if any.
+    pub fn into_summary(mut self) -> (Summary, Option<CaptureError>) {
         let mut error = None;
         for item in &mut self {
             if let Err(e) = item {
                 error = Some(e);
             }
         }
-        let summary = self.decoder.summary().clone();
-        match error {
-            Some(e) => Err((e, summary)),
-            None => Ok(summary),
-        }
+        (self.decoder.summary().clone(), error)
     }
 
     /// The file being read.
