@@ -278,7 +278,8 @@ pub struct Summary {
     pub flows: u64,
     /// Encrypted or otherwise uninspected streams, in the order they were seen.
     pub skipped_streams: Vec<SkippedStream>,
-    /// Packets (or stream bytes, for stream reasons) that could not be used, by reason.
+    /// Packets that could not be used, by reason; for the stream reasons (gap, eviction, resync)
+    /// the number of times it happened.
     pub unusable: BTreeMap<UnusableReason, u64>,
     /// Packets that were understood and carry no SIP, by kind.
     pub other: BTreeMap<OtherTraffic, u64>,

@@ -314,6 +314,21 @@ fn is_tls_record(d: &[u8]) -> bool {
     d.len() >= 3 && (20..=24).contains(&d[0]) && d[1] == 3 && d[2] <= 4
 }
 
+/// Where a run of TLS records starts in bytes picked up mid-stream: a record header whose length
+/// leads exactly to the end of the bytes or to another record header.
+fn find_tls_records(d: &[u8]) -> Option<usize> {
+    (0..d.len().min(16 * 1024)).find(|&i| {
+        let r = &d[i..];
+        if !is_tls_record(r) || r.len() < 5 {
+            return false;
+        }
+        let next = 5 + usize::from(be16(r, 3));
+        next == r.len()
+            || r.get(next..)
+                .is_some_and(|n| is_tls_record(n) && n.len() >= 5)
+    })
+}
+
 const HTTP_STARTS: &[&[u8]] = &[
     b"GET ",
     b"POST ",
@@ -384,8 +399,10 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                         return Verdict::Other(OtherTraffic::TcpNotSip);
                     };
                     let head = rest[..end].to_ascii_lowercase();
-                    let upgrade = memmem::find(&head, b"upgrade: websocket").is_some()
-                        && (head.starts_with(b"get ") || head.starts_with(b"http/1.1 101"));
+                    let upgrade = head.split(|&b| b == b'\n').any(|l| {
+                        l.starts_with(b"upgrade:") && memmem::find(l, b"websocket").is_some()
+                    }) && (head.starts_with(b"get ")
+                        || head.starts_with(b"http/1.1 101"));
                     dir.mode = if upgrade {
                         Mode::WsHandshake
                     } else {
@@ -396,6 +413,18 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                     } else {
                         Verdict::Other(OtherTraffic::TcpNotSip)
                     };
+                    continue;
+                }
+                if find_tls_records(rest).is_some() {
+                    // Picked up in the middle of a TLS stream (no handshake in the capture).
+                    dir.mode = Mode::Tls;
+                    out.summary.skipped_streams.push(SkippedStream {
+                        reason: SkipReason::Tls,
+                        src,
+                        dst,
+                        first_frame: out.frame,
+                    });
+                    verdict = Verdict::Other(OtherTraffic::Encrypted);
                     continue;
                 }
                 if !rest.contains(&b'\n') {

@@ -376,3 +376,19 @@ fn limits_evict_streams_and_fragment_sets_and_say_so() {
         "left at the end"
     );
 }
+
+#[test]
+fn a_tls_stream_picked_up_mid_record_is_still_reported() {
+    // The tail of one record, then two whole application-data records.
+    let mut payload = vec![0x42; 37];
+    for len in [20u16, 9] {
+        payload.extend_from_slice(&[0x17, 0x03, 0x03]);
+        payload.extend_from_slice(&len.to_be_bytes());
+        payload.extend(std::iter::repeat_n(0xa5, usize::from(len)));
+    }
+    let frames = vec![tcp4_frame(77, PSH_ACK, &payload)];
+    let (found, _, summary) = read(pcap_file(1, &frames));
+    assert!(found.is_empty());
+    assert_eq!(summary.skipped_streams.len(), 1);
+    assert_eq!(summary.skipped_streams[0].reason, SkipReason::Tls);
+}
