@@ -261,6 +261,10 @@ pub struct SkippedStream {
     pub dst: SocketAddr,
     /// Frame where the stream was recognised.
     pub first_frame: u64,
+    /// Segments with payload seen in this direction (the first one included).
+    pub packets: u64,
+    /// Payload bytes seen in this direction, retransmissions excluded.
+    pub bytes: u64,
 }
 
 /// What a capture contained, available from [`CaptureReader::summary`].

@@ -46,6 +46,10 @@ struct Dir {
     last_ts: Duration,
     /// A fragmented WebSocket message being collected.
     ws_message: Vec<u8>,
+    /// Index of this direction in `Summary::skipped_streams`, once skipped.
+    skipped: Option<usize>,
+    /// Bytes delivered in order so far.
+    delivered: u64,
 }
 
 impl Dir {
@@ -60,6 +64,8 @@ impl Dir {
             last_frame: 0,
             last_ts: Duration::ZERO,
             ws_message: Vec::new(),
+            skipped: None,
+            delivered: 0,
         }
     }
 }
@@ -200,6 +206,13 @@ impl Streams {
         dir.last_frame = out.frame;
         dir.last_ts = out.ts;
         let verdict = process(out, src, dst, dir);
+        if let Some(skipped) = dir
+            .skipped
+            .and_then(|i| out.summary.skipped_streams.get_mut(i))
+        {
+            skipped.packets += 1;
+            skipped.bytes = dir.delivered;
+        }
         if dir.buf.len() > limit {
             out.count_unusable(UnusableReason::StreamGap, 1);
             dir.buf.clear();
@@ -267,6 +280,7 @@ impl Streams {
 
 fn append(dir: &mut Dir, data: &[u8]) {
     dir.buf.extend_from_slice(data);
+    dir.delivered += data.len() as u64;
     if let Some(n) = dir.next_seq.as_mut() {
         *n = n.wrapping_add(data.len() as u32);
     }
@@ -367,11 +381,14 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                 }
                 if is_tls_record(rest) {
                     dir.mode = Mode::Tls;
+                    dir.skipped = Some(out.summary.skipped_streams.len());
                     out.summary.skipped_streams.push(SkippedStream {
                         reason: SkipReason::Tls,
                         src,
                         dst,
                         first_frame: out.frame,
+                        packets: 0,
+                        bytes: 0,
                     });
                     verdict = Verdict::Other(OtherTraffic::Encrypted);
                     continue;
@@ -418,11 +435,14 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                 if find_tls_records(rest).is_some() {
                     // Picked up in the middle of a TLS stream (no handshake in the capture).
                     dir.mode = Mode::Tls;
+                    dir.skipped = Some(out.summary.skipped_streams.len());
                     out.summary.skipped_streams.push(SkippedStream {
                         reason: SkipReason::Tls,
                         src,
                         dst,
                         first_frame: out.frame,
+                        packets: 0,
+                        bytes: 0,
                     });
                     verdict = Verdict::Other(OtherTraffic::Encrypted);
                     continue;

@@ -260,6 +260,7 @@ fn tls_streams_are_reported_with_their_endpoints() {
         )
     );
     assert_eq!(summary.other.get(&OtherTraffic::Encrypted), Some(&1));
+    assert_eq!((s.packets, s.bytes), (1, 10));
 }
 
 #[test]
