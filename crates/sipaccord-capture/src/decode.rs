@@ -310,6 +310,16 @@ impl Decoder {
         }
     }
 
+    /// A HEPv3 packet received outside any capture (e.g. by a HEP listener).
+    pub fn hep(&mut self, frame: u64, ts: Duration, payload: &[u8]) {
+        self.out.frame = frame;
+        self.out.ts = ts;
+        self.out.truncated = false;
+        self.out.summary.packets += 1;
+        let v = self.out.hep(payload);
+        self.out.count_verdict(v);
+    }
+
     /// End of file: incomplete stream data and fragment sets are reported.
     pub fn finish(&mut self) {
         self.streams.finish(&mut self.out);

@@ -50,6 +50,81 @@ use bytes::Bytes;
 
 pub use reader::CaptureReader;
 
+/// The decoder behind [`CaptureReader`], for packets that do not come from a file: a live capture,
+/// a recording being written, or HEPv3 packets received by a listener.
+///
+/// Push packets in capture order; pop the messages they complete; call
+/// [`PacketDecoder::finish`] at the end so partial messages and fragments are reported.
+/// Memory is bounded by the same [`Limits`] as the file reader.
+pub struct PacketDecoder {
+    inner: decode::Decoder,
+    frame: u64,
+}
+
+impl fmt::Debug for PacketDecoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PacketDecoder")
+            .field("frame", &self.frame)
+            .finish()
+    }
+}
+
+impl PacketDecoder {
+    /// A decoder whose messages name `source` as their file.
+    pub fn new(source: impl AsRef<Path>, limits: Limits) -> PacketDecoder {
+        PacketDecoder {
+            inner: decode::Decoder::new(Arc::from(source.as_ref()), limits),
+            frame: 0,
+        }
+    }
+
+    /// Decodes one link-layer frame of pcap link type `link_type` (1 Ethernet, 101 raw IP, 113 SLL,
+    /// ...); `original_len` is its length on the wire (more than `data.len()` if it was cut).
+    /// Returns the frame number it was given (1-based, counting every call).
+    pub fn push_frame(
+        &mut self,
+        link_type: u32,
+        timestamp: Duration,
+        data: &[u8],
+        original_len: usize,
+    ) -> u64 {
+        self.frame += 1;
+        let packet = decode::Packet {
+            frame: self.frame,
+            ts: timestamp,
+            link: link_type,
+            data,
+            orig_len: original_len,
+        };
+        self.inner.packet(&packet);
+        self.frame
+    }
+
+    /// Decodes one HEPv3 packet (the UDP or TCP payload a HEP listener received); the message
+    /// takes its addresses, transport and timestamp from the HEP chunks.
+    pub fn push_hep(&mut self, timestamp: Duration, payload: &[u8]) -> u64 {
+        self.frame += 1;
+        self.inner.hep(self.frame, timestamp, payload);
+        self.frame
+    }
+
+    /// The next completed message, if any.
+    pub fn pop(&mut self) -> Option<SipMessage> {
+        self.inner.pop()
+    }
+
+    /// Reports what is left incomplete (stream tails as malformed messages, pending fragments as
+    /// unusable); pop the remaining messages afterwards.
+    pub fn finish(&mut self) {
+        self.inner.finish();
+    }
+
+    /// What has been seen so far.
+    pub fn summary(&self) -> &Summary {
+        self.inner.summary()
+    }
+}
+
 /// A SIP message found in a capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SipMessage {
