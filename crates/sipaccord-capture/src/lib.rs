@@ -318,11 +318,32 @@ pub enum OtherTraffic {
     Encrypted,
 }
 
+impl fmt::Display for OtherTraffic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OtherTraffic::NotIp => "not IP",
+            OtherTraffic::OtherIpProtocol => "other IP protocol",
+            OtherTraffic::UdpNotSip => "UDP, not SIP",
+            OtherTraffic::TcpNotSip => "TCP, not SIP or no payload",
+            OtherTraffic::SctpNotSip => "SCTP, not SIP",
+            OtherTraffic::Encrypted => "encrypted (TLS)",
+        })
+    }
+}
+
 /// Why a stream was not inspected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SkipReason {
     /// TLS records: SIP over TLS cannot be read without keys.
     Tls,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Tls => f.write_str("TLS (encrypted, not inspected)"),
+        }
+    }
 }
 
 /// A TCP stream (one direction) that was seen but not inspected.
