@@ -754,7 +754,9 @@ impl Decoder {
             if pos + len > d.len() {
                 return self.out.short(Layer::Sctp);
             }
-            if ty == 0 && len >= 16 {
+            // DATA (RFC 9260) and I-DATA (RFC 8260, four bytes more of header).
+            let header = if ty == 64 { 20 } else { 16 };
+            if (ty == 0 || ty == 64) && len >= header {
                 let tsn = be32(d, pos + 4);
                 if self.seen_tsn(src, dst, tsn) {
                     // A retransmitted DATA chunk: its message was already delivered.
@@ -763,13 +765,19 @@ impl Decoder {
                     continue;
                 }
                 let stream = be16(d, pos + 8);
-                let data = &d[pos + 16..pos + len];
+                let data = &d[pos + header..pos + len];
                 let begin = flags & 0x02 != 0;
                 let end = flags & 0x01 != 0;
                 let key = (src, dst, stream);
                 let whole: Option<Vec<u8>> = match (begin, end) {
                     (true, true) => Some(data.to_vec()),
                     (true, false) => {
+                        if self.sctp.len() >= self.out.limits.max_streams {
+                            // Bound the partial messages kept: drop them all (counted once each).
+                            let n = self.sctp.len() as u64;
+                            self.sctp.clear();
+                            self.out.count_unusable(UnusableReason::StreamEvicted, n);
+                        }
                         self.sctp.insert(key, (data.to_vec(), self.out.frame));
                         None
                     }
@@ -777,7 +785,12 @@ impl Decoder {
                         Some((buf, frame)) => {
                             buf.extend_from_slice(data);
                             *frame = self.out.frame;
-                            if end {
+                            if buf.len() > self.out.limits.sip.max_message_size {
+                                // Larger than any message accepted: drop it rather than grow.
+                                self.sctp.remove(&key);
+                                self.out.count_unusable(UnusableReason::StreamGap, 1);
+                                None
+                            } else if end {
                                 self.sctp.remove(&key).map(|(b, _)| b)
                             } else {
                                 None
