@@ -245,6 +245,7 @@ pub(crate) struct Decoder {
     streams: Streams,
     sctp: HashMap<(SocketAddr, SocketAddr, u16), (Vec<u8>, u64)>,
     tsns: HashMap<(SocketAddr, SocketAddr), VecDeque<u32>>,
+    last_expiry: Duration,
 }
 
 impl Decoder {
@@ -264,6 +265,7 @@ impl Decoder {
             streams: Streams::default(),
             sctp: HashMap::new(),
             tsns: HashMap::new(),
+            last_expiry: Duration::ZERO,
         }
     }
 
@@ -284,8 +286,14 @@ impl Decoder {
         self.out.ts = p.ts;
         self.out.truncated = p.data.len() < p.orig_len;
         self.out.summary.packets += 1;
-        for dropped in self.frags.expire(p.ts, &self.out.limits) {
-            self.out.count_unusable(dropped, 1);
+        // Expiry scans every pending set, so it runs at most once per second of capture time.
+        if p.ts.saturating_sub(self.last_expiry) >= Duration::from_secs(1)
+            || p.ts < self.last_expiry
+        {
+            self.last_expiry = p.ts;
+            for dropped in self.frags.expire(p.ts, &self.out.limits) {
+                self.out.count_unusable(dropped, 1);
+            }
         }
         let v = self.link(p.link, p.data, 0);
         self.out.count_verdict(v);
@@ -293,6 +301,16 @@ impl Decoder {
             let n = std::mem::take(&mut self.frags.evicted);
             self.out.count_unusable(UnusableReason::FragmentLimit, n);
         }
+    }
+
+    /// A HEPv3 packet received outside any capture (e.g. by a HEP listener).
+    pub fn hep(&mut self, frame: u64, ts: Duration, payload: &[u8]) {
+        self.out.frame = frame;
+        self.out.ts = ts;
+        self.out.truncated = false;
+        self.out.summary.packets += 1;
+        let v = self.out.hep(payload);
+        self.out.count_verdict(v);
     }
 
     /// End of file: incomplete stream data and fragment sets are reported.
@@ -681,7 +699,9 @@ impl Decoder {
             if pos + len > d.len() {
                 return self.out.short(Layer::Sctp);
             }
-            if ty == 0 && len >= 16 {
+            // DATA (RFC 9260) and I-DATA (RFC 8260, four bytes more of header).
+            let header = if ty == 64 { 20 } else { 16 };
+            if (ty == 0 || ty == 64) && len >= header {
                 let tsn = be32(d, pos + 4);
                 if self.seen_tsn(src, dst, tsn) {
                     // A retransmitted DATA chunk: its message was already delivered.
@@ -690,13 +710,19 @@ impl Decoder {
                     continue;
                 }
                 let stream = be16(d, pos + 8);
-                let data = &d[pos + 16..pos + len];
+                let data = &d[pos + header..pos + len];
                 let begin = flags & 0x02 != 0;
                 let end = flags & 0x01 != 0;
                 let key = (src, dst, stream);
                 let whole: Option<Vec<u8>> = match (begin, end) {
                     (true, true) => Some(data.to_vec()),
                     (true, false) => {
+                        if self.sctp.len() >= self.out.limits.max_streams {
+                            // Bound the partial messages kept: drop them all (counted once each).
+                            let n = self.sctp.len() as u64;
+                            self.sctp.clear();
+                            self.out.count_unusable(UnusableReason::StreamEvicted, n);
+                        }
                         self.sctp.insert(key, (data.to_vec(), self.out.frame));
                         None
                     }
@@ -704,7 +730,12 @@ impl Decoder {
                         Some((buf, frame)) => {
                             buf.extend_from_slice(data);
                             *frame = self.out.frame;
-                            if end {
+                            if buf.len() > self.out.limits.sip.max_message_size {
+                                // Larger than any message accepted: drop it rather than grow.
+                                self.sctp.remove(&key);
+                                self.out.count_unusable(UnusableReason::StreamGap, 1);
+                                None
+                            } else if end {
                                 self.sctp.remove(&key).map(|(b, _)| b)
                             } else {
                                 None
@@ -714,7 +745,12 @@ impl Decoder {
                     },
                 };
                 if let Some(whole) = whole {
-                    if sipaccord_sip::looks_like_sip(&whole) {
+                    if whole.starts_with(b"HEP3") {
+                        match self.out.hep(&whole) {
+                            Verdict::Unusable(r) => self.out.count_unusable(r, 1),
+                            _ => verdict = Verdict::Sip,
+                        }
+                    } else if sipaccord_sip::looks_like_sip(&whole) {
                         self.out.emit(Transport::Sctp, src, dst, &whole, None);
                         verdict = Verdict::Sip;
                     }

@@ -23,10 +23,13 @@
 //! transparent Ethernet bridging, ERSPAN and PPP), GTP-U and HEPv3.
 //! SIP is recognised by content on any port; TLS streams are counted and reported, not inspected.
 //!
-//! Memory is bounded by [`Limits`]: open TCP directions, bytes buffered per direction, pending
-//! IP fragment sets and their size.
-//! The oldest state is evicted first when a limit is reached, and the eviction is counted in
-//! [`Summary::unusable`].
+//! Memory is bounded by [`Limits`]: open TCP directions, bytes buffered per direction and in total
+//! (256 MiB by default), pending IP fragment sets and their size (about 70 MiB at most by default).
+//! The oldest state is evicted first when a limit is reached; the eviction is counted in
+//! [`Summary::unusable`] and a partial SIP message it held is yielded as malformed.
+//! Besides these, the reader keeps pcap-file's read buffer (8 MB), one small entry per SCTP
+//! direction (recent TSNs) and one per distinct SIP flow (for [`Summary::flows`]).
+//! IP fragment sets expire after [`Limits::fragment_timeout`] of capture time.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -46,6 +49,81 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use reader::CaptureReader;
+
+/// The decoder behind [`CaptureReader`], for packets that do not come from a file: a live capture,
+/// a recording being written, or HEPv3 packets received by a listener.
+///
+/// Push packets in capture order; pop the messages they complete; call
+/// [`PacketDecoder::finish`] at the end so partial messages and fragments are reported.
+/// Memory is bounded by the same [`Limits`] as the file reader.
+pub struct PacketDecoder {
+    inner: decode::Decoder,
+    frame: u64,
+}
+
+impl fmt::Debug for PacketDecoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PacketDecoder")
+            .field("frame", &self.frame)
+            .finish()
+    }
+}
+
+impl PacketDecoder {
+    /// A decoder whose messages name `source` as their file.
+    pub fn new(source: impl AsRef<Path>, limits: Limits) -> PacketDecoder {
+        PacketDecoder {
+            inner: decode::Decoder::new(Arc::from(source.as_ref()), limits),
+            frame: 0,
+        }
+    }
+
+    /// Decodes one link-layer frame of pcap link type `link_type` (1 Ethernet, 101 raw IP, 113 SLL,
+    /// ...); `original_len` is its length on the wire (more than `data.len()` if it was cut).
+    /// Returns the frame number it was given (1-based, counting every call).
+    pub fn push_frame(
+        &mut self,
+        link_type: u32,
+        timestamp: Duration,
+        data: &[u8],
+        original_len: usize,
+    ) -> u64 {
+        self.frame += 1;
+        let packet = decode::Packet {
+            frame: self.frame,
+            ts: timestamp,
+            link: link_type,
+            data,
+            orig_len: original_len,
+        };
+        self.inner.packet(&packet);
+        self.frame
+    }
+
+    /// Decodes one HEPv3 packet (the UDP or TCP payload a HEP listener received); the message
+    /// takes its addresses, transport and timestamp from the HEP chunks.
+    pub fn push_hep(&mut self, timestamp: Duration, payload: &[u8]) -> u64 {
+        self.frame += 1;
+        self.inner.hep(self.frame, timestamp, payload);
+        self.frame
+    }
+
+    /// The next completed message, if any.
+    pub fn pop(&mut self) -> Option<SipMessage> {
+        self.inner.pop()
+    }
+
+    /// Reports what is left incomplete (stream tails as malformed messages, pending fragments as
+    /// unusable); pop the remaining messages afterwards.
+    pub fn finish(&mut self) {
+        self.inner.finish();
+    }
+
+    /// What has been seen so far.
+    pub fn summary(&self) -> &Summary {
+        self.inner.summary()
+    }
+}
 
 /// A SIP message found in a capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,22 +250,36 @@ pub enum UnusableReason {
 
 /// The protocol layer named in [`UnusableReason::BadHeader`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)]
 pub enum Layer {
+    /// The link-layer header (Ethernet, SLL, SLL2, NULL/loopback).
     Link,
+    /// An 802.1Q or 802.1ad tag.
     Vlan,
+    /// An MPLS label stack.
     Mpls,
+    /// A PPPoE session header.
     Pppoe,
+    /// A PPP header.
     Ppp,
+    /// IPv4.
     Ipv4,
+    /// IPv6 or one of its extension headers.
     Ipv6,
+    /// UDP.
     Udp,
+    /// TCP.
     Tcp,
+    /// SCTP common header or chunk.
     Sctp,
+    /// GRE.
     Gre,
+    /// ERSPAN (type II or III) inside GRE.
     Erspan,
+    /// GTP-U.
     GtpU,
+    /// HEPv3.
     Hep,
+    /// A WebSocket frame.
     WebSocket,
 }
 
@@ -224,11 +316,32 @@ pub enum OtherTraffic {
     Encrypted,
 }
 
+impl fmt::Display for OtherTraffic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OtherTraffic::NotIp => "not IP",
+            OtherTraffic::OtherIpProtocol => "other IP protocol",
+            OtherTraffic::UdpNotSip => "UDP, not SIP",
+            OtherTraffic::TcpNotSip => "TCP, not SIP or no payload",
+            OtherTraffic::SctpNotSip => "SCTP, not SIP",
+            OtherTraffic::Encrypted => "encrypted (TLS)",
+        })
+    }
+}
+
 /// Why a stream was not inspected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SkipReason {
     /// TLS records: SIP over TLS cannot be read without keys.
     Tls,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Tls => f.write_str("TLS (encrypted, not inspected)"),
+        }
+    }
 }
 
 /// A TCP stream (one direction) that was seen but not inspected.
@@ -242,6 +355,10 @@ pub struct SkippedStream {
     pub dst: SocketAddr,
     /// Frame where the stream was recognised.
     pub first_frame: u64,
+    /// Segments with payload seen in this direction (the first one included).
+    pub packets: u64,
+    /// Payload bytes seen in this direction, retransmissions excluded.
+    pub bytes: u64,
 }
 
 /// What a capture contained, available from [`CaptureReader::summary`].
@@ -259,7 +376,8 @@ pub struct Summary {
     pub flows: u64,
     /// Encrypted or otherwise uninspected streams, in the order they were seen.
     pub skipped_streams: Vec<SkippedStream>,
-    /// Packets (or stream bytes, for stream reasons) that could not be used, by reason.
+    /// Packets that could not be used, by reason; for the stream reasons (gap, eviction, resync)
+    /// the number of times it happened.
     pub unusable: BTreeMap<UnusableReason, u64>,
     /// Packets that were understood and carry no SIP, by kind.
     pub other: BTreeMap<OtherTraffic, u64>,
@@ -268,11 +386,15 @@ pub struct Summary {
 /// Bounds on the state kept while reading; all have defaults ([`Limits::default`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Open TCP directions; the least recently active is evicted beyond this (default 65,536).
+    /// Open TCP directions; beyond this the least recently active eighth is evicted (default 65,536).
     pub max_streams: usize,
-    /// Bytes buffered per TCP direction, in order and out of order together (default 1 MiB).
+    /// Bytes buffered per TCP direction, in order and out of order together (default 1 MiB); a
+    /// direction that needs more has a gap (counted) and resumes at its earliest waiting segment.
     pub max_stream_buffer: usize,
-    /// Incomplete IP fragment sets; the oldest is dropped beyond this (default 4,096).
+    /// Bytes buffered by all TCP directions together (default 256 MiB); beyond this the least
+    /// recently active directions are evicted.
+    pub max_buffered_bytes: usize,
+    /// Incomplete IP fragment sets; the oldest is dropped beyond this (default 1,024).
     pub max_fragment_sets: usize,
     /// Bytes of one fragment set (default 65,535 + headers: 70,000).
     pub max_fragment_bytes: usize,
@@ -287,7 +409,8 @@ impl Default for Limits {
         Limits {
             max_streams: 65_536,
             max_stream_buffer: 1 << 20,
-            max_fragment_sets: 4_096,
+            max_buffered_bytes: 256 << 20,
+            max_fragment_sets: 1_024,
             max_fragment_bytes: 70_000,
             fragment_timeout: Duration::from_secs(30),
             sip: sipaccord_sip::Limits::default(),

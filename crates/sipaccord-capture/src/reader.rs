@@ -130,6 +130,18 @@ impl CaptureReader {
         self
     }
 
+    /// Reads what is left of the file, discarding the messages; returns the summary and the error
+    /// that stopped the reading early, if any.
+    pub fn into_summary(mut self) -> (Summary, Option<CaptureError>) {
+        let mut error = None;
+        for item in &mut self {
+            if let Err(e) = item {
+                error = Some(e);
+            }
+        }
+        (self.decoder.summary().clone(), error)
+    }
+
     /// The file being read.
     pub fn path(&self) -> &Path {
         &self.path

@@ -46,6 +46,10 @@ struct Dir {
     last_ts: Duration,
     /// A fragmented WebSocket message being collected.
     ws_message: Vec<u8>,
+    /// Index of this direction in `Summary::skipped_streams`, once skipped.
+    skipped: Option<usize>,
+    /// Bytes delivered in order so far.
+    delivered: u64,
 }
 
 impl Dir {
@@ -60,6 +64,8 @@ impl Dir {
             last_frame: 0,
             last_ts: Duration::ZERO,
             ws_message: Vec::new(),
+            skipped: None,
+            delivered: 0,
         }
     }
 }
@@ -69,14 +75,46 @@ impl Dir {
 pub(crate) struct Streams {
     dirs: HashMap<(SocketAddr, SocketAddr), Dir>,
     clock: u64,
+    /// Bytes held by all directions together.
+    held: usize,
 }
 
 fn seq_delta(seq: u32, next: u32) -> i64 {
     i64::from(seq.wrapping_sub(next) as i32)
 }
 
+impl Dir {
+    /// Bytes this direction holds.
+    fn held(&self) -> usize {
+        self.buf.len() + self.ahead_bytes + self.ws_message.len()
+    }
+}
+
 impl Streams {
+    /// One TCP segment; keeps the bytes held by all directions within
+    /// [`crate::Limits::max_buffered_bytes`] by evicting the least recently active ones.
     pub fn segment(
+        &mut self,
+        out: &mut Out,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Verdict {
+        let key = (src, dst);
+        let before = self.dirs.get(&key).map_or(0, Dir::held);
+        let verdict = self.segment_inner(out, src, dst, seq, flags, payload);
+        let after = self.dirs.get(&key).map_or(0, Dir::held);
+        self.held = (self.held + after).saturating_sub(before);
+        while self.held > out.limits.max_buffered_bytes && self.dirs.len() > 1 {
+            let n = (self.dirs.len() / 8).max(1);
+            self.evict(out, n, Some(key));
+        }
+        verdict
+    }
+
+    fn segment_inner(
         &mut self,
         out: &mut Out,
         src: SocketAddr,
@@ -92,7 +130,9 @@ impl Streams {
                 return Verdict::Other(OtherTraffic::TcpNotSip);
             }
             if self.dirs.len() >= out.limits.max_streams {
-                self.evict_oldest(out);
+                // Evict in batches (the oldest eighth) so a full table costs O(log n) per new stream.
+                let n = (self.dirs.len() / 8).max(1);
+                self.evict(out, n, None);
             }
         }
         let clock = self.clock;
@@ -124,7 +164,11 @@ impl Streams {
                 Verdict::Other(OtherTraffic::TcpNotSip)
             };
         }
-        let seq = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
+        let seq = if flags & SYN != 0 {
+            seq.wrapping_add(1)
+        } else {
+            seq
+        };
         let next = *dir.next_seq.get_or_insert(seq);
         let delta = seq_delta(seq, next);
         let limit = out.limits.max_stream_buffer;
@@ -150,7 +194,11 @@ impl Streams {
                 out.count_unusable(UnusableReason::StreamGap, 1);
                 flush_dir(out, src, dst, dir);
                 dir.buf.clear();
-                let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
+                let earliest = dir
+                    .ahead
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .min_by_key(|&s| seq_delta(s, next));
                 dir.next_seq = earliest;
             }
         }
@@ -158,6 +206,13 @@ impl Streams {
         dir.last_frame = out.frame;
         dir.last_ts = out.ts;
         let verdict = process(out, src, dst, dir);
+        if let Some(skipped) = dir
+            .skipped
+            .and_then(|i| out.summary.skipped_streams.get_mut(i))
+        {
+            skipped.packets += 1;
+            skipped.bytes = dir.delivered;
+        }
         if dir.buf.len() > limit {
             out.count_unusable(UnusableReason::StreamGap, 1);
             dir.buf.clear();
@@ -165,17 +220,32 @@ impl Streams {
         verdict
     }
 
-    fn evict_oldest(&mut self, out: &mut Out) {
-        let Some(key) = self.dirs.iter().min_by_key(|(_, d)| d.last_used).map(|(k, _)| *k) else {
+    /// Evicts the `n` least recently active directions (never `keep`), reporting the partial
+    /// messages they held.
+    fn evict(&mut self, out: &mut Out, n: usize, keep: Option<(SocketAddr, SocketAddr)>) {
+        let mut ages: Vec<(u64, (SocketAddr, SocketAddr))> = self
+            .dirs
+            .iter()
+            .filter(|(k, _)| Some(**k) != keep)
+            .map(|(k, d)| (d.last_used, *k))
+            .collect();
+        if ages.is_empty() {
             return;
-        };
-        if let Some(mut dir) = self.dirs.remove(&key) {
-            out.count_unusable(UnusableReason::StreamEvicted, 1);
-            let (frame, ts) = (out.frame, out.ts);
-            flush_dir(out, key.0, key.1, &mut dir);
-            out.frame = frame;
-            out.ts = ts;
         }
+        let n = n.min(ages.len());
+        if n < ages.len() {
+            ages.select_nth_unstable(n - 1);
+        }
+        let (frame, ts) = (out.frame, out.ts);
+        for (_, key) in ages.into_iter().take(n) {
+            if let Some(mut dir) = self.dirs.remove(&key) {
+                self.held = self.held.saturating_sub(dir.held());
+                out.count_unusable(UnusableReason::StreamEvicted, 1);
+                flush_dir(out, key.0, key.1, &mut dir);
+            }
+        }
+        out.frame = frame;
+        out.ts = ts;
     }
 
     /// End of capture: a SIP direction holding part of a message reports it as malformed.
@@ -188,7 +258,11 @@ impl Streams {
                 // them are still found.
                 while !dir.ahead.is_empty() {
                     let next = dir.next_seq.unwrap_or(0);
-                    let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
+                    let earliest = dir
+                        .ahead
+                        .iter()
+                        .map(|(s, _)| *s)
+                        .min_by_key(|&s| seq_delta(s, next));
                     out.count_unusable(UnusableReason::StreamGap, 1);
                     flush_dir(out, key.0, key.1, &mut dir);
                     dir.buf.clear();
@@ -206,6 +280,7 @@ impl Streams {
 
 fn append(dir: &mut Dir, data: &[u8]) {
     dir.buf.extend_from_slice(data);
+    dir.delivered += data.len() as u64;
     if let Some(n) = dir.next_seq.as_mut() {
         *n = n.wrapping_add(data.len() as u32);
     }
@@ -236,7 +311,10 @@ fn flush_dir(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
         out.ts = dir.last_ts;
         let reason = match frame_stream(&dir.buf, &out.limits.sip) {
             Err(e) => e.to_string(),
-            Ok(_) => format!("incomplete message: stream ended or was interrupted after {} bytes", dir.buf.len()),
+            Ok(_) => format!(
+                "incomplete message: stream ended or was interrupted after {} bytes",
+                dir.buf.len()
+            ),
         };
         let buf = std::mem::take(&mut dir.buf);
         out.emit(Transport::Tcp, src, dst, &buf, Some(reason));
@@ -248,6 +326,21 @@ fn flush_dir(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
 
 fn is_tls_record(d: &[u8]) -> bool {
     d.len() >= 3 && (20..=24).contains(&d[0]) && d[1] == 3 && d[2] <= 4
+}
+
+/// Where a run of TLS records starts in bytes picked up mid-stream: a record header whose length
+/// leads exactly to the end of the bytes or to another record header.
+fn find_tls_records(d: &[u8]) -> Option<usize> {
+    (0..d.len().min(16 * 1024)).find(|&i| {
+        let r = &d[i..];
+        if !is_tls_record(r) || r.len() < 5 {
+            return false;
+        }
+        let next = 5 + usize::from(be16(r, 3));
+        next == r.len()
+            || r.get(next..)
+                .is_some_and(|n| is_tls_record(n) && n.len() >= 5)
+    })
 }
 
 const HTTP_STARTS: &[&[u8]] = &[
@@ -277,18 +370,25 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                 return verdict;
             }
             Mode::Unknown => {
-                let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+                let skip = dir
+                    .buf
+                    .iter()
+                    .take_while(|&&b| b == b'\r' || b == b'\n')
+                    .count();
                 let rest = &dir.buf[skip..];
                 if rest.is_empty() {
                     return Verdict::Other(OtherTraffic::TcpNotSip);
                 }
                 if is_tls_record(rest) {
                     dir.mode = Mode::Tls;
+                    dir.skipped = Some(out.summary.skipped_streams.len());
                     out.summary.skipped_streams.push(SkippedStream {
                         reason: SkipReason::Tls,
                         src,
                         dst,
                         first_frame: out.frame,
+                        packets: 0,
+                        bytes: 0,
                     });
                     verdict = Verdict::Other(OtherTraffic::Encrypted);
                     continue;
@@ -304,8 +404,9 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                     dir.mode = Mode::Sip;
                     continue;
                 }
-                let is_http =
-                    HTTP_STARTS.iter().any(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p));
+                let is_http = HTTP_STARTS
+                    .iter()
+                    .any(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p));
                 if is_http {
                     let Some(end) = memmem::find(rest, b"\r\n\r\n") else {
                         if rest.len() > out.limits.sip.max_message_size {
@@ -315,10 +416,35 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                         return Verdict::Other(OtherTraffic::TcpNotSip);
                     };
                     let head = rest[..end].to_ascii_lowercase();
-                    let upgrade = memmem::find(&head, b"upgrade: websocket").is_some()
-                        && (head.starts_with(b"get ") || head.starts_with(b"http/1.1 101"));
-                    dir.mode = if upgrade { Mode::WsHandshake } else { Mode::NotSip };
-                    verdict = if upgrade { Verdict::Sip } else { Verdict::Other(OtherTraffic::TcpNotSip) };
+                    let upgrade = head.split(|&b| b == b'\n').any(|l| {
+                        l.starts_with(b"upgrade:") && memmem::find(l, b"websocket").is_some()
+                    }) && (head.starts_with(b"get ")
+                        || head.starts_with(b"http/1.1 101"));
+                    dir.mode = if upgrade {
+                        Mode::WsHandshake
+                    } else {
+                        Mode::NotSip
+                    };
+                    verdict = if upgrade {
+                        Verdict::Sip
+                    } else {
+                        Verdict::Other(OtherTraffic::TcpNotSip)
+                    };
+                    continue;
+                }
+                if find_tls_records(rest).is_some() {
+                    // Picked up in the middle of a TLS stream (no handshake in the capture).
+                    dir.mode = Mode::Tls;
+                    dir.skipped = Some(out.summary.skipped_streams.len());
+                    out.summary.skipped_streams.push(SkippedStream {
+                        reason: SkipReason::Tls,
+                        src,
+                        dst,
+                        first_frame: out.frame,
+                        packets: 0,
+                        bytes: 0,
+                    });
+                    verdict = Verdict::Other(OtherTraffic::Encrypted);
                     continue;
                 }
                 if !rest.contains(&b'\n') {
@@ -387,7 +513,11 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
 /// Frames and emits every complete SIP message at the start of the buffer.
 fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     loop {
-        let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        let skip = dir
+            .buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
         if skip == dir.buf.len() {
             return;
         }

@@ -93,6 +93,18 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
     }
     let summary = reader.summary().clone();
     let want = expected(&path);
+    if std::env::var_os("CORPUS_DEBUG").is_some_and(|v| v == "summaries") {
+        eprintln!(
+            "{name}: messages {} invalid {} malformed {} flows {} skipped {} unusable {:?} other {:?}",
+            summary.messages,
+            summary.invalid,
+            summary.malformed,
+            summary.flows,
+            summary.skipped_streams.len(),
+            summary.unusable,
+            summary.other
+        );
+    }
     if std::env::var_os("CORPUS_DEBUG").is_some_and(|v| v == name) {
         for m in &messages {
             eprintln!("{} {:?} {:?} {:?}", m.frame, m.outcome, m.first_line(), key_of(m));
@@ -106,6 +118,24 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
             }
             let got = multiset(messages.iter().filter_map(key_of));
             problems.extend(diff(&multiset(want), &got));
+            // Frames too: each message is reported at the frame that completed it, as tshark does.
+            let mut want_frames: Vec<u64> = expected_rows(&path).iter().map(|(f, _)| *f).collect();
+            let mut got_frames: Vec<u64> = messages.iter().map(|m| m.frame).collect();
+            want_frames.sort_unstable();
+            got_frames.sort_unstable();
+            if want_frames != got_frames {
+                let extra: Vec<_> = got_frames
+                    .iter()
+                    .filter(|f| !want_frames.contains(f))
+                    .collect();
+                let missing: Vec<_> = want_frames
+                    .iter()
+                    .filter(|f| !got_frames.contains(f))
+                    .collect();
+                problems.push(format!(
+                    "frames differ: missing {missing:?}, unexpected {extra:?}"
+                ));
+            }
         }
         "malformed" => {
             // Each message tshark lists must be found at its frame: with the same key when it is

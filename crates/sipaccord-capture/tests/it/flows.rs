@@ -194,6 +194,7 @@ fn tls_streams_are_reported_with_their_endpoints() {
         (SkipReason::Tls, "10.0.0.1:40000".into(), "10.0.0.2:5060".into(), 2)
     );
     assert_eq!(summary.other.get(&OtherTraffic::Encrypted), Some(&1));
+    assert_eq!((s.packets, s.bytes), (1, 10));
 }
 
 #[test]
@@ -247,4 +248,68 @@ fn sip_in_udp_over_vlan_gre_and_raw_ip_link_types() {
     let (found, _, summary) = read(pcap_file(147, &[inner]));
     assert!(found.is_empty());
     assert_eq!(summary.unusable.get(&UnusableReason::UnsupportedLinkType(147)), Some(&1));
+}
+
+#[test]
+fn limits_evict_streams_and_fragment_sets_and_say_so() {
+    let message = sip_message(30);
+    // Three connections, each holding half a message, with room for two directions.
+    let mut frames = Vec::new();
+    for port in [40001u16, 40002, 40003] {
+        let seg = tcp(port, 5060, 100, PSH_ACK, &message[..message.len() / 2]);
+        frames.push(ether(0x0800, &ipv4(A4, B4, 6, (0, 0, false), &seg)));
+    }
+    let limits = sipaccord_capture::Limits {
+        max_streams: 2,
+        ..Default::default()
+    };
+    let (found, _, summary) = read_with(pcap_file(1, &frames), limits);
+    assert_eq!(
+        summary.unusable.get(&UnusableReason::StreamEvicted),
+        Some(&1)
+    );
+    // The evicted one and the two left at the end: each partial message is reported, once.
+    assert_eq!(found.len(), 3);
+    assert!(found.iter().all(|m| !m.is_parsed()));
+    assert_eq!(
+        found[0].src.port(),
+        40001,
+        "the least recently active is evicted first"
+    );
+
+    // Fragment sets beyond the limit: the oldest is dropped and counted.
+    let datagram = udp(5060, 5060, &message);
+    let frames: Vec<Vec<u8>> = (0..3u16)
+        .map(|id| ether(0x0800, &ipv4(A4, B4, 17, (id, 0, true), &datagram[..64])))
+        .collect();
+    let limits = sipaccord_capture::Limits {
+        max_fragment_sets: 2,
+        ..Default::default()
+    };
+    let (_, _, summary) = read_with(pcap_file(1, &frames), limits);
+    assert_eq!(
+        summary.unusable.get(&UnusableReason::FragmentLimit),
+        Some(&1)
+    );
+    assert_eq!(
+        summary.unusable.get(&UnusableReason::FragmentTimeout),
+        Some(&2),
+        "left at the end"
+    );
+}
+
+#[test]
+fn a_tls_stream_picked_up_mid_record_is_still_reported() {
+    // The tail of one record, then two whole application-data records.
+    let mut payload = vec![0x42; 37];
+    for len in [20u16, 9] {
+        payload.extend_from_slice(&[0x17, 0x03, 0x03]);
+        payload.extend_from_slice(&len.to_be_bytes());
+        payload.extend(std::iter::repeat_n(0xa5, usize::from(len)));
+    }
+    let frames = vec![tcp4_frame(77, PSH_ACK, &payload)];
+    let (found, _, summary) = read(pcap_file(1, &frames));
+    assert!(found.is_empty());
+    assert_eq!(summary.skipped_streams.len(), 1);
+    assert_eq!(summary.skipped_streams[0].reason, SkipReason::Tls);
 }

@@ -96,6 +96,33 @@ fn sctp_data_chunks_with_a_retransmission() {
     let (found, _, _) = read(pcap_file(1, &[chunk(100), chunk(100), chunk(101)]));
     assert_eq!(found.len(), 2, "the retransmitted TSN 100 counts once");
     assert!(found.iter().all(|m| m.transport == Transport::Sctp));
+
+    // One message in three I-DATA chunks (B, middle, E), in three packets.
+    let thirds = [&message[..100], &message[100..200], &message[200..]];
+    let frames: Vec<Vec<u8>> = thirds
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let flags = match i {
+                0 => 0x02,
+                2 => 0x01,
+                _ => 0x00,
+            };
+            let mut c = vec![64, flags];
+            c.extend_from_slice(&((20 + part.len()) as u16).to_be_bytes());
+            c.extend_from_slice(&(500 + i as u32).to_be_bytes());
+            c.extend_from_slice(&[0, 3, 0, 0, 0, 0, 0, 9, 0, 0, 0, i as u8]);
+            c.extend_from_slice(part);
+            c.resize(c.len().div_ceil(4) * 4, 0);
+            let mut p = vec![0x13, 0xc4, 0x13, 0xc4, 0, 0, 0, 1, 0, 0, 0, 0];
+            p.extend_from_slice(&c);
+            ether(0x0800, &ipv4(A4, B4, 132, (0, 0, false), &p))
+        })
+        .collect();
+    let (found, _, _) = read(pcap_file(1, &frames));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].bytes.as_ref(), &message[..]);
+    assert_eq!(found[0].frame, 3);
 }
 
 #[test]
@@ -119,4 +146,29 @@ fn mutated_captures_never_panic() {
             }
         }
     }
+}
+
+#[test]
+fn packet_decoder_without_a_file() {
+    let mut decoder =
+        sipaccord_capture::PacketDecoder::new("live", sipaccord_capture::Limits::default());
+    let message = sip_message(40);
+    let frame = decoder.push_frame(101, Duration::from_secs(5), &udp4(&message), 0);
+    assert_eq!(frame, 1);
+    let found = decoder.pop().expect("a message");
+    assert_eq!(
+        (found.frame, found.timestamp, found.file.to_str()),
+        (1, Duration::from_secs(5), Some("live"))
+    );
+    assert_eq!(
+        decoder.push_hep(Duration::from_secs(6), &hep3(17, &message)),
+        2
+    );
+    let found = decoder.pop().expect("a HEP message");
+    assert_eq!(found.dst.port(), 5070);
+    decoder.push_hep(Duration::from_secs(7), b"HEP3 not really");
+    decoder.finish();
+    assert!(decoder.pop().is_none());
+    assert_eq!(decoder.summary().messages, 2);
+    assert_eq!(decoder.summary().unusable.values().sum::<u64>(), 1);
 }
