@@ -2,6 +2,8 @@
 
 mod captures;
 
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -9,17 +11,36 @@ use anyhow::{bail, Context, Result};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci            install what the tests need (Debian, as root) and run the test suite, as CI does
-  bench-parse   run the parser benchmark (sipaccord-sip against rsip on the same messages)
-  captures [NAME...]
-                record the project's captures (captures/telegent-acme/) with SIPp and tcpdump on loopback";
+  ci                     install what the tests need (Debian, as root) and run the test suite, as CI does
+  bench-parse [ARGS...]  run the parser benchmark (sipaccord-sip against rsip on the same messages), then
+                         print its report; ARGS go to criterion (e.g. `--measurement-time 10`)
+  bench-report           print the report of the last parser benchmark run: medians as messages/s and
+                         MB/s, sipaccord/rsip ratios and the issue's targets (reads target/criterion, or
+                         $CARGO_TARGET_DIR/criterion)
+  captures [NAME...]     record the project's captures (captures/telegent-acme/) with SIPp and tcpdump on
+                         loopback (needs sipp and tcpdump, and root)";
 
 fn main() -> Result<()> {
-    let task = std::env::args().nth(1);
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
     match task.as_deref() {
         Some("ci") => run("bash", &[".ci/run"]),
-        Some("captures") => captures::run(&workspace_root(), &std::env::args().skip(2).collect::<Vec<_>>()),
-        Some("bench-parse") => run("cargo", &["bench", "-p", "sipaccord-sip", "--bench", "parse"]),
+        Some("captures") => captures::run(&workspace_root(), &args.collect::<Vec<_>>()),
+        Some("bench-parse") => {
+            let extra: Vec<String> = args.collect();
+            let mut cargo_args = vec!["bench", "-p", "sipaccord-sip", "--bench", "parse"];
+            if !extra.is_empty() {
+                cargo_args.push("--");
+                cargo_args.extend(extra.iter().map(String::as_str));
+            }
+            run("cargo", &cargo_args)?;
+            print!("{}", bench_report()?);
+            Ok(())
+        }
+        Some("bench-report") => {
+            print!("{}", bench_report()?);
+            Ok(())
+        }
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -40,6 +61,205 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where criterion keeps its results: `$CARGO_TARGET_DIR/criterion`, else `target/criterion`.
+fn criterion_dir() -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    };
+    target.join("criterion")
+}
+
+/// One criterion result: the median time of one iteration and the bytes it processed.
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    median_ns: f64,
+    low_ns: f64,
+    high_ns: f64,
+    bytes: u64,
+}
+
+impl Measure {
+    fn msgs_per_s(&self) -> f64 {
+        1e9 / self.median_ns
+    }
+
+    /// Decimal megabytes (10^6 bytes) per second.
+    fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / self.median_ns * 1e3
+    }
+}
+
+/// The number after `"key":` in `text`, starting the search at `from`.
+fn number_after(text: &str, key: &str, from: usize) -> Option<(f64, usize)> {
+    let pattern = format!("\"{key}\":");
+    let at = from + text[from..].find(&pattern)? + pattern.len();
+    let rest = text[at..].trim_start();
+    let end =
+        rest.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))).unwrap_or(rest.len());
+    Some((rest[..end].parse().ok()?, at))
+}
+
+/// Reads `criterion/<group>/<function>/<message>/new/`.
+fn measure(dir: &Path, group: &str, function: &str, message: &str) -> Option<Measure> {
+    let base = dir.join(group).join(function).join(message).join("new");
+    let estimates = std::fs::read_to_string(base.join("estimates.json")).ok()?;
+    let benchmark = std::fs::read_to_string(base.join("benchmark.json")).ok()?;
+    // `"median":{ "confidence_interval": {..}, "point_estimate": .. }`; `"median_abs_dev"` does not match.
+    let median_at = estimates.find("\"median\":")?;
+    let (low_ns, _) = number_after(&estimates, "lower_bound", median_at)?;
+    let (high_ns, _) = number_after(&estimates, "upper_bound", median_at)?;
+    let (median_ns, _) = number_after(&estimates, "point_estimate", median_at)?;
+    let (bytes, _) = number_after(&benchmark, "Bytes", 0)?;
+    Some(Measure { median_ns, low_ns, high_ns, bytes: bytes as u64 })
+}
+
+/// Message names in a group, in the order the benchmark defines them when known.
+fn messages(dir: &Path, group: &str, function: &str) -> Vec<String> {
+    const ORDER: &[&str] = &[
+        "invite_sdp",
+        "invite",
+        "ringing_180",
+        "ok_200_sdp",
+        "ack",
+        "bye",
+        "register_auth",
+        "options",
+        "torture_longreq",
+    ];
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(group).join(function))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("new/estimates.json").is_file())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort_by_key(|n| (ORDER.iter().position(|o| o == n).unwrap_or(ORDER.len()), n.clone()));
+    names
+}
+
+fn cell(m: Option<Measure>) -> String {
+    match m {
+        Some(m) => format!(
+            "{:.0} ns ({:.0}–{:.0}) | {:.0} k | {:.0}",
+            m.median_ns,
+            m.low_ns,
+            m.high_ns,
+            m.msgs_per_s() / 1e3,
+            m.mb_per_s()
+        ),
+        None => "– | – | –".to_owned(),
+    }
+}
+
+fn ratio(ours: Option<Measure>, theirs: Option<Measure>) -> String {
+    match (ours, theirs) {
+        (Some(a), Some(b)) => format!("{:.1}×", b.median_ns / a.median_ns),
+        _ => "rsip rejects it".to_owned(),
+    }
+}
+
+/// Markdown tables of the last run, with the targets of the issue checked.
+fn bench_report() -> Result<String> {
+    let dir = criterion_dir();
+    if !dir.join("a_split").is_dir() {
+        bail!("no benchmark results in {} (run `cargo xtask bench-parse` first)", dir.display());
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "Results from {} (median per message, 95% interval in brackets;", dir.display());
+    let _ = writeln!(out, "k msgs/s = thousand messages per second; MB/s = 10^6 bytes per second)\n");
+
+    let _ = writeln!(out, "(a) framing and header split\n");
+    let _ = writeln!(
+        out,
+        "| message | bytes | Message::parse | k msgs/s | MB/s | frame_stream | k msgs/s | MB/s | rsip try_from | k msgs/s | MB/s | parse vs rsip |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut a_invite = None;
+    for name in messages(&dir, "a_split", "sipaccord") {
+        let ours = measure(&dir, "a_split", "sipaccord", &name);
+        let frame = measure(&dir, "a_frame", "sipaccord", &name);
+        let theirs = measure(&dir, "a_split", "rsip", &name);
+        if name == "invite" {
+            a_invite = ours;
+        }
+        let bytes = ours.map_or(0, |m| m.bytes);
+        let _ = writeln!(
+            out,
+            "| {name} | {bytes} | {} | {} | {} | {} |",
+            cell(ours),
+            cell(frame),
+            cell(theirs),
+            ratio(ours, theirs)
+        );
+    }
+    for name in messages(&dir, "a_stream", "sipaccord") {
+        if let Some(m) = measure(&dir, "a_stream", "sipaccord", &name) {
+            let _ = writeln!(
+                out,
+                "\nStream ({name}, frame_stream + parse_stream each): {} B in {:.0} ns = {:.0} MB/s",
+                m.bytes,
+                m.median_ns,
+                m.mb_per_s()
+            );
+        }
+    }
+
+    let _ = writeln!(out, "\n(b) parse + Via branch, From tag, To tag, Call-ID, CSeq\n");
+    let _ =
+        writeln!(out, "| message | bytes | sipaccord | k msgs/s | MB/s | rsip | k msgs/s | MB/s | sipaccord vs rsip |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut min_ratio: Option<(f64, String)> = None;
+    for name in messages(&dir, "b_typed", "sipaccord") {
+        let ours = measure(&dir, "b_typed", "sipaccord", &name);
+        let theirs = measure(&dir, "b_typed", "rsip", &name);
+        if let (Some(a), Some(b)) = (ours, theirs) {
+            let r = b.median_ns / a.median_ns;
+            if min_ratio.as_ref().is_none_or(|(m, _)| r < *m) {
+                min_ratio = Some((r, name.clone()));
+            }
+        }
+        let bytes = ours.map_or(0, |m| m.bytes);
+        let _ = writeln!(out, "| {name} | {bytes} | {} | {} | {} |", cell(ours), cell(theirs), ratio(ours, theirs));
+    }
+
+    let _ = writeln!(out, "\nTargets");
+    match a_invite {
+        Some(m) => {
+            let verdict = if m.mb_per_s() >= 1000.0 { "met" } else { "MISSED" };
+            let _ = writeln!(
+                out,
+                "- (a) > 1 GB/s on the ~500-byte INVITE: {:.0} MB/s ({} B in {:.0} ns): {verdict}",
+                m.mb_per_s(),
+                m.bytes,
+                m.median_ns
+            );
+        }
+        None => {
+            let _ = writeln!(out, "- (a) no result for the `invite` message");
+        }
+    }
+    match min_ratio {
+        Some((r, name)) => {
+            let verdict = if r >= 10.0 { "met" } else { "MISSED" };
+            let _ = writeln!(out, "- (b) at least 10× rsip on every message: lowest {r:.1}× ({name}): {verdict}");
+        }
+        None => {
+            let _ = writeln!(out, "- (b) no rsip results to compare with");
+        }
+    }
+    Ok(out)
 }

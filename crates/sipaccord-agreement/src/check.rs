@@ -26,12 +26,7 @@ const BUILTINS: [&str; 13] = [
 ];
 
 /// Checks and lowers a parsed file. The contract is `None` when there are errors.
-pub fn lower(
-    src: &str,
-    file: &str,
-    tree: &ast::File,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Contract> {
+pub fn lower(src: &str, file: &str, tree: &ast::File, diags: &mut Vec<Diagnostic>) -> Option<Contract> {
     let mut cx = Cx {
         src,
         file,
@@ -74,11 +69,7 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
         let close = rest.find(']').ok_or("`[` without closing `]`")?;
         let inner = &rest[..close];
         let after = &rest[close + 1..];
-        let (prefix_part, port) = if let Some(p) = after.strip_prefix(':') {
-            ("", Some(p))
-        } else {
-            (after, None)
-        };
+        let (prefix_part, port) = if let Some(p) = after.strip_prefix(':') { ("", Some(p)) } else { (after, None) };
         (format!("{inner}{prefix_part}"), port)
     } else if text.matches(':').count() == 1 {
         let (a, p) = text.split_once(':').ok_or("bad address")?;
@@ -87,12 +78,7 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
         (text.to_string(), None)
     };
     let port = match port {
-        Some(p) => Some(
-            p.parse::<u16>()
-                .ok()
-                .filter(|&p| p != 0)
-                .ok_or(format!("`{p}` is not a port (1 to 65535)"))?,
-        ),
+        Some(p) => Some(p.parse::<u16>().ok().filter(|&p| p != 0).ok_or(format!("`{p}` is not a port (1 to 65535)"))?),
         None => None,
     };
     let (ip_text, prefix) = match body.split_once('/') {
@@ -100,20 +86,13 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
             if !allow_range {
                 return Err("a range is not allowed here".into());
             }
-            (
-                ip.to_string(),
-                Some(
-                    len.parse::<u8>()
-                        .map_err(|_| format!("`{len}` is not a prefix length"))?,
-                ),
-            )
+            (ip.to_string(), Some(len.parse::<u8>().map_err(|_| format!("`{len}` is not a prefix length"))?))
         }
         None => (body.clone(), None),
     };
     let ip: IpAddr = ip_text.parse().map_err(|_| {
         if ip_text.contains(':') && !text.starts_with('[') && port.is_some() {
-            "an IPv6 address with a port must be written in brackets: `[2001:db8::1]:5060`"
-                .to_string()
+            "an IPv6 address with a port must be written in brackets: `[2001:db8::1]:5060`".to_string()
         } else {
             format!("`{ip_text}` is not an IPv4 or IPv6 address")
         }
@@ -125,10 +104,7 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
     }
     let a = Address { ip, prefix, port };
     if !a.contains(ip, None) || masked(ip, prefix) != ip {
-        return Err(format!(
-            "`{text}` has host bits set; the network address is {}/{prefix}",
-            masked(ip, prefix)
-        ));
+        return Err(format!("`{text}` has host bits set; the network address is {}/{prefix}", masked(ip, prefix)));
     }
     Ok(a)
 }
@@ -136,19 +112,11 @@ fn parse_addr(text: &str, allow_range: bool) -> Result<Address, String> {
 fn masked(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
-            let m = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(prefix))
-            };
+            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
             IpAddr::V4((u32::from(v4) & m).into())
         }
         IpAddr::V6(v6) => {
-            let m = if prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(prefix))
-            };
+            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
             IpAddr::V6((u128::from(v6) & m).into())
         }
     }
@@ -157,8 +125,7 @@ fn masked(ip: IpAddr, prefix: u8) -> IpAddr {
 /// Peer, type and correlation names: `[a-z][a-z0-9-]*`.
 fn valid_name(n: &str) -> bool {
     n.starts_with(|c: char| c.is_ascii_lowercase())
-        && n.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn parse_duration(s: &str) -> Option<u64> {
@@ -177,22 +144,13 @@ fn parse_duration(s: &str) -> Option<u64> {
 fn parse_code(s: &str) -> Result<CodeRange, String> {
     let bad = || format!("`{s}` is not a status code, class (`2xx`, `18x`) or range (`400-499`)");
     let r = if let Some((a, b)) = s.split_once('-') {
-        CodeRange {
-            min: a.parse().map_err(|_| bad())?,
-            max: b.parse().map_err(|_| bad())?,
-        }
+        CodeRange { min: a.parse().map_err(|_| bad())?, max: b.parse().map_err(|_| bad())? }
     } else if s.len() == 3 && s.ends_with("xx") {
         let d: u16 = s[..1].parse().map_err(|_| bad())?;
-        CodeRange {
-            min: d * 100,
-            max: d * 100 + 99,
-        }
+        CodeRange { min: d * 100, max: d * 100 + 99 }
     } else if s.len() == 3 && s.ends_with('x') {
         let d: u16 = s[..2].parse().map_err(|_| bad())?;
-        CodeRange {
-            min: d * 10,
-            max: d * 10 + 9,
-        }
+        CodeRange { min: d * 10, max: d * 10 + 9 }
     } else if s.len() == 3 {
         let c: u16 = s.parse().map_err(|_| bad())?;
         CodeRange { min: c, max: c }
@@ -216,12 +174,7 @@ impl<'a> Cx<'a> {
         let text = self.text(span);
         let first = text.lines().next().unwrap_or("").trim_end();
         let first = first.strip_suffix('{').unwrap_or(first).trim_end();
-        Origin {
-            file: self.file.to_string(),
-            line,
-            column,
-            text: first.to_string(),
-        }
+        Origin { file: self.file.to_string(), line, column, text: first.to_string() }
     }
 
     fn run(&mut self, tree: &'a ast::File) -> Option<Contract> {
@@ -242,8 +195,13 @@ impl<'a> Cx<'a> {
             }
             None => {
                 self.push(
-                    Diagnostic::new(Code::MissingAgreement, "missing `agreement` line", Span::new(0, 0), "expected `agreement \"NAME\" version N` here")
-                        .with_help("start the file with a line such as `agreement \"acme-telegent\" version 1`"),
+                    Diagnostic::new(
+                        Code::MissingAgreement,
+                        "missing `agreement` line",
+                        Span::new(0, 0),
+                        "expected `agreement \"NAME\" version N` here",
+                    )
+                    .with_help("start the file with a line such as `agreement \"acme-telegent\" version 1`"),
                 );
                 (String::new(), 0)
             }
@@ -272,11 +230,7 @@ impl<'a> Cx<'a> {
                 }
             }
         }
-        for t in tree
-            .items
-            .iter()
-            .filter_map(|i| if let Item::Type(t) = i { Some(t) } else { None })
-        {
+        for t in tree.items.iter().filter_map(|i| if let Item::Type(t) = i { Some(t) } else { None }) {
             self.check_name(&t.name, "type");
             self.type_stack.push(t.name.name.clone());
             self.value_type(&t.value);
@@ -319,11 +273,7 @@ impl<'a> Cx<'a> {
                     sbc.push(addr);
                 }
             }
-            let media = p
-                .media
-                .iter()
-                .filter_map(|a| self.address(a, true))
-                .collect();
+            let media = p.media.iter().filter_map(|a| self.address(a, true)).collect();
             let mut transports = vec![];
             for t in &p.transports {
                 match Transport::from_word(&t.name) {
@@ -352,19 +302,12 @@ impl<'a> Cx<'a> {
             let span = tree.agreement.as_ref().map_or(Span::new(0, 0), |a| a.span);
             let mut d = Diagnostic::new(
                 Code::TooFewPeers,
-                format!(
-                    "an agreement needs at least two peers, found {}",
-                    peers.len()
-                ),
+                format!("an agreement needs at least two peers, found {}", peers.len()),
                 span,
                 "in this agreement",
             )
             .with_help("declare both sides with `peer NAME { sbc ADDR }`");
-            if let Some(p) =
-                tree.items
-                    .iter()
-                    .find_map(|i| if let Item::Peer(p) = i { Some(p) } else { None })
-            {
+            if let Some(p) = tree.items.iter().find_map(|i| if let Item::Peer(p) = i { Some(p) } else { None }) {
                 d = d.with_secondary(p.name.span, "the only peer");
             }
             self.push(d);
@@ -410,10 +353,7 @@ impl<'a> Cx<'a> {
                             ex.span,
                             format!("expected {}", t.describe()),
                         )
-                        .with_secondary(
-                            h.value.as_ref().map_or(h.name.span, |v| v.span()),
-                            "type declared here",
-                        ),
+                        .with_secondary(h.value.as_ref().map_or(h.name.span, |v| v.span()), "type declared here"),
                     );
                 }
             }
@@ -461,9 +401,7 @@ impl<'a> Cx<'a> {
                             k.span,
                             "not a setting",
                         )
-                        .with_help(
-                            "settings are undeclared-headers, unknown-source and media-outside",
-                        ),
+                        .with_help("settings are undeclared-headers, unknown-source and media-outside"),
                     ),
                 }
             }
@@ -475,19 +413,23 @@ impl<'a> Cx<'a> {
             let Item::Rule(r) = item else { continue };
             let response = r.selector.codes.is_some();
             let selector = self.selector(&r.selector, false);
-            let ctx = if response {
-                Ctx::Response
-            } else {
-                Ctx::Request
-            };
+            let ctx = if response { Ctx::Response } else { Ctx::Request };
             let mut obligations = vec![];
             for o in &r.obligations {
                 if let ast::ObligationKind::Echo(h) = &o.kind {
                     if !response {
                         self.push(
-                            Diagnostic::new(Code::EchoInRequestRule, "`must echo` in a request rule", o.span, "a request has nothing to echo")
-                                .with_secondary(r.selector.span, "this rule selects requests")
-                                .with_help(format!("move it to a response rule: `on response 2xx to INVITE {{ must echo {} }}`", h.name)),
+                            Diagnostic::new(
+                                Code::EchoInRequestRule,
+                                "`must echo` in a request rule",
+                                o.span,
+                                "a request has nothing to echo",
+                            )
+                            .with_secondary(r.selector.span, "this rule selects requests")
+                            .with_help(format!(
+                                "move it to a response rule: `on response 2xx to INVITE {{ must echo {} }}`",
+                                h.name
+                            )),
                         );
                     }
                 }
@@ -496,18 +438,8 @@ impl<'a> Cx<'a> {
                 }
             }
             if let Some(selector) = selector {
-                rule_keys.push((
-                    selector_key(
-                        &selector,
-                        r.selector.cond.as_ref().map(|c| self.text(c.span())),
-                    ),
-                    r,
-                ));
-                rules.push(Rule {
-                    selector,
-                    obligations,
-                    origin: self.origin(r.span),
-                });
+                rule_keys.push((selector_key(&selector, r.selector.cond.as_ref().map(|c| self.text(c.span()))), r));
+                rules.push(Rule { selector, obligations, origin: self.origin(r.span) });
             }
         }
         self.conflicts(&rule_keys);
@@ -530,8 +462,15 @@ impl<'a> Cx<'a> {
             }
             names.insert(c.name.name.clone(), c.name.span);
             let missing = |what: &str| {
-                Diagnostic::new(Code::InvalidValue, format!("correlation `{}` has no `{what}`", c.name.name), c.name.span, format!("`{what}` missing"))
-                    .with_help("a correlation needs `inbound = SELECTOR`, `outbound = SELECTOR` and `match EXPR within DURATION`")
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("correlation `{}` has no `{what}`", c.name.name),
+                    c.name.span,
+                    format!("`{what}` missing"),
+                )
+                .with_help(
+                    "a correlation needs `inbound = SELECTOR`, `outbound = SELECTOR` and `match EXPR within DURATION`",
+                )
             };
             let mut errs = vec![];
             if c.inbound.is_none() {
@@ -562,11 +501,8 @@ impl<'a> Cx<'a> {
                 }
                 Some((e?, ms?, self.text(c.matcher.as_ref()?.0.span()).to_string()))
             });
-            let obligations: Vec<Obligation> = c
-                .obligations
-                .iter()
-                .filter_map(|o| self.obligation(o, Ctx::Correlation, &headers))
-                .collect();
+            let obligations: Vec<Obligation> =
+                c.obligations.iter().filter_map(|o| self.obligation(o, Ctx::Correlation, &headers)).collect();
             if let (Some(inbound), Some(outbound), Some((matcher, within_ms, matcher_text))) =
                 (inbound, outbound, matcher)
             {
@@ -589,10 +525,7 @@ impl<'a> Cx<'a> {
         for (key, span, warn) in std::mem::take(&mut self.uses) {
             if let Some(&(i, _)) = self.headers.get(&key) {
                 used[i] = true;
-            } else if warn
-                && KnownHeader::lookup(key.as_bytes()).is_none()
-                && !warned.contains(&key)
-            {
+            } else if warn && KnownHeader::lookup(key.as_bytes()).is_none() && !warned.contains(&key) {
                 warned.push(key);
                 let name = self.text(span).to_string();
                 self.push(
@@ -602,21 +535,24 @@ impl<'a> Cx<'a> {
                         span,
                         "not declared",
                     )
-                    .with_help(format!(
-                        "declare it so its values are checked: `header {name} {{ value token }}`"
-                    )),
+                    .with_help(format!("declare it so its values are checked: `header {name} {{ value token }}`")),
                 );
             }
         }
         for (h, u) in headers.iter().zip(&used) {
             if !u {
-                let span = self
-                    .headers
-                    .get(&h.name.to_ascii_lowercase())
-                    .map_or(Span::default(), |x| x.1);
+                let span = self.headers.get(&h.name.to_ascii_lowercase()).map_or(Span::default(), |x| x.1);
                 self.push(
-                    Diagnostic::new(Code::UnusedHeader, format!("header `{}` is declared but no rule uses it", h.name), span, "declared here")
-                        .with_help(format!("add `may have {}` to the rules where it is allowed, or remove the declaration", h.name)),
+                    Diagnostic::new(
+                        Code::UnusedHeader,
+                        format!("header `{}` is declared but no rule uses it", h.name),
+                        span,
+                        "declared here",
+                    )
+                    .with_help(format!(
+                        "add `may have {}` to the rules where it is allowed, or remove the declaration",
+                        h.name
+                    )),
                 );
             }
         }
@@ -625,16 +561,7 @@ impl<'a> Cx<'a> {
         if self.diags.iter().any(Diagnostic::is_error) {
             return None;
         }
-        Some(Contract {
-            name,
-            version,
-            file: self.file.to_string(),
-            peers,
-            headers,
-            settings,
-            rules,
-            correlations,
-        })
+        Some(Contract { name, version, file: self.file.to_string(), peers, headers, settings, rules, correlations })
     }
 
     fn check_name(&mut self, id: &ast::Ident, what: &str) {
@@ -646,9 +573,7 @@ impl<'a> Cx<'a> {
                     id.span,
                     "invalid name",
                 )
-                .with_help(format!(
-                    "{what} names are lower-case letters, digits and `-`, starting with a letter"
-                )),
+                .with_help(format!("{what} names are lower-case letters, digits and `-`, starting with a letter")),
             );
         }
     }
@@ -659,7 +584,9 @@ impl<'a> Cx<'a> {
             Err(e) => {
                 self.push(
                     Diagnostic::new(Code::InvalidAddress, format!("invalid address `{}`", a.name), a.span, e)
-                        .with_help("write `203.0.113.10`, `203.0.113.10:5060`, `[2001:db8::1]:5060` or a range `198.51.100.0/27`"),
+                        .with_help(
+                        "write `203.0.113.10`, `203.0.113.10:5060`, `[2001:db8::1]:5060` or a range `198.51.100.0/27`",
+                    ),
                 );
                 None
             }
@@ -668,59 +595,29 @@ impl<'a> Cx<'a> {
 
     fn value_type(&mut self, v: &'a ast::ValueType) -> Option<ValueType> {
         match v {
-            ast::ValueType::Literal(l) => Some(ValueType::Literal {
-                value: l.value.clone(),
-            }),
+            ast::ValueType::Literal(l) => Some(ValueType::Literal { value: l.value.clone() }),
             ast::ValueType::Regex(l) => match Pattern::new(&l.value) {
                 Ok(p) => Some(ValueType::Regex { pattern: p }),
                 Err(e) => {
                     let msg = e.to_string();
-                    let detail = msg
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim()
-                        .trim_start_matches("error: ")
-                        .to_string();
+                    let detail = msg.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
                     self.push(
-                        Diagnostic::new(
-                            Code::InvalidRegex,
-                            "invalid regular expression",
-                            l.span,
-                            detail,
-                        )
-                        .with_help(
-                            "the regex crate's syntax is used; escape a literal slash as `\\/`",
-                        ),
+                        Diagnostic::new(Code::InvalidRegex, "invalid regular expression", l.span, detail)
+                            .with_help("the regex crate's syntax is used; escape a literal slash as `\\/`"),
                     );
                     None
                 }
             },
             ast::ValueType::Alt(alts, _) => {
-                let lowered: Vec<Option<ValueType>> =
-                    alts.iter().map(|a| self.value_type(a)).collect();
+                let lowered: Vec<Option<ValueType>> = alts.iter().map(|a| self.value_type(a)).collect();
                 let alternatives: Option<Vec<ValueType>> = lowered.into_iter().collect();
-                Some(ValueType::Alt {
-                    alternatives: alternatives?,
-                })
+                Some(ValueType::Alt { alternatives: alternatives? })
             }
-            ast::ValueType::Params(p) => Some(ValueType::WithParams {
-                base: None,
-                params: self.params(p)?,
-            }),
-            ast::ValueType::Named {
-                name,
-                range,
-                fields,
-                params,
-                ..
-            } => {
+            ast::ValueType::Params(p) => Some(ValueType::WithParams { base: None, params: self.params(p)? }),
+            ast::ValueType::Named { name, range, fields, params, .. } => {
                 let base = self.named(name, range.as_ref(), fields)?;
                 match params {
-                    Some(p) => Some(ValueType::WithParams {
-                        base: Some(Box::new(base)),
-                        params: self.params(p)?,
-                    }),
+                    Some(p) => Some(ValueType::WithParams { base: Some(Box::new(base)), params: self.params(p)? }),
                     None => Some(base),
                 }
             }
@@ -741,16 +638,9 @@ impl<'a> Cx<'a> {
                 },
                 None => None,
             };
-            entries.push(ParamSpec {
-                name: e.name.name.clone(),
-                value,
-                required: e.required,
-            });
+            entries.push(ParamSpec { name: e.name.name.clone(), value, required: e.required });
         }
-        ok.then_some(ParamsSpecC {
-            closed: p.closed,
-            entries,
-        })
+        ok.then_some(ParamsSpecC { closed: p.closed, entries })
     }
 
     fn named(
@@ -799,16 +689,9 @@ impl<'a> Cx<'a> {
             return r;
         }
         if !BUILTINS.contains(&n) {
-            let mut d = Diagnostic::new(
-                Code::UndeclaredType,
-                format!("type `{n}` is not declared"),
-                name.span,
-                "unknown type",
-            );
-            d = d.with_help(format!(
-                "declare it with `type {n} = ...` or use a built-in: {}",
-                BUILTINS.join(", ")
-            ));
+            let mut d =
+                Diagnostic::new(Code::UndeclaredType, format!("type `{n}` is not declared"), name.span, "unknown type");
+            d = d.with_help(format!("declare it with `type {n} = ...` or use a built-in: {}", BUILTINS.join(", ")));
             self.push(d);
             return None;
         }
@@ -822,15 +705,10 @@ impl<'a> Cx<'a> {
                 ));
                 return None;
             }
-            let parsed = r
-                .name
-                .split_once("..")
-                .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
+            let parsed =
+                r.name.split_once("..").and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
             return match parsed {
-                Some((a, b)) if a <= b => Some(ValueType::Integer {
-                    min: Some(a),
-                    max: Some(b),
-                }),
+                Some((a, b)) if a <= b => Some(ValueType::Integer { min: Some(a), max: Some(b) }),
                 _ => {
                     self.push(Diagnostic::new(
                         Code::InvalidValue,
@@ -877,10 +755,7 @@ impl<'a> Cx<'a> {
         }
         Some(match n {
             "token" => ValueType::Token,
-            "integer" => ValueType::Integer {
-                min: None,
-                max: None,
-            },
+            "integer" => ValueType::Integer { min: None, max: None },
             "quoted-string" => ValueType::QuotedString,
             "host" => ValueType::Host,
             "ipv4" => ValueType::Ipv4,
@@ -888,18 +763,9 @@ impl<'a> Cx<'a> {
             "uuid" => ValueType::Uuid,
             "any" => ValueType::Any,
             "e164" => ValueType::E164,
-            "uri" => ValueType::Uri {
-                scheme: UriKind::Any,
-                fields: uf,
-            },
-            "sip-uri" => ValueType::Uri {
-                scheme: UriKind::Sip,
-                fields: uf,
-            },
-            "tel-uri" => ValueType::Uri {
-                scheme: UriKind::Tel,
-                fields: uf,
-            },
+            "uri" => ValueType::Uri { scheme: UriKind::Any, fields: uf },
+            "sip-uri" => ValueType::Uri { scheme: UriKind::Sip, fields: uf },
+            "tel-uri" => ValueType::Uri { scheme: UriKind::Tel, fields: uf },
             _ => ValueType::NameAddr { fields: uf },
         })
     }
@@ -912,17 +778,12 @@ impl<'a> Cx<'a> {
         known.sort();
         let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
         self.push(
-            Diagnostic::new(
-                Code::UndeclaredPeer,
-                format!("peer `{}` is not declared", p.name),
-                p.span,
-                "unknown peer",
-            )
-            .with_help(if list.is_empty() {
-                "declare it with `peer NAME { sbc ADDR }`".to_string()
-            } else {
-                format!("declared peers: {}", list.join(", "))
-            }),
+            Diagnostic::new(Code::UndeclaredPeer, format!("peer `{}` is not declared", p.name), p.span, "unknown peer")
+                .with_help(if list.is_empty() {
+                    "declare it with `peer NAME { sbc ADDR }`".to_string()
+                } else {
+                    format!("declared peers: {}", list.join(", "))
+                }),
         );
         None
     }
@@ -950,12 +811,7 @@ impl<'a> Cx<'a> {
                         }
                         Err(e) => {
                             ok = false;
-                            self.push(Diagnostic::new(
-                                Code::InvalidValue,
-                                e,
-                                c.span,
-                                "not a status code",
-                            ));
+                            self.push(Diagnostic::new(Code::InvalidValue, e, c.span, "not a status code"));
                         }
                     }
                 }
@@ -969,25 +825,18 @@ impl<'a> Cx<'a> {
                                 m.span,
                                 "ACK is never answered",
                             )
-                            .with_help(
-                                "select the ACK itself with `on ACK`, or the responses to INVITE",
-                            ),
+                            .with_help("select the ACK itself with `on ACK`, or the responses to INVITE"),
                         );
                     }
                 }
-                MessageKind::Response {
-                    codes: out,
-                    methods,
-                }
+                MessageKind::Response { codes: out, methods }
             }
             None if s.any.as_ref().is_some_and(|a| a.name == "message") => MessageKind::Message,
             None => MessageKind::Request { methods },
         };
-        if let Some(m) = s.methods.iter().find(|m| {
-            !m.name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
-        }) {
+        if let Some(m) =
+            s.methods.iter().find(|m| !m.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)))
+        {
             ok = false;
             self.push(Diagnostic::new(
                 Code::InvalidValue,
@@ -1006,11 +855,7 @@ impl<'a> Cx<'a> {
             && s.codes.is_none()
         {
             ok = false;
-            let m = s
-                .methods
-                .iter()
-                .find(|m| m.name == "ACK" || m.name == "BYE")
-                .map_or(s.span, |m| m.span);
+            let m = s.methods.iter().find(|m| m.name == "ACK" || m.name == "BYE").map_or(s.span, |m| m.span);
             self.push(
                 Diagnostic::new(
                     Code::SelectorNeverMatches,
@@ -1041,8 +886,13 @@ impl<'a> Cx<'a> {
             if f.name == t.name && from.is_some() {
                 ok = false;
                 self.push(
-                    Diagnostic::new(Code::SelectorNeverMatches, "this selector can never match: a message does not go from a peer to itself", t.span, "same peer as `from`")
-                        .with_secondary(f.span, "sent by this peer"),
+                    Diagnostic::new(
+                        Code::SelectorNeverMatches,
+                        "this selector can never match: a message does not go from a peer to itself",
+                        t.span,
+                        "same peer as `from`",
+                    )
+                    .with_secondary(f.span, "sent by this peer"),
                 );
             }
         }
@@ -1061,33 +911,27 @@ impl<'a> Cx<'a> {
             }
             None => None,
         };
-        ok.then_some(Selector {
-            message,
-            dialog,
-            from,
-            to,
-            condition,
-            text: self.text(s.span).to_string(),
-        })
+        ok.then_some(Selector { message, dialog, from, to, condition, text: self.text(s.span).to_string() })
     }
 
     fn header_name(&mut self, h: &ast::Ident, allow_prefix: bool) -> Option<HeaderName> {
         if let Some(prefix) = h.name.strip_suffix('*') {
             if !allow_prefix {
                 self.push(
-                    Diagnostic::new(Code::PrefixNotAllowed, "a prefix pattern is only allowed after `must not have` or `should not have`", h.span, "prefix pattern")
-                        .with_help("name one header here"),
+                    Diagnostic::new(
+                        Code::PrefixNotAllowed,
+                        "a prefix pattern is only allowed after `must not have` or `should not have`",
+                        h.span,
+                        "prefix pattern",
+                    )
+                    .with_help("name one header here"),
                 );
                 return None;
             }
             let _ = prefix;
             return Some(HeaderName::new(&h.name));
         }
-        if !h
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%_+`'~".contains(&b))
-        {
+        if !h.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%_+`'~".contains(&b)) {
             self.push(Diagnostic::new(
                 Code::InvalidValue,
                 format!("`{}` is not a header name", h.name),
@@ -1100,12 +944,7 @@ impl<'a> Cx<'a> {
         Some(HeaderName::new(&h.name))
     }
 
-    fn obligation(
-        &mut self,
-        o: &'a ast::Obligation,
-        ctx: Ctx,
-        headers: &[HeaderDecl],
-    ) -> Option<Obligation> {
+    fn obligation(&mut self, o: &'a ast::Obligation, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Obligation> {
         let level = match o.level {
             ast::Level::Must => Level::Must,
             ast::Level::Should => Level::Should,
@@ -1118,13 +957,7 @@ impl<'a> Cx<'a> {
                 let cmp = match cmp {
                     Some(c) => {
                         let c = self.comparison(c, ctx, headers)?;
-                        self.literal_check(
-                            &header,
-                            &Part::Value,
-                            &c,
-                            cmp_lits(cmp.as_ref()),
-                            headers,
-                        );
+                        self.literal_check(&header, &Part::Value, &c, cmp_lits(cmp.as_ref()), headers);
                         Some(c)
                     }
                     None => None,
@@ -1133,10 +966,7 @@ impl<'a> Cx<'a> {
             }
             ast::ObligationKind::NotHave(h) => {
                 let (side, hname) = self.side_of(h, ctx)?;
-                ObligationKind::NotHave {
-                    side,
-                    header: self.header_name(&hname, true)?,
-                }
+                ObligationKind::NotHave { side, header: self.header_name(&hname, true)? }
             }
             ast::ObligationKind::Echo(h) => {
                 if ctx == Ctx::Correlation {
@@ -1147,25 +977,15 @@ impl<'a> Cx<'a> {
                             o.span,
                             "only a response can echo its request",
                         )
-                        .with_help(
-                            "compare the legs instead: `must satisfy outbound.H == inbound.H`",
-                        ),
+                        .with_help("compare the legs instead: `must satisfy outbound.H == inbound.H`"),
                     );
                     return None;
                 }
-                ObligationKind::Echo {
-                    header: self.header_name(h, false)?,
-                }
+                ObligationKind::Echo { header: self.header_name(h, false)? }
             }
-            ast::ObligationKind::Satisfy(e) => ObligationKind::Satisfy {
-                expr: self.expr(e, ctx, headers)?,
-            },
+            ast::ObligationKind::Satisfy(e) => ObligationKind::Satisfy { expr: self.expr(e, ctx, headers)? },
         };
-        Some(Obligation {
-            level,
-            kind,
-            origin: self.origin(o.span),
-        })
+        Some(Obligation { level, kind, origin: self.origin(o.span) })
     }
 
     /// The message a header reference reads, from its `inbound.`/`outbound.`/`request.` prefix.
@@ -1190,8 +1010,13 @@ impl<'a> Cx<'a> {
             (Some("outbound"), Ctx::Correlation) => Side::Outbound,
             (Some(w), _) => {
                 self.push(
-                    Diagnostic::new(Code::FieldNotAvailable, format!("`{w}.` is not available here"), Span::new(h.span.start, h.span.start + w.len()), "not available in this rule")
-                        .with_help("`request.` exists only in response rules, `inbound.`/`outbound.` only in correlations"),
+                    Diagnostic::new(
+                        Code::FieldNotAvailable,
+                        format!("`{w}.` is not available here"),
+                        Span::new(h.span.start, h.span.start + w.len()),
+                        "not available in this rule",
+                    )
+                    .with_help("`request.` exists only in response rules, `inbound.`/`outbound.` only in correlations"),
                 );
                 return None;
             }
@@ -1199,12 +1024,7 @@ impl<'a> Cx<'a> {
         Some((side, name))
     }
 
-    fn comparison(
-        &mut self,
-        c: &'a ast::Cmp,
-        ctx: Ctx,
-        headers: &[HeaderDecl],
-    ) -> Option<Comparison> {
+    fn comparison(&mut self, c: &'a ast::Cmp, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Comparison> {
         Some(match c {
             ast::Cmp::Eq(o) => Comparison::Eq(self.operand(o, ctx, headers)?),
             ast::Cmp::Ne(o) => Comparison::Ne(self.operand(o, ctx, headers)?),
@@ -1213,19 +1033,8 @@ impl<'a> Cx<'a> {
                 Ok(p) => Comparison::Matches(p),
                 Err(e) => {
                     let msg = e.to_string();
-                    let detail = msg
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim()
-                        .trim_start_matches("error: ")
-                        .to_string();
-                    self.push(Diagnostic::new(
-                        Code::InvalidRegex,
-                        "invalid regular expression",
-                        l.span,
-                        detail,
-                    ));
+                    let detail = msg.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
+                    self.push(Diagnostic::new(Code::InvalidRegex, "invalid regular expression", l.span, detail));
                     return None;
                 }
             },
@@ -1233,12 +1042,7 @@ impl<'a> Cx<'a> {
         })
     }
 
-    fn operand(
-        &mut self,
-        o: &'a ast::Operand,
-        ctx: Ctx,
-        headers: &[HeaderDecl],
-    ) -> Option<Operand> {
+    fn operand(&mut self, o: &'a ast::Operand, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Operand> {
         Some(match o {
             ast::Operand::Lit(l) => Operand::Literal(l.value.clone()),
             ast::Operand::Field(f) => Operand::Field(self.field(f, ctx, headers)?),
@@ -1255,36 +1059,35 @@ impl<'a> Cx<'a> {
                         f.span,
                         "which leg?",
                     )
-                    .with_help(format!(
-                        "write `inbound.{0}` or `outbound.{0}`",
-                        self.text(f.span)
-                    )),
+                    .with_help(format!("write `inbound.{0}` or `outbound.{0}`", self.text(f.span))),
                 );
                 return None;
             }
             (None, _) => Side::This,
-            (Some(s), c) => match (s.name.as_str(), c) {
-                ("request", Ctx::Response) => Side::Request,
-                ("inbound", Ctx::Correlation) => Side::Inbound,
-                ("outbound", Ctx::Correlation) => Side::Outbound,
-                (w, _) => {
-                    let help = match c {
+            (Some(s), c) => {
+                match (s.name.as_str(), c) {
+                    ("request", Ctx::Response) => Side::Request,
+                    ("inbound", Ctx::Correlation) => Side::Inbound,
+                    ("outbound", Ctx::Correlation) => Side::Outbound,
+                    (w, _) => {
+                        let help = match c {
                         Ctx::Request => "in a request rule, fields are read from the request itself",
                         Ctx::Response => "`request.` reads the answered request; `inbound.`/`outbound.` exist only in correlations",
                         Ctx::Correlation => "use `inbound.` or `outbound.`",
                     };
-                    self.push(
-                        Diagnostic::new(
-                            Code::FieldNotAvailable,
-                            format!("`{w}.` is not available here"),
-                            s.span,
-                            "not available in this rule",
-                        )
-                        .with_help(help),
-                    );
-                    return None;
+                        self.push(
+                            Diagnostic::new(
+                                Code::FieldNotAvailable,
+                                format!("`{w}.` is not available here"),
+                                s.span,
+                                "not available in this rule",
+                            )
+                            .with_help(help),
+                        );
+                        return None;
+                    }
                 }
-            },
+            }
         };
         let names: Vec<&str> = f.path.iter().map(|s| s.name.as_str()).collect();
         let param = f.param.as_ref().map(|p| p.name.clone());
@@ -1348,10 +1151,7 @@ impl<'a> Cx<'a> {
         Some(match e {
             ast::Expr::Has(h, _) => {
                 let (side, hname) = self.side_of(h, ctx)?;
-                Expr::Has {
-                    side,
-                    header: self.header_name(&hname, false)?,
-                }
+                Expr::Has { side, header: self.header_name(&hname, false)? }
             }
             ast::Expr::Cmp(f, c, _) => {
                 let field = self.field(f, ctx, headers);
@@ -1391,20 +1191,14 @@ impl<'a> Cx<'a> {
         let key = header.name.to_ascii_lowercase();
         // Headers may be declared after the rule: look at the tree-level declaration map too.
         let _ = headers;
-        let decl_ty = self
-            .hdecls
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(&key))
-            .and_then(|h| h.value.clone());
+        let decl_ty = self.hdecls.iter().find(|h| h.name.eq_ignore_ascii_case(&key)).and_then(|h| h.value.clone());
         let Some(ty) = decl_ty else { return };
         let ty = match part {
             Part::Value => Some(ty),
             Part::Param(p) => match &ty {
-                ValueType::WithParams { params, .. } => params
-                    .entries
-                    .iter()
-                    .find(|e| e.name.eq_ignore_ascii_case(p))
-                    .and_then(|e| e.value.clone()),
+                ValueType::WithParams { params, .. } => {
+                    params.entries.iter().find(|e| e.name.eq_ignore_ascii_case(p)).and_then(|e| e.value.clone())
+                }
                 _ => None,
             },
             _ => None,
@@ -1415,10 +1209,7 @@ impl<'a> Cx<'a> {
                 let decl_span = self.headers.get(&key).map(|x| x.1);
                 let mut d = Diagnostic::new(
                     Code::LiteralNeverMatches,
-                    format!(
-                        "\"{}\" can never match the declared type of `{}`",
-                        l.value, header.name
-                    ),
+                    format!("\"{}\" can never match the declared type of `{}`", l.value, header.name),
                     l.span,
                     format!("expected {}", ty.describe()),
                 )
@@ -1453,18 +1244,20 @@ impl<'a> Cx<'a> {
                             continue;
                         }
                         let hit = match hb.name.strip_suffix('*') {
-                            Some(prefix) => ha
-                                .name
-                                .to_ascii_lowercase()
-                                .starts_with(&prefix.to_ascii_lowercase()),
+                            Some(prefix) => ha.name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
                             None => fold(&ha.name) == fold(&hb.name),
                         };
                         if hit && !seen.contains(&(i, j)) {
                             seen.push((i, j));
                             self.push(
-                                Diagnostic::new(Code::ConflictingObligations, format!("`{}` is both required and forbidden for the same messages", ha.name), ob.span, "forbidden here")
-                                    .with_secondary(oa.span, "required here")
-                                    .with_help("no message can satisfy both; remove one or narrow one rule's selector"),
+                                Diagnostic::new(
+                                    Code::ConflictingObligations,
+                                    format!("`{}` is both required and forbidden for the same messages", ha.name),
+                                    ob.span,
+                                    "forbidden here",
+                                )
+                                .with_secondary(oa.span, "required here")
+                                .with_help("no message can satisfy both; remove one or narrow one rule's selector"),
                             );
                         }
                     }
@@ -1489,10 +1282,7 @@ fn split_side(h: &ast::Ident) -> (Option<String>, ast::Ident) {
             let off = side.len() + 1;
             return (
                 Some(side.to_string()),
-                ast::Ident {
-                    name: rest.to_string(),
-                    span: Span::new(h.span.start + off, h.span.end),
-                },
+                ast::Ident { name: rest.to_string(), span: Span::new(h.span.start + off, h.span.end) },
             );
         }
     }
@@ -1514,10 +1304,7 @@ struct SelKey {
 }
 
 fn selector_key(s: &Selector, cond: Option<&str>) -> SelKey {
-    SelKey {
-        sel: s.clone(),
-        cond: cond.map(str::to_string),
-    }
+    SelKey { sel: s.clone(), cond: cond.map(str::to_string) }
 }
 
 fn methods_meet(a: &[String], b: &[String]) -> bool {
@@ -1531,28 +1318,13 @@ impl SelKey {
         let (a, b) = (&self.sel, &other.sel);
         let kinds = match (&a.message, &b.message) {
             (MessageKind::Message, _) | (_, MessageKind::Message) => true,
-            (MessageKind::Request { methods: x }, MessageKind::Request { methods: y }) => {
-                methods_meet(x, y)
-            }
-            (
-                MessageKind::Response {
-                    codes: cx,
-                    methods: x,
-                },
-                MessageKind::Response {
-                    codes: cy,
-                    methods: y,
-                },
-            ) => {
-                methods_meet(x, y)
-                    && cx
-                        .iter()
-                        .any(|p| cy.iter().any(|q| p.min <= q.max && q.min <= p.max))
+            (MessageKind::Request { methods: x }, MessageKind::Request { methods: y }) => methods_meet(x, y),
+            (MessageKind::Response { codes: cx, methods: x }, MessageKind::Response { codes: cy, methods: y }) => {
+                methods_meet(x, y) && cx.iter().any(|p| cy.iter().any(|q| p.min <= q.max && q.min <= p.max))
             }
             _ => false,
         };
-        let dialog =
-            a.dialog == b.dialog || a.dialog == DialogState::Any || b.dialog == DialogState::Any;
+        let dialog = a.dialog == b.dialog || a.dialog == DialogState::Any || b.dialog == DialogState::Any;
         let peer = |x: &Option<String>, y: &Option<String>| x.is_none() || y.is_none() || x == y;
         kinds && dialog && peer(&a.from, &b.from) && peer(&a.to, &b.to) && self.cond == other.cond
     }

@@ -53,9 +53,7 @@ impl Contract {
 
     /// The peer a packet from (or to) this address belongs to, by its SBC addresses.
     pub fn peer_at(&self, ip: IpAddr, port: u16) -> Option<&Peer> {
-        self.peers
-            .iter()
-            .find(|p| p.sbc.iter().any(|a| a.contains(ip, Some(port))))
+        self.peers.iter().find(|p| p.sbc.iter().any(|a| a.contains(ip, Some(port))))
     }
 }
 
@@ -226,8 +224,7 @@ impl HeaderDecl {
 
     /// The values on one header line that do not match the declared type (none when no type is declared).
     pub fn bad_values<'a>(&'a self, line_value: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.values(line_value)
-            .filter(move |v| self.value.as_ref().is_some_and(|t| !t.matches(v)))
+        self.values(line_value).filter(move |v| self.value.as_ref().is_some_and(|t| !t.matches(v)))
     }
 }
 
@@ -741,19 +738,11 @@ impl HeaderName {
     /// Resolves a header name (compact forms and case folded) or a `X-Foo-*` prefix pattern.
     pub fn new(written: &str) -> HeaderName {
         match written.strip_suffix('*') {
-            Some(prefix) => HeaderName {
-                name: prefix.to_string(),
-                prefix: true,
-                known: None,
-            },
+            Some(prefix) => HeaderName { name: prefix.to_string(), prefix: true, known: None },
             None => {
                 let known = sipaccord_sip::KnownHeader::lookup(written.as_bytes());
                 let name = known.map_or_else(|| written.to_string(), |k| k.name().to_string());
-                HeaderName {
-                    name,
-                    prefix: false,
-                    known,
-                }
+                HeaderName { name, prefix: false, known }
             }
         }
     }

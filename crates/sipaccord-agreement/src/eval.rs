@@ -3,9 +3,7 @@
 
 use sipaccord_sip::{CSeq, Message, NameAddr, Params, Uri};
 
-use crate::contract::{
-    Comparison, Expr, FieldRef, HeaderName, ObligationKind, Operand, Part, Side,
-};
+use crate::contract::{Comparison, Expr, FieldRef, HeaderName, ObligationKind, Operand, Part, Side};
 
 /// The messages an expression may read: the message under test, and, where they exist, the request
 /// it answers and the two legs of a correlation.
@@ -24,28 +22,17 @@ pub struct Messages<'m> {
 impl<'m> Messages<'m> {
     /// Just one message.
     pub fn one(m: &'m Message<'m>) -> Messages<'m> {
-        Messages {
-            this: Some(m),
-            ..Messages::default()
-        }
+        Messages { this: Some(m), ..Messages::default() }
     }
 
     /// A response and the request it answers.
     pub fn response(resp: &'m Message<'m>, req: Option<&'m Message<'m>>) -> Messages<'m> {
-        Messages {
-            this: Some(resp),
-            request: req,
-            ..Messages::default()
-        }
+        Messages { this: Some(resp), request: req, ..Messages::default() }
     }
 
     /// The two legs of a correlation.
     pub fn pair(inbound: &'m Message<'m>, outbound: &'m Message<'m>) -> Messages<'m> {
-        Messages {
-            inbound: Some(inbound),
-            outbound: Some(outbound),
-            ..Messages::default()
-        }
+        Messages { inbound: Some(inbound), outbound: Some(outbound), ..Messages::default() }
     }
 
     fn get(&self, side: Side) -> Option<&'m Message<'m>> {
@@ -72,10 +59,7 @@ fn unquote(b: &[u8]) -> &[u8] {
 
 /// The first value of a header (list headers split at commas), trimmed.
 pub fn first_value<'m>(m: &'m Message<'m>, header: &HeaderName) -> Option<&'m [u8]> {
-    m.headers()
-        .iter()
-        .find(|h| header.matches_header(h))
-        .and_then(|h| h.values().next())
+    m.headers().iter().find(|h| header.matches_header(h)).and_then(|h| h.values().next())
 }
 
 fn part_of_value(v: &[u8], part: &Part) -> Option<String> {
@@ -91,9 +75,7 @@ fn part_of_value(v: &[u8], part: &Part) -> Option<String> {
         Part::Param(name) => {
             if let Ok(na) = NameAddr::parse(v) {
                 if let Some(p) = na.params().get(name) {
-                    return Some(p.map_or(String::new(), |p| {
-                        String::from_utf8_lossy(unquote(p)).into_owned()
-                    }));
+                    return Some(p.map_or(String::new(), |p| String::from_utf8_lossy(unquote(p)).into_owned()));
                 }
             }
             // A bare parameter list or `token;params`.
@@ -111,11 +93,9 @@ fn part_of_value(v: &[u8], part: &Part) -> Option<String> {
                 }
                 None => "",
             };
-            Params::new(params.as_bytes()).get(name).map(|p| {
-                p.map_or(String::new(), |p| {
-                    String::from_utf8_lossy(unquote(p)).into_owned()
-                })
-            })
+            Params::new(params.as_bytes())
+                .get(name)
+                .map(|p| p.map_or(String::new(), |p| String::from_utf8_lossy(unquote(p)).into_owned()))
         }
     }
 }
@@ -124,9 +104,7 @@ impl FieldRef {
     /// Reads the field; `None` when the message, header or part is absent.
     pub fn read(&self, msgs: &Messages<'_>) -> Option<String> {
         match self {
-            FieldRef::Header { side, header, part } => {
-                part_of_value(first_value(msgs.get(*side)?, header)?, part)
-            }
+            FieldRef::Header { side, header, part } => part_of_value(first_value(msgs.get(*side)?, header)?, part),
             FieldRef::Ruri { side, part } => {
                 let m = msgs.get(*side)?;
                 // A response has no Request-URI: read the answered request's.
@@ -148,11 +126,7 @@ impl FieldRef {
                 match m.method() {
                     Some(method) => Some(method.to_string()),
                     // A response's method is its CSeq method.
-                    None => m
-                        .values("CSeq")
-                        .next()
-                        .and_then(|v| CSeq::parse(v).ok())
-                        .map(|c| c.method.to_string()),
+                    None => m.values("CSeq").next().and_then(|v| CSeq::parse(v).ok()).map(|c| c.method.to_string()),
                 }
             }
             FieldRef::Status { side } => msgs.get(*side)?.status().map(|s| s.to_string()),
@@ -174,9 +148,9 @@ impl Expr {
     /// Evaluates the expression. A comparison on an absent field is false (`!=` against a literal is true).
     pub fn eval(&self, msgs: &Messages<'_>) -> bool {
         match self {
-            Expr::Has { side, header } => msgs
-                .get(*side)
-                .is_some_and(|m| m.headers().iter().any(|h| header.matches_header(h))),
+            Expr::Has { side, header } => {
+                msgs.get(*side).is_some_and(|m| m.headers().iter().any(|h| header.matches_header(h)))
+            }
             Expr::Compare { field, cmp } => cmp.eval(field.read(msgs).as_deref(), msgs),
             Expr::Not(e) => !e.eval(msgs),
             Expr::And(a, b) => a.eval(msgs) && b.eval(msgs),
@@ -202,18 +176,12 @@ impl ObligationKind {
                     Some(c) => c.eval(text(v).as_deref(), msgs),
                 }
             }
-            ObligationKind::NotHave { side, header } => msgs
-                .get(*side)
-                .is_none_or(|m| !m.headers().iter().any(|h| header.matches_header(h))),
+            ObligationKind::NotHave { side, header } => {
+                msgs.get(*side).is_none_or(|m| !m.headers().iter().any(|h| header.matches_header(h)))
+            }
             ObligationKind::Echo { header } => {
-                let resp = msgs
-                    .this
-                    .and_then(|m| first_value(m, header))
-                    .and_then(text);
-                let req = msgs
-                    .request
-                    .and_then(|m| first_value(m, header))
-                    .and_then(text);
+                let resp = msgs.this.and_then(|m| first_value(m, header)).and_then(text);
+                let req = msgs.request.and_then(|m| first_value(m, header)).and_then(text);
                 resp == req
             }
             ObligationKind::Satisfy { expr } => expr.eval(msgs),

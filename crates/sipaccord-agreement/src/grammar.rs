@@ -31,15 +31,9 @@ pub const MAX_DEPTH: u16 = 32;
 fn nested<'t, T>(mut p: impl FnMut(In<'t>) -> R<'t, T>) -> impl FnMut(In<'t>) -> R<'t, T> {
     move |i: In<'t>| {
         if i.depth >= MAX_DEPTH {
-            return Err(nom::Err::Failure(PErr {
-                at: i,
-                expected: format!("at most {MAX_DEPTH} levels of nesting"),
-            }));
+            return Err(nom::Err::Failure(PErr { at: i, expected: format!("at most {MAX_DEPTH} levels of nesting") }));
         }
-        let (mut rest, v) = p(In {
-            depth: i.depth + 1,
-            ..i
-        })?;
+        let (mut rest, v) = p(In { depth: i.depth + 1, ..i })?;
         rest.depth = i.depth;
         Ok((rest, v))
     }
@@ -57,10 +51,7 @@ impl<'t> In<'t> {
     }
 
     fn rest(self) -> In<'t> {
-        In {
-            toks: self.toks.get(1..).unwrap_or(&[]),
-            ..self
-        }
+        In { toks: self.toks.get(1..).unwrap_or(&[]), ..self }
     }
 
     fn text(&self, t: &Token) -> &'t str {
@@ -79,10 +70,7 @@ pub struct PErr<'t> {
 
 impl<'t> nom::error::ParseError<In<'t>> for PErr<'t> {
     fn from_error_kind(input: In<'t>, kind: nom::error::ErrorKind) -> Self {
-        PErr {
-            at: input,
-            expected: format!("{kind:?}").to_lowercase(),
-        }
+        PErr { at: input, expected: format!("{kind:?}").to_lowercase() }
     }
 
     fn append(_: In<'t>, _: nom::error::ErrorKind, other: Self) -> Self {
@@ -102,17 +90,11 @@ impl<'t> nom::error::ParseError<In<'t>> for PErr<'t> {
 type R<'t, T> = IResult<In<'t>, T, PErr<'t>>;
 
 fn fail<'t, T>(at: In<'t>, expected: &str) -> R<'t, T> {
-    Err(nom::Err::Error(PErr {
-        at,
-        expected: expected.to_string(),
-    }))
+    Err(nom::Err::Error(PErr { at, expected: expected.to_string() }))
 }
 
 /// Replaces the expectation of a parser that fails without consuming anything.
-fn expecting<'t, T>(
-    what: &'static str,
-    mut p: impl FnMut(In<'t>) -> R<'t, T>,
-) -> impl FnMut(In<'t>) -> R<'t, T> {
+fn expecting<'t, T>(what: &'static str, mut p: impl FnMut(In<'t>) -> R<'t, T>) -> impl FnMut(In<'t>) -> R<'t, T> {
     move |i: In<'t>| match p(i) {
         Err(nom::Err::Error(e)) if e.at.toks.len() == i.toks.len() => fail(i, what),
         r => r,
@@ -138,33 +120,16 @@ fn kw<'t>(word: &'static str) -> impl Fn(In<'t>) -> R<'t, Span> {
 /// Any word, as an identifier.
 fn word<'t>(what: &'static str) -> impl Fn(In<'t>) -> R<'t, Ident> {
     move |i: In<'t>| match i.first() {
-        Some(t) if t.kind == Tok::Word => Ok((
-            i.rest(),
-            Ident {
-                name: i.text(&t).to_string(),
-                span: t.span,
-            },
-        )),
+        Some(t) if t.kind == Tok::Word => Ok((i.rest(), Ident { name: i.text(&t).to_string(), span: t.span })),
         _ => fail(i, what),
     }
 }
 
 /// Words that end a method list or begin a clause.
-const CLAUSE_WORDS: [&str; 8] = [
-    "from",
-    "to",
-    "if",
-    "response",
-    "request",
-    "message",
-    "initial",
-    "in-dialog",
-];
+const CLAUSE_WORDS: [&str; 8] = ["from", "to", "if", "response", "request", "message", "initial", "in-dialog"];
 
 fn method(i: In<'_>) -> R<'_, Ident> {
-    verify(word("a method"), |w: &Ident| {
-        !CLAUSE_WORDS.contains(&w.name.as_str())
-    })(i)
+    verify(word("a method"), |w: &Ident| !CLAUSE_WORDS.contains(&w.name.as_str()))(i)
 }
 
 /// Unescapes a string or regex token.
@@ -190,13 +155,7 @@ pub fn unescape(raw: &str, kind: Tok) -> String {
 fn lit<'t>(kind: Tok, what: &'static str) -> impl Fn(In<'t>) -> R<'t, Lit> {
     move |i: In<'t>| {
         let (rest, t) = tok(kind, what)(i)?;
-        Ok((
-            rest,
-            Lit {
-                value: unescape(i.text(&t), kind),
-                span: t.span,
-            },
-        ))
+        Ok((rest, Lit { value: unescape(i.text(&t), kind), span: t.span }))
     }
 }
 
@@ -215,10 +174,7 @@ fn comma(i: In<'_>) -> R<'_, Token> {
 /// The span from the first token of `before` to the last token consumed when `after` remains.
 fn consumed(before: In<'_>, after: In<'_>) -> Span {
     let n = before.toks.len() - after.toks.len();
-    match (
-        before.toks.first(),
-        n.checked_sub(1).and_then(|k| before.toks.get(k)),
-    ) {
+    match (before.toks.first(), n.checked_sub(1).and_then(|k| before.toks.get(k))) {
         (Some(a), Some(b)) => a.span.to(b.span),
         (Some(a), None) => Span::new(a.span.start, a.span.start),
         _ => Span::default(),
@@ -227,24 +183,11 @@ fn consumed(before: In<'_>, after: In<'_>) -> Span {
 
 /// Separators between items of a block: newlines, `;` and (inside `params`) `,`.
 fn separators(i: In<'_>) -> R<'_, ()> {
-    map(
-        many1(alt((
-            tok(Tok::Newline, "end of line"),
-            tok(Tok::Semi, "`;`"),
-            comma,
-        ))),
-        |_| (),
-    )(i)
+    map(many1(alt((tok(Tok::Newline, "end of line"), tok(Tok::Semi, "`;`"), comma))), |_| ())(i)
 }
 
 fn newlines(i: In<'_>) -> R<'_, ()> {
-    map(
-        many0(alt((
-            tok(Tok::Newline, "end of line"),
-            tok(Tok::Semi, "`;`"),
-        ))),
-        |_| (),
-    )(i)
+    map(many0(alt((tok(Tok::Newline, "end of line"), tok(Tok::Semi, "`;`")))), |_| ())(i)
 }
 
 /// `A | B | ...`
@@ -276,11 +219,7 @@ enum Args {
 
 fn named_type(i: In<'_>) -> R<'_, ValueType> {
     let field = map(
-        tuple((
-            word("a field name (`user`, `host`, `port` or `scheme`)"),
-            tok(Tok::Colon, "`:`"),
-            value_type,
-        )),
+        tuple((word("a field name (`user`, `host`, `port` or `scheme`)"), tok(Tok::Colon, "`:`"), value_type)),
         |(f, _, t)| (f, t),
     );
     let args = alt((
@@ -306,31 +245,14 @@ fn named_type(i: In<'_>) -> R<'_, ValueType> {
         Some(Args::Fields(f)) => (None, f),
         None => (None, vec![]),
     };
-    Ok((
-        rest,
-        ValueType::Named {
-            name,
-            range,
-            fields,
-            params,
-            span: consumed(i, rest),
-        },
-    ))
+    Ok((rest, ValueType::Named { name, range, fields, params, span: consumed(i, rest) }))
 }
 
 /// `params [closed] { NAME[: TYPE] [required], ... }`
 pub fn params_spec(i: In<'_>) -> R<'_, ParamsSpec> {
     let entry = map(
-        tuple((
-            word("a parameter name"),
-            opt(preceded(tok(Tok::Colon, "`:`"), cut(value_type))),
-            opt(kw("required")),
-        )),
-        |(name, value, req)| ParamEntry {
-            name,
-            value,
-            required: req.is_some(),
-        },
+        tuple((word("a parameter name"), opt(preceded(tok(Tok::Colon, "`:`"), cut(value_type))), opt(kw("required")))),
+        |(name, value, req)| ParamEntry { name, value, required: req.is_some() },
     );
     let (rest, (_, closed, _, _, entries, _, _)) = tuple((
         kw("params"),
@@ -341,14 +263,7 @@ pub fn params_spec(i: In<'_>) -> R<'_, ParamsSpec> {
         opt(separators),
         expecting("`,`, end of line or `}`", tok(Tok::RBrace, "`}`")),
     ))(i)?;
-    Ok((
-        rest,
-        ParamsSpec {
-            closed: closed.is_some(),
-            entries,
-            span: consumed(i, rest),
-        },
-    ))
+    Ok((rest, ParamsSpec { closed: closed.is_some(), entries, span: consumed(i, rest) }))
 }
 
 /// `[initial | in-dialog] (response CODES to METHODS | request | message | METHODS) [from P] [to P] [if EXPR]`
@@ -361,59 +276,30 @@ pub fn selector(i: In<'_>) -> R<'_, Selector> {
     let response = map(
         tuple((
             kw("response"),
-            separated_list1(
-                comma,
-                word("a status code like `200`, `18x`, `2xx` or `400-499`"),
-            ),
+            separated_list1(comma, word("a status code like `200`, `18x`, `2xx` or `400-499`")),
             kw("to"),
-            alt((
-                map(word_eq("request"), |w| (Some(w), vec![])),
-                map(separated_list1(comma, method), |m| (None, m)),
-            )),
+            alt((map(word_eq("request"), |w| (Some(w), vec![])), map(separated_list1(comma, method), |m| (None, m)))),
         )),
         |(_, codes, _, (any, methods))| (Some(codes), any, methods),
     );
     let request = alt((
-        map(alt((word_eq("request"), word_eq("message"))), |w| {
-            (None, Some(w), vec![])
-        }),
+        map(alt((word_eq("request"), word_eq("message"))), |w| (None, Some(w), vec![])),
         map(separated_list1(comma, method), |m| (None, None, m)),
     ));
     let (rest, (dialog, (codes, any, methods), from, to, cond)) = tuple((
         dialog,
-        expecting(
-            "`request`, `message`, `response` or a method",
-            alt((response, request)),
-        ),
+        expecting("`request`, `message`, `response` or a method", alt((response, request))),
         opt(preceded(kw("from"), cut(word("a peer name")))),
         opt(preceded(kw("to"), cut(word("a peer name")))),
         opt(preceded(kw("if"), cut(expr))),
     ))(i)?;
-    Ok((
-        rest,
-        Selector {
-            dialog,
-            codes,
-            methods,
-            any,
-            from,
-            to,
-            cond,
-            span: consumed(i, rest),
-        },
-    ))
+    Ok((rest, Selector { dialog, codes, methods, any, from, to, cond, span: consumed(i, rest) }))
 }
 
 fn word_eq<'t>(w: &'static str) -> impl Fn(In<'t>) -> R<'t, Ident> {
     move |i: In<'t>| {
         let (rest, s) = kw(w)(i)?;
-        Ok((
-            rest,
-            Ident {
-                name: w.to_string(),
-                span: s,
-            },
-        ))
+        Ok((rest, Ident { name: w.to_string(), span: s }))
     }
 }
 
@@ -421,47 +307,25 @@ fn word_eq<'t>(w: &'static str) -> impl Fn(In<'t>) -> R<'t, Ident> {
 pub fn obligation(i: In<'_>) -> R<'_, Obligation> {
     let (rest, level) = expecting(
         "`must`, `should` or `may`",
-        alt((
-            map(kw("must"), |_| Level::Must),
-            map(kw("should"), |_| Level::Should),
-            map(kw("may"), |_| Level::May),
-        )),
+        alt((map(kw("must"), |_| Level::Must), map(kw("should"), |_| Level::Should), map(kw("may"), |_| Level::May))),
     )(i)?;
     let (rest, kind) = if level == Level::May {
         expecting("`have`", preceded(kw("have"), have))(rest)?
     } else {
         expecting("`have`, `not have`, `echo` or `satisfy`", strong)(rest)?
     };
-    Ok((
-        rest,
-        Obligation {
-            level,
-            kind,
-            span: consumed(i, rest),
-        },
-    ))
+    Ok((rest, Obligation { level, kind, span: consumed(i, rest) }))
 }
 
 fn have(i: In<'_>) -> R<'_, ObligationKind> {
-    map(pair(word("a header name"), opt(cmp)), |(h, c)| {
-        ObligationKind::Have(h, c)
-    })(i)
+    map(pair(word("a header name"), opt(cmp)), |(h, c)| ObligationKind::Have(h, c))(i)
 }
 
 fn strong(i: In<'_>) -> R<'_, ObligationKind> {
     alt((
         preceded(kw("have"), have),
-        map(
-            preceded(
-                pair(kw("not"), kw("have")),
-                word("a header name or prefix pattern"),
-            ),
-            ObligationKind::NotHave,
-        ),
-        map(
-            preceded(kw("echo"), word("a header name")),
-            ObligationKind::Echo,
-        ),
+        map(preceded(pair(kw("not"), kw("have")), word("a header name or prefix pattern")), ObligationKind::NotHave),
+        map(preceded(kw("echo"), word("a header name")), ObligationKind::Echo),
         map(preceded(kw("satisfy"), expr), ObligationKind::Satisfy),
     ))(i)
 }
@@ -478,11 +342,7 @@ fn cmp(i: In<'_>) -> R<'_, Cmp> {
             map(
                 preceded(
                     kw("in"),
-                    cut(delimited(
-                        tok(Tok::LParen, "`(`"),
-                        separated_list1(comma, string),
-                        tok(Tok::RParen, "`)`"),
-                    )),
+                    cut(delimited(tok(Tok::LParen, "`(`"), separated_list1(comma, string), tok(Tok::RParen, "`)`"))),
                 ),
                 Cmp::In,
             ),
@@ -491,25 +351,10 @@ fn cmp(i: In<'_>) -> R<'_, Cmp> {
 }
 
 fn operand(i: In<'_>) -> R<'_, Operand> {
-    let number = map(
-        verify(word("a number"), |w: &Ident| {
-            w.name.bytes().all(|b| b.is_ascii_digit())
-        }),
-        |w| {
-            Operand::Lit(Lit {
-                value: w.name,
-                span: w.span,
-            })
-        },
-    );
-    expecting(
-        "a string, number or field",
-        alt((
-            map(string, Operand::Lit),
-            number,
-            map(field, Operand::Field),
-        )),
-    )(i)
+    let number = map(verify(word("a number"), |w: &Ident| w.name.bytes().all(|b| b.is_ascii_digit())), |w| {
+        Operand::Lit(Lit { value: w.name, span: w.span })
+    });
+    expecting("a string, number or field", alt((map(string, Operand::Lit), number, map(field, Operand::Field))))(i)
 }
 
 /// `X-Foo`, `ruri.user`, `inbound.X-Foo.param(name)`.
@@ -518,56 +363,32 @@ fn field(i: In<'_>) -> R<'_, Field> {
     let mut segs: Vec<Ident> = vec![];
     let mut off = w.span.start;
     for part in w.name.split('.') {
-        segs.push(Ident {
-            name: part.to_string(),
-            span: Span::new(off, off + part.len()),
-        });
+        segs.push(Ident { name: part.to_string(), span: Span::new(off, off + part.len()) });
         off += part.len() + 1;
     }
-    let side =
-        if segs.len() > 1 && matches!(segs[0].name.as_str(), "inbound" | "outbound" | "request") {
-            Some(segs.remove(0))
-        } else {
-            None
-        };
+    let side = if segs.len() > 1 && matches!(segs[0].name.as_str(), "inbound" | "outbound" | "request") {
+        Some(segs.remove(0))
+    } else {
+        None
+    };
     let (rest, param) = if segs.last().is_some_and(|s| s.name == "param") {
-        let (rest, p) = delimited(
-            tok(Tok::LParen, "`(`"),
-            word("a parameter name"),
-            tok(Tok::RParen, "`)`"),
-        )(rest)?;
+        let (rest, p) = delimited(tok(Tok::LParen, "`(`"), word("a parameter name"), tok(Tok::RParen, "`)`"))(rest)?;
         (rest, Some(p))
     } else {
         (rest, None)
     };
-    Ok((
-        rest,
-        Field {
-            side,
-            path: segs,
-            param,
-            span: consumed(i, rest),
-        },
-    ))
+    Ok((rest, Field { side, path: segs, param, span: consumed(i, rest) }))
 }
 
 /// `A or B`, `A and B`, `not A`, `(A)`, `has H`, `FIELD CMP`; `and` binds tighter than `or`.
 pub fn expr(i: In<'_>) -> R<'_, Expr> {
     let (rest, (first, more)) = pair(and_expr, many0(preceded(kw("or"), cut(and_expr))))(i)?;
-    Ok((
-        rest,
-        fold(first, more, |a, b, s| Expr::Or(Box::new(a), Box::new(b), s)),
-    ))
+    Ok((rest, fold(first, more, |a, b, s| Expr::Or(Box::new(a), Box::new(b), s))))
 }
 
 fn and_expr(i: In<'_>) -> R<'_, Expr> {
     let (rest, (first, more)) = pair(unary, many0(preceded(kw("and"), cut(unary))))(i)?;
-    Ok((
-        rest,
-        fold(first, more, |a, b, s| {
-            Expr::And(Box::new(a), Box::new(b), s)
-        }),
-    ))
+    Ok((rest, fold(first, more, |a, b, s| Expr::And(Box::new(a), Box::new(b), s))))
 }
 
 fn fold(first: Expr, more: Vec<Expr>, f: impl Fn(Expr, Expr, Span) -> Expr) -> Expr {
@@ -582,19 +403,12 @@ fn unary(i: In<'_>) -> R<'_, Expr> {
         let span = s.to(e.span());
         Expr::Not(Box::new(e), span)
     });
-    let paren = delimited(
-        tok(Tok::LParen, "`(`"),
-        expr,
-        expecting("`)`", tok(Tok::RParen, "`)`")),
-    );
+    let paren = delimited(tok(Tok::LParen, "`(`"), expr, expecting("`)`", tok(Tok::RParen, "`)`")));
     let has = map(pair(kw("has"), word("a header name")), |(s, h)| {
         let span = s.to(h.span);
         Expr::Has(h, span)
     });
-    nested(expecting(
-        "`has`, `not`, `(` or a field",
-        alt((not, paren, has, compare)),
-    ))(i)
+    nested(expecting("`has`, `not`, `(` or a field", alt((not, paren, has, compare))))(i)
 }
 
 fn compare(i: In<'_>) -> R<'_, Expr> {

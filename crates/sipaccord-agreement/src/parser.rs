@@ -10,16 +10,8 @@ use nom::IResult;
 /// Parses a whole file: the tree plus every syntax diagnostic.
 pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
     let (tokens, mut diags) = lex(src);
-    let toks: Vec<Token> = tokens
-        .into_iter()
-        .filter(|t| t.kind != Tok::Comment)
-        .collect();
-    let mut p = Parser {
-        src,
-        toks,
-        pos: 0,
-        diags: Vec::new(),
-    };
+    let toks: Vec<Token> = tokens.into_iter().filter(|t| t.kind != Tok::Comment).collect();
+    let mut p = Parser { src, toks, pos: 0, diags: Vec::new() };
     let file = p.file();
     diags.append(&mut p.diags);
     diags.sort_by_key(|d| d.primary.span.start);
@@ -38,15 +30,7 @@ struct Fail;
 
 type PResult<T> = Result<T, Fail>;
 
-const TOP_KEYWORDS: [&str; 7] = [
-    "agreement",
-    "peer",
-    "type",
-    "header",
-    "settings",
-    "on",
-    "correlate",
-];
+const TOP_KEYWORDS: [&str; 7] = ["agreement", "peer", "type", "header", "settings", "on", "correlate"];
 
 fn describe(src: &str, t: Option<&Token>) -> String {
     match t {
@@ -74,9 +58,7 @@ impl<'s> Parser<'s> {
     }
 
     fn peek_word(&self) -> Option<&'s str> {
-        self.peek()
-            .filter(|t| t.kind == Tok::Word)
-            .map(|t| self.text(t))
+        self.peek().filter(|t| t.kind == Tok::Word).map(|t| self.text(t))
     }
 
     fn at_word(&self, w: &str) -> bool {
@@ -91,10 +73,7 @@ impl<'s> Parser<'s> {
     }
 
     fn prev_end(&self) -> usize {
-        self.pos
-            .checked_sub(1)
-            .and_then(|i| self.toks.get(i))
-            .map_or(0, |t| t.span.end)
+        self.pos.checked_sub(1).and_then(|i| self.toks.get(i)).map_or(0, |t| t.span.end)
     }
 
     fn bump(&mut self) -> Option<Token> {
@@ -117,10 +96,7 @@ impl<'s> Parser<'s> {
 
     fn expect(&mut self, kind: Tok, what: &str) -> PResult<Token> {
         if self.peek_kind() == Some(kind) {
-            Ok(self.bump().unwrap_or(Token {
-                kind,
-                span: Span::default(),
-            }))
+            Ok(self.bump().unwrap_or(Token { kind, span: Span::default() }))
         } else {
             self.error(what)
         }
@@ -139,10 +115,7 @@ impl<'s> Parser<'s> {
             Some(t) if t.kind == Tok::Word => {
                 let t = *t;
                 self.pos += 1;
-                Ok(Ident {
-                    name: self.text(&t).to_string(),
-                    span: t.span,
-                })
+                Ok(Ident { name: self.text(&t).to_string(), span: t.span })
             }
             _ => self.error(what),
         }
@@ -167,10 +140,7 @@ impl<'s> Parser<'s> {
         } else {
             inner.replace("\\/", "/")
         };
-        Ok(Lit {
-            value,
-            span: t.span,
-        })
+        Ok(Lit { value, span: t.span })
     }
 
     fn skip_newlines(&mut self) {
@@ -316,31 +286,17 @@ impl<'s> Parser<'s> {
                         .with_help("a file holds one agreement; remove this line"),
                     );
                 } else {
-                    file.agreement = Some(AgreementDecl {
-                        name,
-                        version,
-                        span,
-                        first: !seen,
-                    });
+                    file.agreement = Some(AgreementDecl { name, version, span, first: !seen });
                 }
                 Ok(())
             }
             Some("peer") => {
                 self.pos += 1;
                 let name = self.ident("peer name")?;
-                let display = if self.peek_kind() == Some(Tok::Str) {
-                    Some(self.lit(Tok::Str, "display name")?)
-                } else {
-                    None
-                };
-                let mut peer = Peer {
-                    name,
-                    display,
-                    sbc: vec![],
-                    media: vec![],
-                    transports: vec![],
-                    span: Span::default(),
-                };
+                let display =
+                    if self.peek_kind() == Some(Tok::Str) { Some(self.lit(Tok::Str, "display name")?) } else { None };
+                let mut peer =
+                    Peer { name, display, sbc: vec![], media: vec![], transports: vec![], span: Span::default() };
                 let span = self.block(|p| {
                     let key = p.ident("`sbc`, `media` or `transport`")?;
                     let list = match key.name.as_str() {
@@ -355,19 +311,10 @@ impl<'s> Parser<'s> {
                     loop {
                         let t = match p.peek() {
                             Some(t) if matches!(t.kind, Tok::Word | Tok::Bracketed) => *t,
-                            _ => {
-                                return p.error(if key.name == "transport" {
-                                    "a transport"
-                                } else {
-                                    "an address"
-                                })
-                            }
+                            _ => return p.error(if key.name == "transport" { "a transport" } else { "an address" }),
                         };
                         p.pos += 1;
-                        list.push(Ident {
-                            name: p.text(&t).to_string(),
-                            span: t.span,
-                        });
+                        list.push(Ident { name: p.text(&t).to_string(), span: t.span });
                         if p.peek_kind() == Some(Tok::Comma) {
                             p.pos += 1;
                         } else {
@@ -384,24 +331,14 @@ impl<'s> Parser<'s> {
                 let name = self.ident("type name")?;
                 self.expect(Tok::Eq, "`=`")?;
                 let value = self.value_type()?;
-                file.items.push(Item::Type(TypeDecl {
-                    name,
-                    value,
-                    span: Span::new(start, self.prev_end()),
-                }));
+                file.items.push(Item::Type(TypeDecl { name, value, span: Span::new(start, self.prev_end()) }));
                 Ok(())
             }
             Some("header") => {
                 self.pos += 1;
                 let name = self.ident("header name")?;
-                let mut h = HeaderDecl {
-                    name,
-                    value: None,
-                    list: None,
-                    max: None,
-                    example: None,
-                    span: Span::default(),
-                };
+                let mut h =
+                    HeaderDecl { name, value: None, list: None, max: None, example: None, span: Span::default() };
                 let span = self.block(|p| {
                     let key = p.ident("`value`, `list`, `max` or `example`")?;
                     match key.name.as_str() {
@@ -438,10 +375,7 @@ impl<'s> Parser<'s> {
                     entries.push((k, v));
                     Ok(())
                 })?;
-                file.items.push(Item::Settings(Settings {
-                    entries,
-                    span: Span::new(start, span.end),
-                }));
+                file.items.push(Item::Settings(Settings { entries, span: Span::new(start, span.end) }));
                 Ok(())
             }
             Some("on") => {
@@ -452,11 +386,7 @@ impl<'s> Parser<'s> {
                     obligations.push(p.obligation()?);
                     Ok(())
                 })?;
-                file.items.push(Item::Rule(Rule {
-                    selector,
-                    obligations,
-                    span: Span::new(start, span.end),
-                }));
+                file.items.push(Item::Rule(Rule { selector, obligations, span: Span::new(start, span.end) }));
                 Ok(())
             }
             Some("correlate") => {
@@ -497,25 +427,17 @@ impl<'s> Parser<'s> {
                 file.items.push(Item::Correlate(c));
                 Ok(())
             }
-            _ => {
-                self.error("`agreement`, `peer`, `type`, `header`, `settings`, `on` or `correlate`")
-            }
+            _ => self.error("`agreement`, `peer`, `type`, `header`, `settings`, `on` or `correlate`"),
         }
     }
 
     /// Runs a grammar production on the remaining tokens; on failure, records the diagnostic.
     fn run<T>(&mut self, mut p: impl FnMut(In<'_>) -> IResult<In<'_>, T, PErr<'_>>) -> PResult<T> {
         let toks = self.toks.get(self.pos..).unwrap_or(&[]);
-        let input = In {
-            toks,
-            src: self.src,
-            depth: 0,
-        };
+        let input = In { toks, src: self.src, depth: 0 };
         let outcome = match p(input) {
             Ok((rest, v)) => Ok((toks.len() - rest.toks.len(), v)),
-            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
-                Err((toks.len() - e.at.toks.len(), e.expected))
-            }
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err((toks.len() - e.at.toks.len(), e.expected)),
             Err(nom::Err::Incomplete(_)) => Err((toks.len(), "more input".to_string())),
         };
         match outcome {
@@ -542,11 +464,7 @@ impl<'s> Parser<'s> {
     fn selector(&mut self, rule: bool) -> PResult<Selector> {
         let sel = self.run(grammar::selector)?;
         if rule && self.peek_kind() != Some(Tok::LBrace) {
-            return self.error(if sel.cond.is_some() {
-                "`{`"
-            } else {
-                "`from`, `to`, `if` or `{`"
-            });
+            return self.error(if sel.cond.is_some() { "`{`" } else { "`from`, `to`, `if` or `{`" });
         }
         Ok(sel)
     }

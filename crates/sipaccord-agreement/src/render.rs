@@ -46,27 +46,15 @@ pub fn render_one(d: &Diagnostic, src: &str, file: &str, colour: bool) -> String
     let p = &d.primary;
     // annotate-snippets draws `^` for an error-level annotation and `-` for a warning-level one,
     // and prefixes neither label, which is rustc's look for primary and secondary spans.
-    snippet = snippet.annotation(
-        Level::Error
-            .span(clamp(src, p.span.start, p.span.end))
-            .label(&p.message),
-    );
+    snippet = snippet.annotation(Level::Error.span(clamp(src, p.span.start, p.span.end)).label(&p.message));
     for s in &d.secondary {
-        snippet = snippet.annotation(
-            Level::Warning
-                .span(clamp(src, s.span.start, s.span.end))
-                .label(&s.message),
-        );
+        snippet = snippet.annotation(Level::Warning.span(clamp(src, s.span.start, s.span.end)).label(&s.message));
     }
     let mut msg = level.title(&d.message).id(d.code.as_str()).snippet(snippet);
     if let Some(h) = &d.help {
         msg = msg.footer(Level::Help.title(h));
     }
-    let renderer = if colour {
-        Renderer::styled()
-    } else {
-        Renderer::plain()
-    };
+    let renderer = if colour { Renderer::styled() } else { Renderer::plain() };
     let mut text = renderer.render(msg).to_string();
     text.push('\n');
     text

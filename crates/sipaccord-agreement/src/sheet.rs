@@ -37,17 +37,14 @@ fn obligation_words(level: Level, kind: &ObligationKind, text: &str) -> String {
         Level::May => "may",
     };
     match kind {
-        ObligationKind::Have {
-            header, cmp: None, ..
-        } => format!("{lvl} carry `{}`", header.name),
+        ObligationKind::Have { header, cmp: None, .. } => format!("{lvl} carry `{}`", header.name),
         ObligationKind::NotHave { header, .. } if header.prefix => {
             format!("{lvl} not carry any header starting with `{}`", header.name)
         }
         ObligationKind::NotHave { header, .. } => format!("{lvl} not carry `{}`", header.name),
-        ObligationKind::Echo { header } => format!(
-            "{lvl} echo `{}` from the request (same value, or absent in both)",
-            header.name
-        ),
+        ObligationKind::Echo { header } => {
+            format!("{lvl} echo `{}` from the request (same value, or absent in both)", header.name)
+        }
         _ => format!("`{text}`"),
     }
 }
@@ -71,11 +68,7 @@ fn selector_words(s: &Selector) -> String {
                     (a, _) => format!("{a}-{}", c.max),
                 })
                 .collect();
-            let to = if methods.is_empty() {
-                "any request".to_string()
-            } else {
-                methods.join(", ")
-            };
+            let to = if methods.is_empty() { "any request".to_string() } else { methods.join(", ") };
             format!("{dialog}responses {} to {to}", codes.join(", "))
         }
         MessageKind::Message => format!("every {dialog}message"),
@@ -87,15 +80,11 @@ fn selector_words(s: &Selector) -> String {
 }
 
 fn applies(r: &Rule, from: &str, to: &str) -> bool {
-    r.selector.from.as_deref().is_none_or(|f| f == from)
-        && r.selector.to.as_deref().is_none_or(|t| t == to)
+    r.selector.from.as_deref().is_none_or(|f| f == from) && r.selector.to.as_deref().is_none_or(|t| t == to)
 }
 
 fn build(c: &Contract) -> Vec<Block> {
-    let mut b = vec![Block::Heading(
-        1,
-        format!("Header agreement: {} (version {})", c.name, c.version),
-    )];
+    let mut b = vec![Block::Heading(1, format!("Header agreement: {} (version {})", c.name, c.version))];
     b.push(Block::Para(format!(
         "Compiled from `{}`. Both operators review and sign this sheet before interop testing.",
         c.file
@@ -114,34 +103,14 @@ fn build(c: &Contract) -> Vec<Block> {
                 v.join(", ")
             }
         };
-        let transports: Vec<String> = p
-            .transports
-            .iter()
-            .map(|t| t.as_str().to_string())
-            .collect();
+        let transports: Vec<String> = p.transports.iter().map(|t| t.as_str().to_string()).collect();
         b.push(Block::List(vec![
-            (
-                format!(
-                    "SBC signalling addresses: {}",
-                    join(p.sbc.iter().map(ToString::to_string).collect())
-                ),
-                vec![],
-            ),
-            (
-                format!(
-                    "Media ranges: {}",
-                    join(p.media.iter().map(ToString::to_string).collect())
-                ),
-                vec![],
-            ),
+            (format!("SBC signalling addresses: {}", join(p.sbc.iter().map(ToString::to_string).collect())), vec![]),
+            (format!("Media ranges: {}", join(p.media.iter().map(ToString::to_string).collect())), vec![]),
             (
                 format!(
                     "Transports: {}",
-                    if transports.is_empty() {
-                        "any".to_string()
-                    } else {
-                        transports.join(", ")
-                    }
+                    if transports.is_empty() { "any".to_string() } else { transports.join(", ") }
                 ),
                 vec![],
             ),
@@ -155,10 +124,7 @@ fn build(c: &Contract) -> Vec<Block> {
             .headers
             .iter()
             .map(|h| {
-                let mut value = h
-                    .value
-                    .as_ref()
-                    .map_or("any value".to_string(), |v| v.describe());
+                let mut value = h.value.as_ref().map_or("any value".to_string(), |v| v.describe());
                 if h.list {
                     value.push_str(" (comma-separated list allowed)");
                 }
@@ -170,34 +136,22 @@ fn build(c: &Contract) -> Vec<Block> {
                 ]
             })
             .collect();
-        b.push(Block::Table(
-            vec!["Header", "Value", "Max", "Example"],
-            rows,
-        ));
+        b.push(Block::Table(vec!["Header", "Value", "Max", "Example"], rows));
     }
     for from in &c.peers {
         for to in &c.peers {
             if from.name == to.name {
                 continue;
             }
-            b.push(Block::Heading(
-                2,
-                format!("Messages from {} to {}", from.name, to.name),
-            ));
+            b.push(Block::Heading(2, format!("Messages from {} to {}", from.name, to.name)));
             let items: Vec<(String, Vec<String>)> = c
                 .rules
                 .iter()
                 .filter(|r| applies(r, &from.name, &to.name))
                 .map(|r| {
-                    let subs = r
-                        .obligations
-                        .iter()
-                        .map(|o| obligation_words(o.level, &o.kind, &o.origin.text))
-                        .collect();
-                    (
-                        format!("{} (line {})", selector_words(&r.selector), r.origin.line),
-                        subs,
-                    )
+                    let subs =
+                        r.obligations.iter().map(|o| obligation_words(o.level, &o.kind, &o.origin.text)).collect();
+                    (format!("{} (line {})", selector_words(&r.selector), r.origin.line), subs)
                 })
                 .collect();
             if items.is_empty() {
@@ -231,50 +185,20 @@ fn build(c: &Contract) -> Vec<Block> {
     let s = &c.settings;
     let lv = |l: crate::contract::Strictness| format!("{l:?}").to_lowercase();
     b.push(Block::List(vec![
-        (
-            format!(
-                "Non-standard headers not declared here: {}",
-                lv(s.undeclared_headers)
-            ),
-            vec![],
-        ),
-        (
-            format!("SIP from an address of no peer: {}", lv(s.unknown_source)),
-            vec![],
-        ),
-        (
-            format!(
-                "SDP media outside the sender's ranges: {}",
-                lv(s.media_outside)
-            ),
-            vec![],
-        ),
+        (format!("Non-standard headers not declared here: {}", lv(s.undeclared_headers)), vec![]),
+        (format!("SIP from an address of no peer: {}", lv(s.unknown_source)), vec![]),
+        (format!("SDP media outside the sender's ranges: {}", lv(s.media_outside)), vec![]),
     ]));
     b.push(Block::Heading(2, "Connectivity checklist".into()));
     let mut checks = vec![];
     for p in &c.peers {
-        checks.push((
-            !p.sbc.is_empty(),
-            format!("{} SBC addresses provided", p.name),
-        ));
+        checks.push((!p.sbc.is_empty(), format!("{} SBC addresses provided", p.name)));
     }
     checks.push((false, "Mutual whitelist applied on both SBCs".into()));
-    let custom: Vec<String> = c
-        .headers
-        .iter()
-        .filter(|h| !h.standard)
-        .map(|h| h.name.clone())
-        .collect();
+    let custom: Vec<String> = c.headers.iter().filter(|h| !h.standard).map(|h| h.name.clone()).collect();
     checks.push((
         false,
-        format!(
-            "Custom headers agreed: {}",
-            if custom.is_empty() {
-                "none".to_string()
-            } else {
-                custom.join(", ")
-            }
-        ),
+        format!("Custom headers agreed: {}", if custom.is_empty() { "none".to_string() } else { custom.join(", ") }),
     ));
     checks.push((
         false,
@@ -296,10 +220,7 @@ fn md_cell(s: &str) -> String {
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Inline code spans (backticks) to `<code>`, after escaping.
@@ -323,9 +244,7 @@ pub fn sheet(c: &Contract, format: SheetFormat) -> String {
         SheetFormat::Markdown => {
             for b in blocks {
                 match b {
-                    Block::Heading(n, t) => {
-                        out.push_str(&format!("{} {t}\n\n", "#".repeat(usize::from(n))))
-                    }
+                    Block::Heading(n, t) => out.push_str(&format!("{} {t}\n\n", "#".repeat(usize::from(n)))),
                     Block::Para(t) => out.push_str(&format!("{t}\n\n")),
                     Block::List(items) => {
                         for (t, subs) in items {
@@ -364,9 +283,7 @@ pub fn sheet(c: &Contract, format: SheetFormat) -> String {
             ));
             for b in blocks {
                 match b {
-                    Block::Heading(n, t) => {
-                        out.push_str(&format!("<h{n}>{}</h{n}>\n", html_inline(&t)))
-                    }
+                    Block::Heading(n, t) => out.push_str(&format!("<h{n}>{}</h{n}>\n", html_inline(&t))),
                     Block::Para(t) => out.push_str(&format!("<p>{}</p>\n", html_inline(&t))),
                     Block::List(items) => {
                         out.push_str("<ul>\n");

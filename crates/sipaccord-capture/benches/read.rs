@@ -14,33 +14,20 @@ const FILES: &[&str] = &[
 
 fn read(c: &mut Criterion) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    assert!(
-        dir.is_dir(),
-        "the shared corpus is missing: expected {}",
-        dir.display()
-    );
+    assert!(dir.is_dir(), "the shared corpus is missing: expected {}", dir.display());
     let mut group = c.benchmark_group("read");
     for name in FILES {
         let path = dir.join(name);
         let bytes = std::fs::read(&path).expect("read capture");
-        let messages = CaptureReader::from_reader(name, std::io::Cursor::new(bytes.clone()))
-            .expect("capture")
-            .count() as u64;
+        let messages =
+            CaptureReader::from_reader(name, std::io::Cursor::new(bytes.clone())).expect("capture").count() as u64;
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function(format!("{name} bytes"), |b| {
-            b.iter(|| {
-                CaptureReader::from_reader(name, std::io::Cursor::new(bytes.clone()))
-                    .expect("capture")
-                    .count()
-            })
+            b.iter(|| CaptureReader::from_reader(name, std::io::Cursor::new(bytes.clone())).expect("capture").count())
         });
         group.throughput(Throughput::Elements(messages));
         group.bench_function(format!("{name} messages"), |b| {
-            b.iter(|| {
-                CaptureReader::from_reader(name, std::io::Cursor::new(bytes.clone()))
-                    .expect("capture")
-                    .count()
-            })
+            b.iter(|| CaptureReader::from_reader(name, std::io::Cursor::new(bytes.clone())).expect("capture").count())
         });
     }
     group.finish();

@@ -287,9 +287,7 @@ impl Decoder {
         self.out.truncated = p.data.len() < p.orig_len;
         self.out.summary.packets += 1;
         // Expiry scans every pending set, so it runs at most once per second of capture time.
-        if p.ts.saturating_sub(self.last_expiry) >= Duration::from_secs(1)
-            || p.ts < self.last_expiry
-        {
+        if p.ts.saturating_sub(self.last_expiry) >= Duration::from_secs(1) || p.ts < self.last_expiry {
             self.last_expiry = p.ts;
             for dropped in self.frags.expire(p.ts, &self.out.limits) {
                 self.out.count_unusable(dropped, 1);

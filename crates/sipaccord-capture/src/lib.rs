@@ -63,39 +63,22 @@ pub struct PacketDecoder {
 
 impl fmt::Debug for PacketDecoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PacketDecoder")
-            .field("frame", &self.frame)
-            .finish()
+        f.debug_struct("PacketDecoder").field("frame", &self.frame).finish()
     }
 }
 
 impl PacketDecoder {
     /// A decoder whose messages name `source` as their file.
     pub fn new(source: impl AsRef<Path>, limits: Limits) -> PacketDecoder {
-        PacketDecoder {
-            inner: decode::Decoder::new(Arc::from(source.as_ref()), limits),
-            frame: 0,
-        }
+        PacketDecoder { inner: decode::Decoder::new(Arc::from(source.as_ref()), limits), frame: 0 }
     }
 
     /// Decodes one link-layer frame of pcap link type `link_type` (1 Ethernet, 101 raw IP, 113 SLL,
     /// ...); `original_len` is its length on the wire (more than `data.len()` if it was cut).
     /// Returns the frame number it was given (1-based, counting every call).
-    pub fn push_frame(
-        &mut self,
-        link_type: u32,
-        timestamp: Duration,
-        data: &[u8],
-        original_len: usize,
-    ) -> u64 {
+    pub fn push_frame(&mut self, link_type: u32, timestamp: Duration, data: &[u8], original_len: usize) -> u64 {
         self.frame += 1;
-        let packet = decode::Packet {
-            frame: self.frame,
-            ts: timestamp,
-            link: link_type,
-            data,
-            orig_len: original_len,
-        };
+        let packet = decode::Packet { frame: self.frame, ts: timestamp, link: link_type, data, orig_len: original_len };
         self.inner.packet(&packet);
         self.frame
     }

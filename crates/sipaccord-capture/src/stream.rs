@@ -164,11 +164,7 @@ impl Streams {
                 Verdict::Other(OtherTraffic::TcpNotSip)
             };
         }
-        let seq = if flags & SYN != 0 {
-            seq.wrapping_add(1)
-        } else {
-            seq
-        };
+        let seq = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
         let next = *dir.next_seq.get_or_insert(seq);
         let delta = seq_delta(seq, next);
         let limit = out.limits.max_stream_buffer;
@@ -194,11 +190,7 @@ impl Streams {
                 out.count_unusable(UnusableReason::StreamGap, 1);
                 flush_dir(out, src, dst, dir);
                 dir.buf.clear();
-                let earliest = dir
-                    .ahead
-                    .iter()
-                    .map(|(s, _)| *s)
-                    .min_by_key(|&s| seq_delta(s, next));
+                let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
                 dir.next_seq = earliest;
             }
         }
@@ -206,10 +198,7 @@ impl Streams {
         dir.last_frame = out.frame;
         dir.last_ts = out.ts;
         let verdict = process(out, src, dst, dir);
-        if let Some(skipped) = dir
-            .skipped
-            .and_then(|i| out.summary.skipped_streams.get_mut(i))
-        {
+        if let Some(skipped) = dir.skipped.and_then(|i| out.summary.skipped_streams.get_mut(i)) {
             skipped.packets += 1;
             skipped.bytes = dir.delivered;
         }
@@ -223,12 +212,8 @@ impl Streams {
     /// Evicts the `n` least recently active directions (never `keep`), reporting the partial
     /// messages they held.
     fn evict(&mut self, out: &mut Out, n: usize, keep: Option<(SocketAddr, SocketAddr)>) {
-        let mut ages: Vec<(u64, (SocketAddr, SocketAddr))> = self
-            .dirs
-            .iter()
-            .filter(|(k, _)| Some(**k) != keep)
-            .map(|(k, d)| (d.last_used, *k))
-            .collect();
+        let mut ages: Vec<(u64, (SocketAddr, SocketAddr))> =
+            self.dirs.iter().filter(|(k, _)| Some(**k) != keep).map(|(k, d)| (d.last_used, *k)).collect();
         if ages.is_empty() {
             return;
         }
@@ -258,11 +243,7 @@ impl Streams {
                 // them are still found.
                 while !dir.ahead.is_empty() {
                     let next = dir.next_seq.unwrap_or(0);
-                    let earliest = dir
-                        .ahead
-                        .iter()
-                        .map(|(s, _)| *s)
-                        .min_by_key(|&s| seq_delta(s, next));
+                    let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
                     out.count_unusable(UnusableReason::StreamGap, 1);
                     flush_dir(out, key.0, key.1, &mut dir);
                     dir.buf.clear();
@@ -311,10 +292,7 @@ fn flush_dir(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
         out.ts = dir.last_ts;
         let reason = match frame_stream(&dir.buf, &out.limits.sip) {
             Err(e) => e.to_string(),
-            Ok(_) => format!(
-                "incomplete message: stream ended or was interrupted after {} bytes",
-                dir.buf.len()
-            ),
+            Ok(_) => format!("incomplete message: stream ended or was interrupted after {} bytes", dir.buf.len()),
         };
         let buf = std::mem::take(&mut dir.buf);
         out.emit(Transport::Tcp, src, dst, &buf, Some(reason));
@@ -337,9 +315,7 @@ fn find_tls_records(d: &[u8]) -> Option<usize> {
             return false;
         }
         let next = 5 + usize::from(be16(r, 3));
-        next == r.len()
-            || r.get(next..)
-                .is_some_and(|n| is_tls_record(n) && n.len() >= 5)
+        next == r.len() || r.get(next..).is_some_and(|n| is_tls_record(n) && n.len() >= 5)
     })
 }
 
@@ -370,11 +346,7 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                 return verdict;
             }
             Mode::Unknown => {
-                let skip = dir
-                    .buf
-                    .iter()
-                    .take_while(|&&b| b == b'\r' || b == b'\n')
-                    .count();
+                let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
                 let rest = &dir.buf[skip..];
                 if rest.is_empty() {
                     return Verdict::Other(OtherTraffic::TcpNotSip);
@@ -404,9 +376,8 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                     dir.mode = Mode::Sip;
                     continue;
                 }
-                let is_http = HTTP_STARTS
-                    .iter()
-                    .any(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p));
+                let is_http =
+                    HTTP_STARTS.iter().any(|p| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p));
                 if is_http {
                     let Some(end) = memmem::find(rest, b"\r\n\r\n") else {
                         if rest.len() > out.limits.sip.max_message_size {
@@ -416,20 +387,12 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                         return Verdict::Other(OtherTraffic::TcpNotSip);
                     };
                     let head = rest[..end].to_ascii_lowercase();
-                    let upgrade = head.split(|&b| b == b'\n').any(|l| {
-                        l.starts_with(b"upgrade:") && memmem::find(l, b"websocket").is_some()
-                    }) && (head.starts_with(b"get ")
-                        || head.starts_with(b"http/1.1 101"));
-                    dir.mode = if upgrade {
-                        Mode::WsHandshake
-                    } else {
-                        Mode::NotSip
-                    };
-                    verdict = if upgrade {
-                        Verdict::Sip
-                    } else {
-                        Verdict::Other(OtherTraffic::TcpNotSip)
-                    };
+                    let upgrade = head
+                        .split(|&b| b == b'\n')
+                        .any(|l| l.starts_with(b"upgrade:") && memmem::find(l, b"websocket").is_some())
+                        && (head.starts_with(b"get ") || head.starts_with(b"http/1.1 101"));
+                    dir.mode = if upgrade { Mode::WsHandshake } else { Mode::NotSip };
+                    verdict = if upgrade { Verdict::Sip } else { Verdict::Other(OtherTraffic::TcpNotSip) };
                     continue;
                 }
                 if find_tls_records(rest).is_some() {
@@ -513,11 +476,7 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
 /// Frames and emits every complete SIP message at the start of the buffer.
 fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     loop {
-        let skip = dir
-            .buf
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
+        let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         if skip == dir.buf.len() {
             return;
         }

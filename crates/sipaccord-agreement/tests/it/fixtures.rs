@@ -115,16 +115,10 @@ fn never_panics_on_truncated_or_mangled_input() {
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let head = "agreement \"d\" version 1\npeer a { sbc 192.0.2.1 }\npeer b { sbc 192.0.2.2 }\n";
-    let deep_expr = format!(
-        "{head}on INVITE if {}has X-A{} {{ may have X-A }}\n",
-        "(not ".repeat(5000),
-        ")".repeat(5000)
-    );
+    let deep_expr =
+        format!("{head}on INVITE if {}has X-A{} {{ may have X-A }}\n", "(not ".repeat(5000), ")".repeat(5000));
     let c = compile(&deep_expr, "deep");
-    assert!(c
-        .diagnostics
-        .iter()
-        .any(|d| d.code == Code::Syntax && d.message.contains("levels of nesting")));
+    assert!(c.diagnostics.iter().any(|d| d.code == Code::Syntax && d.message.contains("levels of nesting")));
     let deep_type = format!(
         "{head}header X-A {{ value {}token{} }}\non INVITE {{ may have X-A }}\n",
         "uri(user: ".repeat(5000),
@@ -138,8 +132,5 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     }
     chain.push_str("type t5000 = token\nheader X-A { value t0 }\non INVITE { may have X-A }\n");
     let c = compile(&chain, "chain");
-    assert!(c
-        .diagnostics
-        .iter()
-        .any(|d| d.code == Code::InvalidValue && d.message.contains("nested too deeply")));
+    assert!(c.diagnostics.iter().any(|d| d.code == Code::InvalidValue && d.message.contains("nested too deeply")));
 }

@@ -130,9 +130,5 @@ fn list_headers_check_each_value() {
     let bad: Vec<&[u8]> = pai.bad_values(line).collect();
     assert_eq!(bad, [b"<sip:bob@b.example>".as_slice()]);
     let one = c.header("X-One").expect("declared");
-    assert_eq!(
-        one.values(b"+4930123456, +4940111222").count(),
-        1,
-        "not a list: one value"
-    );
+    assert_eq!(one.values(b"+4930123456, +4940111222").count(), 1, "not a list: one value");
 }

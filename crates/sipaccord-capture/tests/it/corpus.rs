@@ -124,17 +124,9 @@ fn check(dir: &std::path::Path, name: &str, mode: &str) -> Vec<String> {
             want_frames.sort_unstable();
             got_frames.sort_unstable();
             if want_frames != got_frames {
-                let extra: Vec<_> = got_frames
-                    .iter()
-                    .filter(|f| !want_frames.contains(f))
-                    .collect();
-                let missing: Vec<_> = want_frames
-                    .iter()
-                    .filter(|f| !got_frames.contains(f))
-                    .collect();
-                problems.push(format!(
-                    "frames differ: missing {missing:?}, unexpected {extra:?}"
-                ));
+                let extra: Vec<_> = got_frames.iter().filter(|f| !want_frames.contains(f)).collect();
+                let missing: Vec<_> = want_frames.iter().filter(|f| !got_frames.contains(f)).collect();
+                problems.push(format!("frames differ: missing {missing:?}, unexpected {extra:?}"));
             }
         }
         "malformed" => {

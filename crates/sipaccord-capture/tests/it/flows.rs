@@ -259,43 +259,22 @@ fn limits_evict_streams_and_fragment_sets_and_say_so() {
         let seg = tcp(port, 5060, 100, PSH_ACK, &message[..message.len() / 2]);
         frames.push(ether(0x0800, &ipv4(A4, B4, 6, (0, 0, false), &seg)));
     }
-    let limits = sipaccord_capture::Limits {
-        max_streams: 2,
-        ..Default::default()
-    };
+    let limits = sipaccord_capture::Limits { max_streams: 2, ..Default::default() };
     let (found, _, summary) = read_with(pcap_file(1, &frames), limits);
-    assert_eq!(
-        summary.unusable.get(&UnusableReason::StreamEvicted),
-        Some(&1)
-    );
+    assert_eq!(summary.unusable.get(&UnusableReason::StreamEvicted), Some(&1));
     // The evicted one and the two left at the end: each partial message is reported, once.
     assert_eq!(found.len(), 3);
     assert!(found.iter().all(|m| !m.is_parsed()));
-    assert_eq!(
-        found[0].src.port(),
-        40001,
-        "the least recently active is evicted first"
-    );
+    assert_eq!(found[0].src.port(), 40001, "the least recently active is evicted first");
 
     // Fragment sets beyond the limit: the oldest is dropped and counted.
     let datagram = udp(5060, 5060, &message);
-    let frames: Vec<Vec<u8>> = (0..3u16)
-        .map(|id| ether(0x0800, &ipv4(A4, B4, 17, (id, 0, true), &datagram[..64])))
-        .collect();
-    let limits = sipaccord_capture::Limits {
-        max_fragment_sets: 2,
-        ..Default::default()
-    };
+    let frames: Vec<Vec<u8>> =
+        (0..3u16).map(|id| ether(0x0800, &ipv4(A4, B4, 17, (id, 0, true), &datagram[..64]))).collect();
+    let limits = sipaccord_capture::Limits { max_fragment_sets: 2, ..Default::default() };
     let (_, _, summary) = read_with(pcap_file(1, &frames), limits);
-    assert_eq!(
-        summary.unusable.get(&UnusableReason::FragmentLimit),
-        Some(&1)
-    );
-    assert_eq!(
-        summary.unusable.get(&UnusableReason::FragmentTimeout),
-        Some(&2),
-        "left at the end"
-    );
+    assert_eq!(summary.unusable.get(&UnusableReason::FragmentLimit), Some(&1));
+    assert_eq!(summary.unusable.get(&UnusableReason::FragmentTimeout), Some(&2), "left at the end");
 }
 
 #[test]

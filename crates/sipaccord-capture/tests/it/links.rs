@@ -150,20 +150,13 @@ fn mutated_captures_never_panic() {
 
 #[test]
 fn packet_decoder_without_a_file() {
-    let mut decoder =
-        sipaccord_capture::PacketDecoder::new("live", sipaccord_capture::Limits::default());
+    let mut decoder = sipaccord_capture::PacketDecoder::new("live", sipaccord_capture::Limits::default());
     let message = sip_message(40);
     let frame = decoder.push_frame(101, Duration::from_secs(5), &udp4(&message), 0);
     assert_eq!(frame, 1);
     let found = decoder.pop().expect("a message");
-    assert_eq!(
-        (found.frame, found.timestamp, found.file.to_str()),
-        (1, Duration::from_secs(5), Some("live"))
-    );
-    assert_eq!(
-        decoder.push_hep(Duration::from_secs(6), &hep3(17, &message)),
-        2
-    );
+    assert_eq!((found.frame, found.timestamp, found.file.to_str()), (1, Duration::from_secs(5), Some("live")));
+    assert_eq!(decoder.push_hep(Duration::from_secs(6), &hep3(17, &message)), 2);
     let found = decoder.pop().expect("a HEP message");
     assert_eq!(found.dst.port(), 5070);
     decoder.push_hep(Duration::from_secs(7), b"HEP3 not really");

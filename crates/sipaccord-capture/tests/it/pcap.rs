@@ -39,13 +39,7 @@ pub fn ether(ethertype: u16, ip: &[u8]) -> Vec<u8> {
 }
 
 /// An IPv4 header and payload; `frag` is (identification, offset in bytes, more fragments).
-pub fn ipv4(
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    proto: u8,
-    frag: (u16, usize, bool),
-    payload: &[u8],
-) -> Vec<u8> {
+pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, frag: (u16, usize, bool), payload: &[u8]) -> Vec<u8> {
     let total = 20 + payload.len();
     let mut h = vec![0x45, 0];
     h.extend_from_slice(&(total as u16).to_be_bytes());
@@ -95,16 +89,7 @@ pub fn tcp(sport: u16, dport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u
 
 /// An Ethernet/IPv4/TCP frame from A4:5060 to B4:5060.
 pub fn tcp4_frame(seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    ether(
-        0x0800,
-        &ipv4(
-            A4,
-            B4,
-            6,
-            (0, 0, false),
-            &tcp(40000, 5060, seq, flags, payload),
-        ),
-    )
+    ether(0x0800, &ipv4(A4, B4, 6, (0, 0, false), &tcp(40000, 5060, seq, flags, payload)))
 }
 
 /// A classic pcap file (microsecond timestamps, one second apart) of frames of one link type.
@@ -138,12 +123,8 @@ pub fn read(bytes: Vec<u8>) -> (Vec<SipMessage>, Option<CaptureError>, Summary) 
 }
 
 /// As [`read`], with explicit limits.
-pub fn read_with(
-    bytes: Vec<u8>,
-    limits: Limits,
-) -> (Vec<SipMessage>, Option<CaptureError>, Summary) {
-    let reader = CaptureReader::from_reader("generated.pcap", std::io::Cursor::new(bytes))
-        .expect("a pcap header");
+pub fn read_with(bytes: Vec<u8>, limits: Limits) -> (Vec<SipMessage>, Option<CaptureError>, Summary) {
+    let reader = CaptureReader::from_reader("generated.pcap", std::io::Cursor::new(bytes)).expect("a pcap header");
     let mut reader = reader.with_limits(limits);
     let mut messages = Vec::new();
     let mut error = None;
@@ -209,11 +190,7 @@ pub fn pcapng_file(links: &[u16], frames: &[(u32, Vec<u8>)]) -> Vec<u8> {
         block(&mut f, 1, &idb);
     }
     for (n, (interface, data)) in frames.iter().enumerate() {
-        let units: u64 = if *interface == 1 {
-            1_700_000_000_000_000_000
-        } else {
-            1_700_000_000_000_000
-        } + n as u64;
+        let units: u64 = if *interface == 1 { 1_700_000_000_000_000_000 } else { 1_700_000_000_000_000 } + n as u64;
         let mut epb = Vec::new();
         epb.extend_from_slice(&interface.to_le_bytes());
         epb.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
