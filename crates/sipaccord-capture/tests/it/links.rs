@@ -198,3 +198,27 @@ fn packet_decoder_without_a_file() {
     assert_eq!(decoder.summary().messages, 2);
     assert_eq!(decoder.summary().unusable.values().sum::<u64>(), 1);
 }
+
+#[test]
+fn thousands_of_stacked_tags_and_tunnels_do_not_exhaust_the_stack() {
+    let message = sip_message(41);
+    let mut frame = vec![0u8; 12];
+    for _ in 0..10_000 {
+        frame.extend_from_slice(&[0x81, 0x00, 0, 1]);
+    }
+    frame.extend_from_slice(&[0x08, 0x00]);
+    frame.extend_from_slice(&udp4(&message));
+    // IP-in-IP nested far deeper than the decoder follows.
+    let mut nested = udp4(&message);
+    for _ in 0..100 {
+        nested = ipv4(A4, B4, 4, (0, 0, false), &nested);
+    }
+    let (found, _, summary) = read(pcap_file(1, &[frame, ether(0x0800, &nested)]));
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        summary
+            .unusable
+            .get(&sipaccord_capture::UnusableReason::TooDeep),
+        Some(&1)
+    );
+}
