@@ -222,3 +222,34 @@ fn thousands_of_stacked_tags_and_tunnels_do_not_exhaust_the_stack() {
         Some(&1)
     );
 }
+
+#[test]
+fn random_frames_on_every_link_type_never_panic() {
+    let mut rng = Rng(0xdec0de);
+    let seed_frames = [
+        ether(0x0800, &udp4(&sip_message(42))),
+        tcp4_frame(1, PSH_ACK, &sip_message(43)),
+        ether(
+            0x86dd,
+            &ipv6(A6, B6, 17, &udp(5060, 5060, &sip_message(44))),
+        ),
+    ];
+    let mut decoder =
+        sipaccord_capture::PacketDecoder::new("random", sipaccord_capture::Limits::default());
+    for round in 0..3000 {
+        let link = [0u32, 1, 9, 12, 50, 51, 101, 108, 113, 228, 229, 276][round % 12];
+        let mut frame = seed_frames[rng.below(seed_frames.len())].clone();
+        // Mostly corrupt the headers, where the decoder's decisions are.
+        for _ in 0..1 + rng.below(8) {
+            let at = rng.below(frame.len().min(80));
+            frame[at] = rng.below(256) as u8;
+        }
+        frame.truncate(rng.below(frame.len() + 1));
+        let orig = frame.len() + rng.below(2) * 100;
+        decoder.push_frame(link, Duration::from_secs(round as u64), &frame, orig);
+        while decoder.pop().is_some() {}
+    }
+    decoder.finish();
+    while decoder.pop().is_some() {}
+    assert_eq!(decoder.summary().packets, 3000);
+}
