@@ -242,7 +242,8 @@ pub enum UnusableReason {
     StreamGap,
     /// A TCP direction was evicted to respect [`Limits::max_streams`].
     StreamEvicted,
-    /// Bytes of a SIP stream before the first start line (capture started mid-message).
+    /// TCP bytes skipped to find a SIP start line: the capture started mid-message, a gap cut a
+    /// message, or bytes between messages were not SIP (e.g. a body without Content-Length).
     StreamResync,
     /// Tunnels nested deeper than the decoder follows.
     TooDeep,
