@@ -295,7 +295,7 @@ impl fmt::Display for UnusableReason {
             UnusableReason::StreamGap => f.write_str("TCP reassembly gap or buffer limit"),
             UnusableReason::StreamEvicted => f.write_str("TCP stream evicted (flow limit)"),
             UnusableReason::StreamResync => {
-                f.write_str("TCP bytes before the first SIP start line")
+                f.write_str("TCP bytes skipped to find a SIP start line")
             }
             UnusableReason::TooDeep => f.write_str("tunnels nested too deep"),
         }
