@@ -415,10 +415,18 @@ impl Decoder {
             0x0800 => self.ipv4(d, depth),
             0x86dd => self.ipv6(d, depth),
             0x8100 | 0x88a8 | 0x9100 | 0x9200 => {
-                if d.len() < 4 {
-                    return self.out.short(Layer::Vlan);
+                // Strip stacked tags in a loop: a crafted frame could hold thousands.
+                let mut d = d;
+                loop {
+                    if d.len() < 4 {
+                        return self.out.short(Layer::Vlan);
+                    }
+                    let inner = be16(d, 2);
+                    d = &d[4..];
+                    if !matches!(inner, 0x8100 | 0x88a8 | 0x9100 | 0x9200) {
+                        return self.ethertype(inner, d, depth);
+                    }
                 }
-                self.ethertype(be16(d, 2), &d[4..], depth)
             }
             0x8847 | 0x8848 => {
                 let mut pos = 0;

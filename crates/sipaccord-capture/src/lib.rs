@@ -225,7 +225,8 @@ pub enum UnusableReason {
     StreamGap,
     /// A TCP direction was evicted to respect [`Limits::max_streams`].
     StreamEvicted,
-    /// Bytes of a SIP stream before the first start line (capture started mid-message).
+    /// TCP bytes skipped to find a SIP start line: the capture started mid-message, a gap cut a
+    /// message, or bytes between messages were not SIP (e.g. a body without Content-Length).
     StreamResync,
     /// Tunnels nested deeper than the decoder follows.
     TooDeep,
@@ -276,7 +277,7 @@ impl fmt::Display for UnusableReason {
             UnusableReason::FragmentLimit => f.write_str("IP fragment reassembly limit"),
             UnusableReason::StreamGap => f.write_str("TCP reassembly gap or buffer limit"),
             UnusableReason::StreamEvicted => f.write_str("TCP stream evicted (flow limit)"),
-            UnusableReason::StreamResync => f.write_str("TCP bytes before the first SIP start line"),
+            UnusableReason::StreamResync => f.write_str("TCP bytes skipped to find a SIP start line"),
             UnusableReason::TooDeep => f.write_str("tunnels nested too deep"),
         }
     }

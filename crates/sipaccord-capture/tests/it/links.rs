@@ -165,3 +165,49 @@ fn packet_decoder_without_a_file() {
     assert_eq!(decoder.summary().messages, 2);
     assert_eq!(decoder.summary().unusable.values().sum::<u64>(), 1);
 }
+
+#[test]
+fn thousands_of_stacked_tags_and_tunnels_do_not_exhaust_the_stack() {
+    let message = sip_message(41);
+    let mut frame = vec![0u8; 12];
+    for _ in 0..10_000 {
+        frame.extend_from_slice(&[0x81, 0x00, 0, 1]);
+    }
+    frame.extend_from_slice(&[0x08, 0x00]);
+    frame.extend_from_slice(&udp4(&message));
+    // IP-in-IP nested far deeper than the decoder follows.
+    let mut nested = udp4(&message);
+    for _ in 0..100 {
+        nested = ipv4(A4, B4, 4, (0, 0, false), &nested);
+    }
+    let (found, _, summary) = read(pcap_file(1, &[frame, ether(0x0800, &nested)]));
+    assert_eq!(found.len(), 1);
+    assert_eq!(summary.unusable.get(&sipaccord_capture::UnusableReason::TooDeep), Some(&1));
+}
+
+#[test]
+fn random_frames_on_every_link_type_never_panic() {
+    let mut rng = Rng(0xdec0de);
+    let seed_frames = [
+        ether(0x0800, &udp4(&sip_message(42))),
+        tcp4_frame(1, PSH_ACK, &sip_message(43)),
+        ether(0x86dd, &ipv6(A6, B6, 17, &udp(5060, 5060, &sip_message(44)))),
+    ];
+    let mut decoder = sipaccord_capture::PacketDecoder::new("random", sipaccord_capture::Limits::default());
+    for round in 0..3000 {
+        let link = [0u32, 1, 9, 12, 50, 51, 101, 108, 113, 228, 229, 276][round % 12];
+        let mut frame = seed_frames[rng.below(seed_frames.len())].clone();
+        // Mostly corrupt the headers, where the decoder's decisions are.
+        for _ in 0..1 + rng.below(8) {
+            let at = rng.below(frame.len().min(80));
+            frame[at] = rng.below(256) as u8;
+        }
+        frame.truncate(rng.below(frame.len() + 1));
+        let orig = frame.len() + rng.below(2) * 100;
+        decoder.push_frame(link, Duration::from_secs(round as u64), &frame, orig);
+        while decoder.pop().is_some() {}
+    }
+    decoder.finish();
+    while decoder.pop().is_some() {}
+    assert_eq!(decoder.summary().packets, 3000);
+}
