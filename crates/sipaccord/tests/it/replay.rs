@@ -116,6 +116,35 @@ fn junit_has_a_suite_per_capture_and_a_failure_per_error() {
 }
 
 #[test]
+fn junit_reports_validate_against_the_junit_schema() {
+    // docs/junit.xsd, checked with xmllint (Debian libxml2-utils; .ci/run installs it).
+    let xmllint = std::process::Command::new("xmllint").arg("--version").output();
+    assert!(xmllint.is_ok(), "this test needs xmllint (apt-get install libxml2-utils); .ci/run installs it");
+    let dir = std::env::temp_dir().join(format!("sipaccord-junit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let captures: Vec<String> =
+        ["missing-echo", "wrong-hairpin-leg", "forbidden-header", "malformed-message", "conforming-tcp"]
+            .iter()
+            .map(|c| format!("captures/telegent-acme/{c}.pcap"))
+            .collect();
+    for (i, capture) in captures.iter().enumerate() {
+        let report = dir.join(format!("{i}.xml"));
+        let out =
+            sipaccord(&["replay", "-a", AGREEMENT, "--format", "junit", "--output", report.to_str().unwrap(), capture]);
+        assert!(out.status.code() == Some(0) || out.status.code() == Some(1));
+        let schema = crate::workspace_root().join("docs/junit.xsd");
+        let check = std::process::Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&schema)
+            .arg(&report)
+            .output()
+            .expect("run xmllint");
+        assert!(check.status.success(), "{capture}: {}", String::from_utf8_lossy(&check.stderr));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn output_file_and_unusable_inputs() {
     let dir = std::env::temp_dir().join(format!("sipaccord-replay-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
