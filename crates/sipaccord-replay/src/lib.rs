@@ -17,6 +17,7 @@ pub mod render;
 mod sdp;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -35,36 +36,22 @@ use eval::{describe_fields, matching, shown, values_of, Scope};
 /// covers retransmissions).
 const TRANSACTION_MEMORY: Duration = Duration::from_secs(64);
 
-/// Everything about a message that findings cite, computed once.
-#[derive(Debug, Clone)]
-struct MessageRef {
-    capture: String,
-    frame: u64,
-    time: String,
-    src: String,
-    dst: String,
-    transport: String,
-    first_line: String,
-    call_id: Option<String>,
-    cseq: Option<String>,
+/// The message a finding is about; the text findings cite is only computed when a finding is made.
+#[derive(Clone, Copy)]
+struct MessageRef<'m, 'a> {
+    sip: &'m SipMessage,
+    parsed: Option<&'m Message<'a>>,
 }
 
-impl MessageRef {
-    fn new(m: &SipMessage, parsed: Option<&Message<'_>>) -> MessageRef {
-        let header_text = |k| {
-            parsed.and_then(|p| p.known_header(k)).map(|h| String::from_utf8_lossy(&h.value_unfolded()).into_owned())
-        };
-        MessageRef {
-            capture: m.file.display().to_string(),
-            frame: m.frame,
-            time: render::rfc3339(m.timestamp),
-            src: m.src.to_string(),
-            dst: m.dst.to_string(),
-            transport: m.transport.as_str().to_owned(),
-            first_line: m.first_line(),
-            call_id: header_text(KnownHeader::CALL_ID),
-            cseq: header_text(KnownHeader::CSEQ),
-        }
+impl<'m, 'a> MessageRef<'m, 'a> {
+    fn new(sip: &'m SipMessage, parsed: Option<&'m Message<'a>>) -> Self {
+        MessageRef { sip, parsed }
+    }
+
+    fn header_text(&self, known: KnownHeader) -> Option<String> {
+        self.parsed
+            .and_then(|p| p.known_header(known))
+            .map(|h| String::from_utf8_lossy(&h.value_unfolded()).into_owned())
     }
 }
 
@@ -80,12 +67,14 @@ type TransactionKey = (String, u32, String);
 /// Evaluates messages against a contract.
 pub struct Runner<'c> {
     contract: &'c Contract,
-    declared: HashMap<String, usize>,
+    declared_known: HashMap<KnownHeader, usize>,
+    declared_other: Vec<(&'c str, usize)>,
     summary: Summary,
     findings: Vec<Finding>,
     transactions: HashMap<TransactionKey, SipMessage>,
     transaction_order: VecDeque<(Duration, TransactionKey)>,
-    dialogs: HashSet<(String, String, String)>,
+    /// Hashes of (Call-ID, tags): enough to count dialogs without keeping their text.
+    dialogs: HashSet<u64>,
     reported_sources: HashSet<SocketAddr>,
     reported_transports: HashSet<(SocketAddr, Transport)>,
     pending: Vec<PendingLeg>,
@@ -98,13 +87,6 @@ fn rule_ref(o: &Origin) -> RuleRef {
 
 fn check_name(o: &Origin) -> String {
     format!("{}:{} {}", o.line, o.column, o.text.lines().next().unwrap_or("").trim_end_matches(['{', ' ']))
-}
-
-fn declared_key(name: &[u8]) -> String {
-    match KnownHeader::lookup(name) {
-        Some(k) => k.name().to_ascii_lowercase(),
-        None => String::from_utf8_lossy(name).to_ascii_lowercase(),
-    }
 }
 
 fn strictness_level(s: Strictness) -> Option<Level> {
@@ -148,10 +130,20 @@ fn to_tag(m: &Message<'_>) -> Option<String> {
 impl<'c> Runner<'c> {
     /// A runner for one contract.
     pub fn new(contract: &'c Contract) -> Runner<'c> {
-        let declared = contract.headers.iter().enumerate().map(|(i, d)| (declared_key(d.name.as_bytes()), i)).collect();
+        let mut declared_known = HashMap::new();
+        let mut declared_other = Vec::new();
+        for (i, d) in contract.headers.iter().enumerate() {
+            match KnownHeader::lookup(d.name.as_bytes()) {
+                Some(k) => {
+                    declared_known.insert(k, i);
+                }
+                None => declared_other.push((d.name.as_str(), i)),
+            }
+        }
         Runner {
             contract,
-            declared,
+            declared_known,
+            declared_other,
             summary: Summary::default(),
             findings: Vec::new(),
             transactions: HashMap::new(),
@@ -181,6 +173,16 @@ impl<'c> Runner<'c> {
         }
     }
 
+    /// The declaration of a header in a message, if the agreement declares it.
+    fn declaration(&self, h: &sipaccord_sip::Header<'_>) -> Option<usize> {
+        match h.known {
+            Some(k) => self.declared_known.get(&k).copied(),
+            None => {
+                self.declared_other.iter().find(|(name, _)| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|d| d.1)
+            }
+        }
+    }
+
     fn peer_of(&self, addr: SocketAddr) -> Option<&'c str> {
         self.contract
             .peers
@@ -196,28 +198,28 @@ impl<'c> Runner<'c> {
         kind: Kind,
         origin: Option<&Origin>,
         check: String,
-        m: &MessageRef,
+        m: &MessageRef<'_, '_>,
         extra_frames: &[u64],
         header: Option<HeaderLine>,
         expected: String,
         seen: String,
     ) {
-        let mut frames = vec![m.frame];
+        let mut frames = vec![m.sip.frame];
         frames.extend_from_slice(extra_frames);
         self.findings.push(Finding {
             level,
             kind,
             rule: origin.map(rule_ref),
             check,
-            capture: m.capture.clone(),
+            capture: m.sip.file.display().to_string(),
             frames,
-            time: m.time.clone(),
-            src: m.src.clone(),
-            dst: m.dst.clone(),
-            transport: m.transport.clone(),
-            first_line: m.first_line.clone(),
-            call_id: m.call_id.clone(),
-            cseq: m.cseq.clone(),
+            time: render::rfc3339(m.sip.timestamp),
+            src: m.sip.src.to_string(),
+            dst: m.sip.dst.to_string(),
+            transport: m.sip.transport.as_str().to_owned(),
+            first_line: m.sip.first_line(),
+            call_id: m.header_text(KnownHeader::CALL_ID),
+            cseq: m.header_text(KnownHeader::CSEQ),
             header,
             expected,
             seen,
@@ -252,7 +254,7 @@ impl<'c> Runner<'c> {
                 reason.clone(),
             );
         }
-        let Ok(message) = parsed else { return };
+        let Ok(message) = &parsed else { return };
         if src_peer.is_none() {
             self.summary.from_no_peer += 1;
             if let Some(level) = strictness_level(self.contract.settings.unknown_source) {
@@ -280,10 +282,12 @@ impl<'c> Runner<'c> {
             _ => None,
         };
         if let (Some(c), Some(from), Some(to)) =
-            (&call_id, message.from().ok().flatten().and_then(|f| f.tag().map(str::to_owned)), to_tag(&message))
+            (&call_id, message.from().ok().flatten().and_then(|f| f.tag().map(str::to_owned)), to_tag(message))
         {
             let (a, b) = if from < to { (from, to) } else { (to, from) };
-            self.dialogs.insert((c.clone(), a, b));
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (c, a, b).hash(&mut hasher);
+            self.dialogs.insert(hasher.finish());
         }
         let request_sip = match (&key, message.request()) {
             (Some(k), None) => self.transactions.get(k).cloned(),
@@ -291,19 +295,19 @@ impl<'c> Runner<'c> {
         };
         let request = request_sip.as_ref().and_then(|r| r.parse().ok());
         let initial = match (&request, message.request()) {
-            (_, Some(_)) => to_tag(&message).is_none(),
+            (_, Some(_)) => to_tag(message).is_none(),
             (Some(r), None) => to_tag(r).is_none(),
-            (None, None) => to_tag(&message).is_none(),
+            (None, None) => to_tag(message).is_none(),
         };
         let method = match message.method() {
             Some(m) => m.to_owned(),
             None => cseq.map(|c| c.method.to_owned()).unwrap_or_default(),
         };
-        let ctx = Context { message: &message, request: request.as_ref(), src_peer, dst_peer, initial, method };
+        let ctx = Context { message: message, request: request.as_ref(), src_peer, dst_peer, initial, method };
         self.check_declarations(&ctx, &mref);
         let allowed = self.check_rules(&ctx, &mref);
         self.check_undeclared(&ctx, &mref, &allowed);
-        self.check_media(sip, &ctx, &mref);
+        self.check_media(&ctx, &mref);
         self.check_correlations(sip, &ctx, &mref);
         if let (Some(k), Some(_)) = (key, message.request()) {
             self.transaction_order.push_back((sip.timestamp, k.clone()));
@@ -352,7 +356,7 @@ impl<'c> Runner<'c> {
         );
     }
 
-    fn check_transport(&mut self, sip: &SipMessage, src_peer: Option<&str>, mref: &MessageRef) {
+    fn check_transport(&mut self, sip: &SipMessage, src_peer: Option<&str>, mref: &MessageRef<'_, '_>) {
         let Some(peer) = src_peer.and_then(|p| self.contract.peer(p)) else { return };
         if peer.transports.is_empty() || peer.transports.contains(&agreed(sip.transport)) {
             return;
@@ -374,10 +378,10 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_declarations(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef) {
+    fn check_declarations(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
         let mut counts: HashMap<usize, (usize, u32)> = HashMap::new();
         for h in ctx.message.headers() {
-            let Some(&i) = self.declared.get(&declared_key(h.name)) else { continue };
+            let Some(i) = self.declaration(h) else { continue };
             let decl = &self.contract.headers[i];
             let entry = counts.entry(i).or_insert((0, h.line));
             for value in values_of(h, decl.list) {
@@ -436,7 +440,7 @@ impl<'c> Runner<'c> {
 
     /// Applies every matching rule; returns the header names the matching rules mention: those are
     /// accounted for (required, allowed or already reported as forbidden), not undeclared.
-    fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef) -> Vec<HeaderName> {
+    fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) -> Vec<&'c HeaderName> {
         let mut allowed = Vec::new();
         let contract = self.contract;
         for rule in &contract.rules {
@@ -448,7 +452,7 @@ impl<'c> Runner<'c> {
             let check = check_name(&rule.origin);
             for ob in &rule.obligations {
                 if let ObligationKind::Have { header, .. } | ObligationKind::NotHave { header, .. } = &ob.kind {
-                    allowed.push(header.clone());
+                    allowed.push(header);
                 }
                 self.check_obligation(ob, &ctx.scope(), &check, mref, &[]);
             }
@@ -464,7 +468,7 @@ impl<'c> Runner<'c> {
         ob: &Obligation,
         scope: &Scope<'_, '_>,
         check: &str,
-        mref: &MessageRef,
+        mref: &MessageRef<'_, '_>,
         extra: &[u64],
     ) {
         let level = match ob.level {
@@ -573,13 +577,10 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_undeclared(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef, allowed: &[HeaderName]) {
+    fn check_undeclared(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>, allowed: &[&HeaderName]) {
         let Some(level) = strictness_level(self.contract.settings.undeclared_headers) else { return };
         for h in ctx.message.headers() {
-            if h.known.is_some()
-                || self.declared.contains_key(&declared_key(h.name))
-                || allowed.iter().any(|a| a.matches(h.name))
-            {
+            if h.known.is_some() || self.declaration(h).is_some() || allowed.iter().any(|a| a.matches_header(h)) {
                 continue;
             }
             self.push(
@@ -596,20 +597,19 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_media(&mut self, sip: &SipMessage, ctx: &Context<'_, '_>, mref: &MessageRef) {
+    fn check_media(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
         let Some(level) = strictness_level(self.contract.settings.media_outside) else { return };
         let Some(peer) = ctx.src_peer.and_then(|p| self.contract.peer(p)) else { return };
         if peer.media.is_empty() || ctx.message.body().is_empty() {
             return;
         }
         let body_line = ctx.message.position_at(ctx.message.len() - ctx.message.body().len()).line;
-        for (i, c) in sdp::connections(ctx.message.body()).into_iter().enumerate() {
+        for c in sdp::connections(ctx.message.body()) {
             if peer.media.iter().any(|r| r.contains(c.address, None)) {
                 continue;
             }
             let ranges: Vec<String> = peer.media.iter().map(|a| a.to_string()).collect();
             let origin = peer.origin.clone();
-            let _ = (i, sip);
             self.push(
                 level,
                 Kind::MediaOutside,
@@ -624,7 +624,7 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_correlations(&mut self, sip: &SipMessage, ctx: &Context<'_, '_>, mref: &MessageRef) {
+    fn check_correlations(&mut self, sip: &SipMessage, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
         let contract = self.contract;
         for (ci, c) in contract.correlations.iter().enumerate() {
             if self.selects(&c.outbound, ctx) {
