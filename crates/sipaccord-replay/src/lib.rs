@@ -303,7 +303,7 @@ impl<'c> Runner<'c> {
             Some(m) => m.to_owned(),
             None => cseq.map(|c| c.method.to_owned()).unwrap_or_default(),
         };
-        let ctx = Context { message: message, request: request.as_ref(), src_peer, dst_peer, initial, method };
+        let ctx = Context { message, request: request.as_ref(), src_peer, dst_peer, initial, method };
         self.check_declarations(&ctx, &mref);
         let allowed = self.check_rules(&ctx, &mref);
         self.check_undeclared(&ctx, &mref, &allowed);
