@@ -62,6 +62,19 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Reads a file; an unreadable one is reported on stderr and makes the outcome "unusable", and the
+/// caller goes on with the next file.
+fn read_or_report(path: &Path, outcome: &mut Outcome) -> Option<String> {
+    match read(path) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("sipaccord: {e:#}");
+            *outcome = (*outcome).max(Outcome::Unusable);
+            None
+        }
+    }
+}
+
 fn colour() -> bool {
     std::io::stderr().is_terminal()
 }
@@ -71,14 +84,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::Clean;
     for path in &args.files {
         let name = path.display().to_string();
-        let source = match read(path) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("sipaccord: {e:#}");
-                outcome = outcome.max(Outcome::Unusable);
-                continue;
-            }
-        };
+        let Some(source) = read_or_report(path, &mut outcome) else { continue };
         let Compiled { contract, diagnostics } = compile(&source, &name);
         if !diagnostics.is_empty() {
             eprint!("{}", render(&diagnostics, &source, &name, colour()));
@@ -100,14 +106,7 @@ pub fn fmt(args: &FmtArgs) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::Clean;
     for path in &args.files {
         let name = path.display().to_string();
-        let source = match read(path) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("sipaccord: {e:#}");
-                outcome = outcome.max(Outcome::Unusable);
-                continue;
-            }
-        };
+        let Some(source) = read_or_report(path, &mut outcome) else { continue };
         let formatted = match format(&source) {
             Ok(f) => f,
             Err(diagnostics) => {
