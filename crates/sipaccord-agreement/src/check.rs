@@ -252,9 +252,6 @@ impl<'a> Cx<'a> {
         // Declarations first, so rules may refer to anything in the file.
         for item in &tree.items {
             if let Item::Type(t) = item {
-                if BUILTINS.contains(&t.name.name.as_str()) && t.name.name != "e164" {
-                    // Shadowing a built-in other than e164 is allowed too, but worth no diagnostic.
-                }
                 if let Some(first) = self.types.get(&t.name.name) {
                     let first = first.name.span;
                     self.push(
@@ -1072,7 +1069,7 @@ impl<'a> Cx<'a> {
     }
 
     fn header_name(&mut self, h: &ast::Ident, allow_prefix: bool) -> Option<HeaderName> {
-        if let Some(prefix) = h.name.strip_suffix('*') {
+        if h.name.ends_with('*') {
             if !allow_prefix {
                 self.push(
                     Diagnostic::new(Code::PrefixNotAllowed, "a prefix pattern is only allowed after `must not have` or `should not have`", h.span, "prefix pattern")
@@ -1080,7 +1077,6 @@ impl<'a> Cx<'a> {
                 );
                 return None;
             }
-            let _ = prefix;
             return Some(HeaderName::new(&h.name));
         }
         if !h
@@ -1315,7 +1311,7 @@ impl<'a> Cx<'a> {
                 }
                 Some(FieldRef::Status { side })
             }
-            [h, rest @ ..] => {
+            [_, rest @ ..] => {
                 let part = match rest {
                     [] => Some(Part::Value),
                     ["uri", "user"] => Some(Part::UriUser),
@@ -1326,7 +1322,6 @@ impl<'a> Cx<'a> {
                 match part {
                     Some(part) => {
                         let id = f.path[0].clone();
-                        let _ = h;
                         let header = self.header_name(&id, false)?;
                         Some(FieldRef::Header { side, header, part })
                     }
@@ -1383,14 +1378,13 @@ impl<'a> Cx<'a> {
         part: &Part,
         cmp: &Comparison,
         lits: Vec<&ast::Lit>,
-        headers: &[HeaderDecl],
+        _headers: &[HeaderDecl],
     ) {
         if matches!(cmp, Comparison::Ne(_)) {
             return;
         }
         let key = header.name.to_ascii_lowercase();
-        // Headers may be declared after the rule: look at the tree-level declaration map too.
-        let _ = headers;
+        // Every header is lowered before any rule, so the declared types are all known here.
         let decl_ty = self
             .hdecls
             .iter()
@@ -1469,8 +1463,6 @@ impl<'a> Cx<'a> {
                         }
                     }
                 }
-                let _ = (ka, kb);
-                let _ = j;
             }
         }
     }

@@ -60,7 +60,6 @@ pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
             }
             prev = Some(*t);
         }
-        let _ = paren;
         lines.push((indent, s));
         line.clear();
     };

@@ -1,5 +1,9 @@
 //! Parser: tokens to a syntax tree. Never gives up: a broken item is skipped up to the next line
 //! or item boundary and reported, and parsing goes on.
+//!
+//! The productions themselves are nom parsers over the token stream ([`crate::grammar`]); this
+//! module is the driver around them: it walks items and `{ }` blocks, runs a production for each
+//! item, turns a failed production into an "expected X, found Y" diagnostic, and recovers.
 
 use crate::ast::*;
 use crate::diag::{Code, Diagnostic, Span};
