@@ -9,7 +9,8 @@ use crate::ast::{self, Item};
 use crate::contract::*;
 use crate::diag::{line_col, Code, Diagnostic, Span};
 
-const BUILTINS: [&str; 13] = [
+/// The built-in value type names.
+pub const BUILTINS: [&str; 13] = [
     "token",
     "integer",
     "quoted-string",
@@ -152,6 +153,26 @@ fn masked(ip: IpAddr, prefix: u8) -> IpAddr {
             IpAddr::V6((u128::from(v6) & m).into())
         }
     }
+}
+
+/// Source text on one line: block lines joined with `; ` (as a one-line block is written).
+fn one_line(text: &str) -> String {
+    let mut out = String::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        if !out.is_empty() {
+            let soft = out.ends_with('{')
+                || out.ends_with(',')
+                || out.ends_with(';')
+                || line.starts_with('}');
+            out.push_str(if soft { " " } else { "; " });
+        }
+        out.push_str(&line.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    out
 }
 
 /// Peer, type and correlation names: `[a-z][a-z0-9-]*`.
@@ -417,6 +438,7 @@ impl<'a> Cx<'a> {
             headers.push(HeaderDecl {
                 name: canonical(&h.name.name),
                 value,
+                value_source: h.value.as_ref().map(|v| one_line(self.text(v.span()))),
                 list: h.list.is_some(),
                 max: h.max.map(|m| m.0),
                 example: h.example.as_ref().map(|e| e.value.clone()),

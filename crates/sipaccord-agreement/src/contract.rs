@@ -215,6 +215,8 @@ pub struct HeaderDecl {
     pub name: String,
     /// Value type, if given.
     pub value: Option<ValueType>,
+    /// The value type as written (whitespace collapsed), for reports.
+    pub value_source: Option<String>,
     /// Several comma-separated values may share a line.
     pub list: bool,
     /// At most this many values per message.
