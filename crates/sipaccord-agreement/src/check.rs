@@ -170,7 +170,7 @@ fn one_line(text: &str) -> String {
                 || line.starts_with('}');
             out.push_str(if soft { " " } else { "; " });
         }
-        out.push_str(&line.split_whitespace().collect::<Vec<_>>().join(" "));
+        out.push_str(line);
     }
     out
 }

@@ -215,7 +215,7 @@ pub struct HeaderDecl {
     pub name: String,
     /// Value type, if given.
     pub value: Option<ValueType>,
-    /// The value type as written (whitespace collapsed), for reports.
+    /// The value type as written, on one line (block lines joined with `; `), for reports.
     pub value_source: Option<String>,
     /// Several comma-separated values may share a line.
     pub list: bool,
