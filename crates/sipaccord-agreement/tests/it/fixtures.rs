@@ -34,6 +34,10 @@ fn ok_fixtures_compile_cleanly() {
                 format!("ok-{stem}-sheet-html"),
                 sheet(&contract, SheetFormat::Html)
             );
+            insta::assert_snapshot!(
+                format!("ok-{stem}-formatted"),
+                sipaccord_agreement::format(&src).expect("formats")
+            );
         });
     }
 }
