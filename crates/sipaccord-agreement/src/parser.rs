@@ -317,7 +317,30 @@ impl<'s> Parser<'s> {
                     span: Span::default(),
                 };
                 let span = self.block(|p| {
-                    match p.run(grammar::header_entry)? {
+                    let entry = p.run(grammar::header_entry)?;
+                    let (what, span, first) = match &entry {
+                        HeaderEntry::Value(v) => {
+                            ("value", v.span(), h.value.as_ref().map(ValueType::span))
+                        }
+                        HeaderEntry::List(s) => ("list", *s, h.list),
+                        HeaderEntry::Max(_, s) => ("max", *s, h.max.map(|m| m.1)),
+                        HeaderEntry::Example(l) => {
+                            ("example", l.span, h.example.as_ref().map(|e| e.span))
+                        }
+                    };
+                    if let Some(first) = first {
+                        p.diags.push(
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                format!("`{what}` given twice for header `{}`", h.name.name),
+                                span,
+                                "given again here",
+                            )
+                            .with_secondary(first, "first given here")
+                            .with_help("keep one"),
+                        );
+                    }
+                    match entry {
                         HeaderEntry::Value(v) => h.value = Some(v),
                         HeaderEntry::List(s) => h.list = Some(s),
                         HeaderEntry::Max(n, s) => h.max = Some((n, s)),
