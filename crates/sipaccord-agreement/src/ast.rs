@@ -173,6 +173,8 @@ pub struct ParamEntry {
     pub value: Option<ValueType>,
     /// `required`.
     pub required: bool,
+    /// The whole entry.
+    pub span: Span,
 }
 
 /// `initial` / `in-dialog`.

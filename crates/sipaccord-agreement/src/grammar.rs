@@ -320,18 +320,22 @@ fn named_type(i: In<'_>) -> R<'_, ValueType> {
 
 /// `params [closed] { NAME[: TYPE] [required], ... }`
 pub fn params_spec(i: In<'_>) -> R<'_, ParamsSpec> {
-    let entry = map(
-        tuple((
+    let entry = |i| {
+        let (rest, (name, value, req)) = tuple((
             word("a parameter name"),
             opt(preceded(tok(Tok::Colon, "`:`"), cut(value_type))),
             opt(kw("required")),
-        )),
-        |(name, value, req)| ParamEntry {
-            name,
-            value,
-            required: req.is_some(),
-        },
-    );
+        ))(i)?;
+        Ok((
+            rest,
+            ParamEntry {
+                name,
+                value,
+                required: req.is_some(),
+                span: consumed(i, rest),
+            },
+        ))
+    };
     let (rest, (_, closed, _, _, entries, _, _)) = tuple((
         kw("params"),
         opt(kw("closed")),
