@@ -685,36 +685,41 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Compiles a regular expression literal, reporting the regex engine's own message.
+    fn pattern(&mut self, l: &ast::Lit) -> Option<Pattern> {
+        match Pattern::new(&l.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let msg = e.to_string();
+                let detail = msg
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_start_matches("error: ")
+                    .to_string();
+                self.push(
+                    Diagnostic::new(
+                        Code::InvalidRegex,
+                        "invalid regular expression",
+                        l.span,
+                        detail,
+                    )
+                    .with_help("the regex crate's syntax is used; escape a literal slash as `\\/`"),
+                );
+                None
+            }
+        }
+    }
+
     fn value_type(&mut self, v: &'a ast::ValueType) -> Option<ValueType> {
         match v {
             ast::ValueType::Literal(l) => Some(ValueType::Literal {
                 value: l.value.clone(),
             }),
-            ast::ValueType::Regex(l) => match Pattern::new(&l.value) {
-                Ok(p) => Some(ValueType::Regex { pattern: p }),
-                Err(e) => {
-                    let msg = e.to_string();
-                    let detail = msg
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim()
-                        .trim_start_matches("error: ")
-                        .to_string();
-                    self.push(
-                        Diagnostic::new(
-                            Code::InvalidRegex,
-                            "invalid regular expression",
-                            l.span,
-                            detail,
-                        )
-                        .with_help(
-                            "the regex crate's syntax is used; escape a literal slash as `\\/`",
-                        ),
-                    );
-                    None
-                }
-            },
+            ast::ValueType::Regex(l) => Some(ValueType::Regex {
+                pattern: self.pattern(l)?,
+            }),
             ast::ValueType::Alt(alts, _) => {
                 let lowered: Vec<Option<ValueType>> =
                     alts.iter().map(|a| self.value_type(a)).collect();
@@ -1002,11 +1007,11 @@ impl<'a> Cx<'a> {
             None if s.any.as_ref().is_some_and(|a| a.name == "message") => MessageKind::Message,
             None => MessageKind::Request { methods },
         };
-        if let Some(m) = s.methods.iter().find(|m| {
-            !m.name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
-        }) {
+        if let Some(m) = s
+            .methods
+            .iter()
+            .find(|m| !m.name.bytes().all(crate::contract::is_token_byte))
+        {
             ok = false;
             self.push(Diagnostic::new(
                 Code::InvalidValue,
@@ -1101,11 +1106,7 @@ impl<'a> Cx<'a> {
             }
             return Some(HeaderName::new(&h.name));
         }
-        if !h
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%_+`'~".contains(&b))
-        {
+        if !h.name.bytes().all(crate::contract::is_token_byte) {
             self.push(Diagnostic::new(
                 Code::InvalidValue,
                 format!("`{}` is not a header name", h.name),
@@ -1189,32 +1190,56 @@ impl<'a> Cx<'a> {
     /// The message a header reference reads, from its `inbound.`/`outbound.`/`request.` prefix.
     fn side_of(&mut self, h: &ast::Ident, ctx: Ctx) -> Option<(Side, ast::Ident)> {
         let (side, name) = split_side(h);
-        let side = match (side.as_deref(), ctx) {
+        let side_ident = side.map(|w| ast::Ident {
+            span: Span::new(h.span.start, h.span.start + w.len()),
+            name: w,
+        });
+        Some((self.resolve_side(side_ident.as_ref(), ctx, h.span)?, name))
+    }
+
+    /// The message a field reads, from its `inbound.`/`outbound.`/`request.` prefix (`whole` is the
+    /// field as written, for messages).
+    fn resolve_side(&mut self, side: Option<&ast::Ident>, ctx: Ctx, whole: Span) -> Option<Side> {
+        match (side, ctx) {
             (None, Ctx::Correlation) => {
                 self.push(
                     Diagnostic::new(
                         Code::FieldNotAvailable,
-                        "a header in a correlation must name its leg",
-                        h.span,
+                        "a field in a correlation must name its leg",
+                        whole,
                         "which leg?",
                     )
-                    .with_help(format!("write `inbound.{0}` or `outbound.{0}`", h.name)),
+                    .with_help(format!(
+                        "write `inbound.{0}` or `outbound.{0}`",
+                        self.text(whole)
+                    )),
                 );
-                return None;
+                None
             }
-            (None, _) => Side::This,
-            (Some("request"), Ctx::Response) => Side::Request,
-            (Some("inbound"), Ctx::Correlation) => Side::Inbound,
-            (Some("outbound"), Ctx::Correlation) => Side::Outbound,
-            (Some(w), _) => {
-                self.push(
-                    Diagnostic::new(Code::FieldNotAvailable, format!("`{w}.` is not available here"), Span::new(h.span.start, h.span.start + w.len()), "not available in this rule")
-                        .with_help("`request.` exists only in response rules, `inbound.`/`outbound.` only in correlations"),
-                );
-                return None;
-            }
-        };
-        Some((side, name))
+            (None, _) => Some(Side::This),
+            (Some(s), c) => match (s.name.as_str(), c) {
+                ("request", Ctx::Response) => Some(Side::Request),
+                ("inbound", Ctx::Correlation) => Some(Side::Inbound),
+                ("outbound", Ctx::Correlation) => Some(Side::Outbound),
+                (w, _) => {
+                    let help = match c {
+                        Ctx::Request => "in a request rule, fields are read from the request itself",
+                        Ctx::Response => "`request.` reads the answered request; `inbound.`/`outbound.` exist only in correlations",
+                        Ctx::Correlation => "use `inbound.` or `outbound.`",
+                    };
+                    self.push(
+                        Diagnostic::new(
+                            Code::FieldNotAvailable,
+                            format!("`{w}.` is not available here"),
+                            s.span,
+                            "not available in this rule",
+                        )
+                        .with_help(help),
+                    );
+                    None
+                }
+            },
+        }
     }
 
     fn comparison(
@@ -1227,26 +1252,7 @@ impl<'a> Cx<'a> {
             ast::Cmp::Eq(o) => Comparison::Eq(self.operand(o, ctx, headers)?),
             ast::Cmp::Ne(o) => Comparison::Ne(self.operand(o, ctx, headers)?),
             ast::Cmp::Is(t) => Comparison::Is(self.value_type(t)?),
-            ast::Cmp::Matches(l) => match Pattern::new(&l.value) {
-                Ok(p) => Comparison::Matches(p),
-                Err(e) => {
-                    let msg = e.to_string();
-                    let detail = msg
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim()
-                        .trim_start_matches("error: ")
-                        .to_string();
-                    self.push(Diagnostic::new(
-                        Code::InvalidRegex,
-                        "invalid regular expression",
-                        l.span,
-                        detail,
-                    ));
-                    return None;
-                }
-            },
+            ast::Cmp::Matches(l) => Comparison::Matches(self.pattern(l)?),
             ast::Cmp::In(v) => Comparison::In(v.iter().map(|l| l.value.clone()).collect()),
         })
     }
@@ -1264,46 +1270,7 @@ impl<'a> Cx<'a> {
     }
 
     fn field(&mut self, f: &'a ast::Field, ctx: Ctx, _headers: &[HeaderDecl]) -> Option<FieldRef> {
-        let side = match (&f.side, ctx) {
-            (None, Ctx::Correlation) => {
-                self.push(
-                    Diagnostic::new(
-                        Code::FieldNotAvailable,
-                        "a field in a correlation must name its leg",
-                        f.span,
-                        "which leg?",
-                    )
-                    .with_help(format!(
-                        "write `inbound.{0}` or `outbound.{0}`",
-                        self.text(f.span)
-                    )),
-                );
-                return None;
-            }
-            (None, _) => Side::This,
-            (Some(s), c) => match (s.name.as_str(), c) {
-                ("request", Ctx::Response) => Side::Request,
-                ("inbound", Ctx::Correlation) => Side::Inbound,
-                ("outbound", Ctx::Correlation) => Side::Outbound,
-                (w, _) => {
-                    let help = match c {
-                        Ctx::Request => "in a request rule, fields are read from the request itself",
-                        Ctx::Response => "`request.` reads the answered request; `inbound.`/`outbound.` exist only in correlations",
-                        Ctx::Correlation => "use `inbound.` or `outbound.`",
-                    };
-                    self.push(
-                        Diagnostic::new(
-                            Code::FieldNotAvailable,
-                            format!("`{w}.` is not available here"),
-                            s.span,
-                            "not available in this rule",
-                        )
-                        .with_help(help),
-                    );
-                    return None;
-                }
-            },
-        };
+        let side = self.resolve_side(f.side.as_ref(), ctx, f.span)?;
         let names: Vec<&str> = f.path.iter().map(|s| s.name.as_str()).collect();
         let param = f.param.as_ref().map(|p| p.name.clone());
         let part_of = |rest: &[&str]| -> Option<Part> {

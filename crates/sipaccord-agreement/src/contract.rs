@@ -424,10 +424,13 @@ pub enum ValueType {
     },
 }
 
+/// An RFC 3261 token character.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+}
+
 fn is_token(v: &str) -> bool {
-    !v.is_empty()
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    !v.is_empty() && v.bytes().all(is_token_byte)
 }
 
 fn is_quoted_string(v: &str) -> bool {
@@ -463,7 +466,7 @@ fn is_e164(v: &str) -> bool {
 }
 
 /// Splits `base;params` at the first `;` outside quotes and `<>`.
-fn split_params(v: &str) -> (&str, &str) {
+pub(crate) fn split_params(v: &str) -> (&str, &str) {
     let mut quoted = false;
     let mut angle = false;
     let b = v.as_bytes();
