@@ -447,7 +447,8 @@ impl<'a> Cx<'a> {
             });
         }
 
-        self.hdecls = headers.clone();
+        // Rules read the declarations (for literal checks) while they are lowered.
+        self.hdecls = headers;
         let mut settings = Settings::default();
         for item in &tree.items {
             let Item::Settings(s) = item else { continue };
@@ -510,7 +511,7 @@ impl<'a> Cx<'a> {
                         );
                     }
                 }
-                if let Some(o) = self.obligation(o, ctx, &headers) {
+                if let Some(o) = self.obligation(o, ctx) {
                     obligations.push(o);
                 }
             }
@@ -566,7 +567,7 @@ impl<'a> Cx<'a> {
             let inbound = c.inbound.as_ref().and_then(|s| self.selector(s, true));
             let outbound = c.outbound.as_ref().and_then(|s| self.selector(s, true));
             let matcher = c.matcher.as_ref().and_then(|(e, d)| {
-                let e = self.expr(e, Ctx::Correlation, &headers);
+                let e = self.expr(e, Ctx::Correlation);
                 let ms = parse_duration(&d.name);
                 if ms.is_none() {
                     self.push(
@@ -584,7 +585,7 @@ impl<'a> Cx<'a> {
             let obligations: Vec<Obligation> = c
                 .obligations
                 .iter()
-                .filter_map(|o| self.obligation(o, Ctx::Correlation, &headers))
+                .filter_map(|o| self.obligation(o, Ctx::Correlation))
                 .collect();
             if let (Some(inbound), Some(outbound), Some((matcher, within_ms, matcher_text))) =
                 (inbound, outbound, matcher)
@@ -602,6 +603,7 @@ impl<'a> Cx<'a> {
             }
         }
 
+        let headers = std::mem::take(&mut self.hdecls);
         // Header uses: undeclared non-standard headers, unused declarations.
         let mut used = vec![false; headers.len()];
         let mut warned: Vec<String> = vec![];
@@ -1079,7 +1081,7 @@ impl<'a> Cx<'a> {
         };
         let condition = match &s.cond {
             Some(e) => {
-                let r = self.expr(e, ctx, &[]);
+                let r = self.expr(e, ctx);
                 ok &= r.is_some();
                 r
             }
@@ -1119,12 +1121,7 @@ impl<'a> Cx<'a> {
         Some(HeaderName::new(&h.name))
     }
 
-    fn obligation(
-        &mut self,
-        o: &'a ast::Obligation,
-        ctx: Ctx,
-        headers: &[HeaderDecl],
-    ) -> Option<Obligation> {
+    fn obligation(&mut self, o: &'a ast::Obligation, ctx: Ctx) -> Option<Obligation> {
         let level = match o.level {
             ast::Level::Must => Level::Must,
             ast::Level::Should => Level::Should,
@@ -1136,14 +1133,8 @@ impl<'a> Cx<'a> {
                 let header = self.header_name(&hname, false)?;
                 let cmp = match cmp {
                     Some(c) => {
-                        let c = self.comparison(c, ctx, headers)?;
-                        self.literal_check(
-                            &header,
-                            &Part::Value,
-                            &c,
-                            cmp_lits(cmp.as_ref()),
-                            headers,
-                        );
+                        let c = self.comparison(c, ctx)?;
+                        self.literal_check(&header, &Part::Value, &c, cmp_lits(cmp.as_ref()));
                         Some(c)
                     }
                     None => None,
@@ -1177,7 +1168,7 @@ impl<'a> Cx<'a> {
                 }
             }
             ast::ObligationKind::Satisfy(e) => ObligationKind::Satisfy {
-                expr: self.expr(e, ctx, headers)?,
+                expr: self.expr(e, ctx)?,
             },
         };
         Some(Obligation {
@@ -1242,34 +1233,24 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn comparison(
-        &mut self,
-        c: &'a ast::Cmp,
-        ctx: Ctx,
-        headers: &[HeaderDecl],
-    ) -> Option<Comparison> {
+    fn comparison(&mut self, c: &'a ast::Cmp, ctx: Ctx) -> Option<Comparison> {
         Some(match c {
-            ast::Cmp::Eq(o) => Comparison::Eq(self.operand(o, ctx, headers)?),
-            ast::Cmp::Ne(o) => Comparison::Ne(self.operand(o, ctx, headers)?),
+            ast::Cmp::Eq(o) => Comparison::Eq(self.operand(o, ctx)?),
+            ast::Cmp::Ne(o) => Comparison::Ne(self.operand(o, ctx)?),
             ast::Cmp::Is(t) => Comparison::Is(self.value_type(t)?),
             ast::Cmp::Matches(l) => Comparison::Matches(self.pattern(l)?),
             ast::Cmp::In(v) => Comparison::In(v.iter().map(|l| l.value.clone()).collect()),
         })
     }
 
-    fn operand(
-        &mut self,
-        o: &'a ast::Operand,
-        ctx: Ctx,
-        headers: &[HeaderDecl],
-    ) -> Option<Operand> {
+    fn operand(&mut self, o: &'a ast::Operand, ctx: Ctx) -> Option<Operand> {
         Some(match o {
             ast::Operand::Lit(l) => Operand::Literal(l.value.clone()),
-            ast::Operand::Field(f) => Operand::Field(self.field(f, ctx, headers)?),
+            ast::Operand::Field(f) => Operand::Field(self.field(f, ctx)?),
         })
     }
 
-    fn field(&mut self, f: &'a ast::Field, ctx: Ctx, _headers: &[HeaderDecl]) -> Option<FieldRef> {
+    fn field(&mut self, f: &'a ast::Field, ctx: Ctx) -> Option<FieldRef> {
         let side = self.resolve_side(f.side.as_ref(), ctx, f.span)?;
         let names: Vec<&str> = f.path.iter().map(|s| s.name.as_str()).collect();
         let param = f.param.as_ref().map(|p| p.name.clone());
@@ -1328,7 +1309,7 @@ impl<'a> Cx<'a> {
         r
     }
 
-    fn expr(&mut self, e: &'a ast::Expr, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Expr> {
+    fn expr(&mut self, e: &'a ast::Expr, ctx: Ctx) -> Option<Expr> {
         Some(match e {
             ast::Expr::Has(h, _) => {
                 let (side, hname) = self.side_of(h, ctx)?;
@@ -1338,23 +1319,23 @@ impl<'a> Cx<'a> {
                 }
             }
             ast::Expr::Cmp(f, c, _) => {
-                let field = self.field(f, ctx, headers);
-                let cmp = self.comparison(c, ctx, headers)?;
+                let field = self.field(f, ctx);
+                let cmp = self.comparison(c, ctx)?;
                 let field = field?;
                 if let FieldRef::Header { header, part, .. } = &field {
-                    self.literal_check(header, part, &cmp, cmp_lits(Some(c)), headers);
+                    self.literal_check(header, part, &cmp, cmp_lits(Some(c)));
                 }
                 Expr::Compare { field, cmp }
             }
-            ast::Expr::Not(e, _) => Expr::Not(Box::new(self.expr(e, ctx, headers)?)),
+            ast::Expr::Not(e, _) => Expr::Not(Box::new(self.expr(e, ctx)?)),
             ast::Expr::And(a, b, _) => {
-                let a = self.expr(a, ctx, headers);
-                let b = self.expr(b, ctx, headers);
+                let a = self.expr(a, ctx);
+                let b = self.expr(b, ctx);
                 Expr::And(Box::new(a?), Box::new(b?))
             }
             ast::Expr::Or(a, b, _) => {
-                let a = self.expr(a, ctx, headers);
-                let b = self.expr(b, ctx, headers);
+                let a = self.expr(a, ctx);
+                let b = self.expr(b, ctx);
                 Expr::Or(Box::new(a?), Box::new(b?))
             }
         })
@@ -1367,7 +1348,6 @@ impl<'a> Cx<'a> {
         part: &Part,
         cmp: &Comparison,
         lits: Vec<&ast::Lit>,
-        _headers: &[HeaderDecl],
     ) {
         if matches!(cmp, Comparison::Ne(_)) {
             return;
