@@ -270,6 +270,31 @@ pub enum Cmp {
     In(Vec<Lit>),
 }
 
+impl Cmp {
+    /// The span of the operand side (the operator itself is not kept).
+    pub fn span(&self) -> Span {
+        match self {
+            Cmp::Eq(o) | Cmp::Ne(o) => o.span(),
+            Cmp::Is(t) => t.span(),
+            Cmp::Matches(l) => l.span,
+            Cmp::In(v) => match (v.first(), v.last()) {
+                (Some(a), Some(b)) => a.span.to(b.span),
+                _ => Span::default(),
+            },
+        }
+    }
+}
+
+impl Operand {
+    /// Where the operand is.
+    pub fn span(&self) -> Span {
+        match self {
+            Operand::Lit(l) => l.span,
+            Operand::Field(f) => f.span,
+        }
+    }
+}
+
 /// The right-hand side of `==` / `!=`.
 #[derive(Debug, Clone)]
 pub enum Operand {
