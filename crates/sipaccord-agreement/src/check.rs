@@ -756,7 +756,25 @@ impl<'a> Cx<'a> {
     fn params(&mut self, p: &'a ast::ParamsSpec) -> Option<ParamsSpecC> {
         let mut entries = vec![];
         let mut ok = true;
+        let mut seen: Vec<&ast::Ident> = vec![];
         for e in &p.entries {
+            if let Some(first) = seen
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(&e.name.name))
+            {
+                ok = false;
+                self.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("parameter `{}` is listed twice", e.name.name),
+                        e.name.span,
+                        "listed again here",
+                    )
+                    .with_secondary(first.span, "first listed here")
+                    .with_help("parameter names are case-insensitive; keep one entry"),
+                );
+            }
+            seen.push(&e.name);
             let value = match &e.value {
                 Some(v) => match self.value_type(v) {
                     Some(t) => Some(t),
@@ -985,13 +1003,18 @@ impl<'a> Cx<'a> {
                         }
                     }
                 }
+                let only_ack = s.methods.iter().all(|m| m.name == "ACK");
                 for m in &s.methods {
                     if m.name == "ACK" {
                         ok = false;
                         self.push(
                             Diagnostic::new(
                                 Code::SelectorNeverMatches,
-                                "this selector can never match: ACK has no responses",
+                                if only_ack {
+                                    "this selector can never match: ACK has no responses"
+                                } else {
+                                    "`ACK` in this list can never match: ACK has no responses"
+                                },
                                 m.span,
                                 "ACK is never answered",
                             )
