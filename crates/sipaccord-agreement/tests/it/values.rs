@@ -153,3 +153,10 @@ fn list_headers_check_each_value() {
         "not a list: one value"
     );
 }
+
+#[test]
+fn regex_flags_and_classes() {
+    let t = ty("/(?i)fmc|\\w+-\\d{2}/");
+    assert!(t.matches(b"FMC") && t.matches(b"acme-01"));
+    assert!(!t.matches(b"acme-1"));
+}
