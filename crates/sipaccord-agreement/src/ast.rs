@@ -173,6 +173,8 @@ pub struct ParamEntry {
     pub value: Option<ValueType>,
     /// `required`.
     pub required: bool,
+    /// The whole entry.
+    pub span: Span,
 }
 
 /// `initial` / `in-dialog`.
@@ -266,6 +268,31 @@ pub enum Cmp {
     Matches(Lit),
     /// `in ("a", ...)`
     In(Vec<Lit>),
+}
+
+impl Cmp {
+    /// The span of the operand side (the operator itself is not kept).
+    pub fn span(&self) -> Span {
+        match self {
+            Cmp::Eq(o) | Cmp::Ne(o) => o.span(),
+            Cmp::Is(t) => t.span(),
+            Cmp::Matches(l) => l.span,
+            Cmp::In(v) => match (v.first(), v.last()) {
+                (Some(a), Some(b)) => a.span.to(b.span),
+                _ => Span::default(),
+            },
+        }
+    }
+}
+
+impl Operand {
+    /// Where the operand is.
+    pub fn span(&self) -> Span {
+        match self {
+            Operand::Lit(l) => l.span,
+            Operand::Field(f) => f.span,
+        }
+    }
 }
 
 /// The right-hand side of `==` / `!=`.

@@ -9,7 +9,8 @@ use crate::ast::{self, Item};
 use crate::contract::*;
 use crate::diag::{line_col, Code, Diagnostic, Span};
 
-const BUILTINS: [&str; 13] = [
+/// The built-in value type names.
+pub const BUILTINS: [&str; 13] = [
     "token",
     "integer",
     "quoted-string",
@@ -122,6 +123,19 @@ fn masked(ip: IpAddr, prefix: u8) -> IpAddr {
     }
 }
 
+/// Source text on one line: block lines joined with `; ` (as a one-line block is written).
+fn one_line(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if !out.is_empty() {
+            let soft = out.ends_with('{') || out.ends_with(',') || out.ends_with(';') || line.starts_with('}');
+            out.push_str(if soft { " " } else { "; " });
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// Peer, type and correlation names: `[a-z][a-z0-9-]*`.
 fn valid_name(n: &str) -> bool {
     n.starts_with(|c: char| c.is_ascii_lowercase())
@@ -210,9 +224,6 @@ impl<'a> Cx<'a> {
         // Declarations first, so rules may refer to anything in the file.
         for item in &tree.items {
             if let Item::Type(t) = item {
-                if BUILTINS.contains(&t.name.name.as_str()) && t.name.name != "e164" {
-                    // Shadowing a built-in other than e164 is allowed too, but worth no diagnostic.
-                }
                 if let Some(first) = self.types.get(&t.name.name) {
                     let first = first.name.span;
                     self.push(
@@ -360,6 +371,7 @@ impl<'a> Cx<'a> {
             headers.push(HeaderDecl {
                 name: canonical(&h.name.name),
                 value,
+                value_source: h.value.as_ref().map(|v| one_line(self.text(v.span()))),
                 list: h.list.is_some(),
                 max: h.max.map(|m| m.0),
                 example: h.example.as_ref().map(|e| e.value.clone()),
@@ -368,7 +380,8 @@ impl<'a> Cx<'a> {
             });
         }
 
-        self.hdecls = headers.clone();
+        // Rules read the declarations (for literal checks) while they are lowered.
+        self.hdecls = headers;
         let mut settings = Settings::default();
         for item in &tree.items {
             let Item::Settings(s) = item else { continue };
@@ -433,7 +446,7 @@ impl<'a> Cx<'a> {
                         );
                     }
                 }
-                if let Some(o) = self.obligation(o, ctx, &headers) {
+                if let Some(o) = self.obligation(o, ctx) {
                     obligations.push(o);
                 }
             }
@@ -486,7 +499,7 @@ impl<'a> Cx<'a> {
             let inbound = c.inbound.as_ref().and_then(|s| self.selector(s, true));
             let outbound = c.outbound.as_ref().and_then(|s| self.selector(s, true));
             let matcher = c.matcher.as_ref().and_then(|(e, d)| {
-                let e = self.expr(e, Ctx::Correlation, &headers);
+                let e = self.expr(e, Ctx::Correlation);
                 let ms = parse_duration(&d.name);
                 if ms.is_none() {
                     self.push(
@@ -502,7 +515,7 @@ impl<'a> Cx<'a> {
                 Some((e?, ms?, self.text(c.matcher.as_ref()?.0.span()).to_string()))
             });
             let obligations: Vec<Obligation> =
-                c.obligations.iter().filter_map(|o| self.obligation(o, Ctx::Correlation, &headers)).collect();
+                c.obligations.iter().filter_map(|o| self.obligation(o, Ctx::Correlation)).collect();
             if let (Some(inbound), Some(outbound), Some((matcher, within_ms, matcher_text))) =
                 (inbound, outbound, matcher)
             {
@@ -519,6 +532,7 @@ impl<'a> Cx<'a> {
             }
         }
 
+        let headers = std::mem::take(&mut self.hdecls);
         // Header uses: undeclared non-standard headers, unused declarations.
         let mut used = vec![false; headers.len()];
         let mut warned: Vec<String> = vec![];
@@ -593,21 +607,26 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Compiles a regular expression literal, reporting the regex engine's own message.
+    fn pattern(&mut self, l: &ast::Lit) -> Option<Pattern> {
+        match Pattern::new(&l.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let msg = e.to_string();
+                let detail = msg.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
+                self.push(
+                    Diagnostic::new(Code::InvalidRegex, "invalid regular expression", l.span, detail)
+                        .with_help("the regex crate's syntax is used; escape a literal slash as `\\/`"),
+                );
+                None
+            }
+        }
+    }
+
     fn value_type(&mut self, v: &'a ast::ValueType) -> Option<ValueType> {
         match v {
             ast::ValueType::Literal(l) => Some(ValueType::Literal { value: l.value.clone() }),
-            ast::ValueType::Regex(l) => match Pattern::new(&l.value) {
-                Ok(p) => Some(ValueType::Regex { pattern: p }),
-                Err(e) => {
-                    let msg = e.to_string();
-                    let detail = msg.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
-                    self.push(
-                        Diagnostic::new(Code::InvalidRegex, "invalid regular expression", l.span, detail)
-                            .with_help("the regex crate's syntax is used; escape a literal slash as `\\/`"),
-                    );
-                    None
-                }
-            },
+            ast::ValueType::Regex(l) => Some(ValueType::Regex { pattern: self.pattern(l)? }),
             ast::ValueType::Alt(alts, _) => {
                 let lowered: Vec<Option<ValueType>> = alts.iter().map(|a| self.value_type(a)).collect();
                 let alternatives: Option<Vec<ValueType>> = lowered.into_iter().collect();
@@ -627,7 +646,22 @@ impl<'a> Cx<'a> {
     fn params(&mut self, p: &'a ast::ParamsSpec) -> Option<ParamsSpecC> {
         let mut entries = vec![];
         let mut ok = true;
+        let mut seen: Vec<&ast::Ident> = vec![];
         for e in &p.entries {
+            if let Some(first) = seen.iter().find(|f| f.name.eq_ignore_ascii_case(&e.name.name)) {
+                ok = false;
+                self.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("parameter `{}` is listed twice", e.name.name),
+                        e.name.span,
+                        "listed again here",
+                    )
+                    .with_secondary(first.span, "first listed here")
+                    .with_help("parameter names are case-insensitive; keep one entry"),
+                );
+            }
+            seen.push(&e.name);
             let value = match &e.value {
                 Some(v) => match self.value_type(v) {
                     Some(t) => Some(t),
@@ -815,13 +849,18 @@ impl<'a> Cx<'a> {
                         }
                     }
                 }
+                let only_ack = s.methods.iter().all(|m| m.name == "ACK");
                 for m in &s.methods {
                     if m.name == "ACK" {
                         ok = false;
                         self.push(
                             Diagnostic::new(
                                 Code::SelectorNeverMatches,
-                                "this selector can never match: ACK has no responses",
+                                if only_ack {
+                                    "this selector can never match: ACK has no responses"
+                                } else {
+                                    "`ACK` in this list can never match: ACK has no responses"
+                                },
                                 m.span,
                                 "ACK is never answered",
                             )
@@ -834,9 +873,7 @@ impl<'a> Cx<'a> {
             None if s.any.as_ref().is_some_and(|a| a.name == "message") => MessageKind::Message,
             None => MessageKind::Request { methods },
         };
-        if let Some(m) =
-            s.methods.iter().find(|m| !m.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)))
-        {
+        if let Some(m) = s.methods.iter().find(|m| !m.name.bytes().all(crate::contract::is_token_byte)) {
             ok = false;
             self.push(Diagnostic::new(
                 Code::InvalidValue,
@@ -905,7 +942,7 @@ impl<'a> Cx<'a> {
         };
         let condition = match &s.cond {
             Some(e) => {
-                let r = self.expr(e, ctx, &[]);
+                let r = self.expr(e, ctx);
                 ok &= r.is_some();
                 r
             }
@@ -915,7 +952,7 @@ impl<'a> Cx<'a> {
     }
 
     fn header_name(&mut self, h: &ast::Ident, allow_prefix: bool) -> Option<HeaderName> {
-        if let Some(prefix) = h.name.strip_suffix('*') {
+        if h.name.ends_with('*') {
             if !allow_prefix {
                 self.push(
                     Diagnostic::new(
@@ -928,10 +965,9 @@ impl<'a> Cx<'a> {
                 );
                 return None;
             }
-            let _ = prefix;
             return Some(HeaderName::new(&h.name));
         }
-        if !h.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%_+`'~".contains(&b)) {
+        if !h.name.bytes().all(crate::contract::is_token_byte) {
             self.push(Diagnostic::new(
                 Code::InvalidValue,
                 format!("`{}` is not a header name", h.name),
@@ -944,7 +980,7 @@ impl<'a> Cx<'a> {
         Some(HeaderName::new(&h.name))
     }
 
-    fn obligation(&mut self, o: &'a ast::Obligation, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Obligation> {
+    fn obligation(&mut self, o: &'a ast::Obligation, ctx: Ctx) -> Option<Obligation> {
         let level = match o.level {
             ast::Level::Must => Level::Must,
             ast::Level::Should => Level::Should,
@@ -956,8 +992,8 @@ impl<'a> Cx<'a> {
                 let header = self.header_name(&hname, false)?;
                 let cmp = match cmp {
                     Some(c) => {
-                        let c = self.comparison(c, ctx, headers)?;
-                        self.literal_check(&header, &Part::Value, &c, cmp_lits(cmp.as_ref()), headers);
+                        let c = self.comparison(c, ctx)?;
+                        self.literal_check(&header, &Part::Value, &c, cmp_lits(cmp.as_ref()));
                         Some(c)
                     }
                     None => None,
@@ -983,7 +1019,7 @@ impl<'a> Cx<'a> {
                 }
                 ObligationKind::Echo { header: self.header_name(h, false)? }
             }
-            ast::ObligationKind::Satisfy(e) => ObligationKind::Satisfy { expr: self.expr(e, ctx, headers)? },
+            ast::ObligationKind::Satisfy(e) => ObligationKind::Satisfy { expr: self.expr(e, ctx)? },
         };
         Some(Obligation { level, kind, origin: self.origin(o.span) })
     }
@@ -991,84 +1027,32 @@ impl<'a> Cx<'a> {
     /// The message a header reference reads, from its `inbound.`/`outbound.`/`request.` prefix.
     fn side_of(&mut self, h: &ast::Ident, ctx: Ctx) -> Option<(Side, ast::Ident)> {
         let (side, name) = split_side(h);
-        let side = match (side.as_deref(), ctx) {
-            (None, Ctx::Correlation) => {
-                self.push(
-                    Diagnostic::new(
-                        Code::FieldNotAvailable,
-                        "a header in a correlation must name its leg",
-                        h.span,
-                        "which leg?",
-                    )
-                    .with_help(format!("write `inbound.{0}` or `outbound.{0}`", h.name)),
-                );
-                return None;
-            }
-            (None, _) => Side::This,
-            (Some("request"), Ctx::Response) => Side::Request,
-            (Some("inbound"), Ctx::Correlation) => Side::Inbound,
-            (Some("outbound"), Ctx::Correlation) => Side::Outbound,
-            (Some(w), _) => {
-                self.push(
-                    Diagnostic::new(
-                        Code::FieldNotAvailable,
-                        format!("`{w}.` is not available here"),
-                        Span::new(h.span.start, h.span.start + w.len()),
-                        "not available in this rule",
-                    )
-                    .with_help("`request.` exists only in response rules, `inbound.`/`outbound.` only in correlations"),
-                );
-                return None;
-            }
-        };
-        Some((side, name))
+        let side_ident = side.map(|w| ast::Ident { span: Span::new(h.span.start, h.span.start + w.len()), name: w });
+        Some((self.resolve_side(side_ident.as_ref(), ctx, h.span)?, name))
     }
 
-    fn comparison(&mut self, c: &'a ast::Cmp, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Comparison> {
-        Some(match c {
-            ast::Cmp::Eq(o) => Comparison::Eq(self.operand(o, ctx, headers)?),
-            ast::Cmp::Ne(o) => Comparison::Ne(self.operand(o, ctx, headers)?),
-            ast::Cmp::Is(t) => Comparison::Is(self.value_type(t)?),
-            ast::Cmp::Matches(l) => match Pattern::new(&l.value) {
-                Ok(p) => Comparison::Matches(p),
-                Err(e) => {
-                    let msg = e.to_string();
-                    let detail = msg.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
-                    self.push(Diagnostic::new(Code::InvalidRegex, "invalid regular expression", l.span, detail));
-                    return None;
-                }
-            },
-            ast::Cmp::In(v) => Comparison::In(v.iter().map(|l| l.value.clone()).collect()),
-        })
-    }
-
-    fn operand(&mut self, o: &'a ast::Operand, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Operand> {
-        Some(match o {
-            ast::Operand::Lit(l) => Operand::Literal(l.value.clone()),
-            ast::Operand::Field(f) => Operand::Field(self.field(f, ctx, headers)?),
-        })
-    }
-
-    fn field(&mut self, f: &'a ast::Field, ctx: Ctx, _headers: &[HeaderDecl]) -> Option<FieldRef> {
-        let side = match (&f.side, ctx) {
+    /// The message a field reads, from its `inbound.`/`outbound.`/`request.` prefix (`whole` is the
+    /// field as written, for messages).
+    fn resolve_side(&mut self, side: Option<&ast::Ident>, ctx: Ctx, whole: Span) -> Option<Side> {
+        match (side, ctx) {
             (None, Ctx::Correlation) => {
                 self.push(
                     Diagnostic::new(
                         Code::FieldNotAvailable,
                         "a field in a correlation must name its leg",
-                        f.span,
+                        whole,
                         "which leg?",
                     )
-                    .with_help(format!("write `inbound.{0}` or `outbound.{0}`", self.text(f.span))),
+                    .with_help(format!("write `inbound.{0}` or `outbound.{0}`", self.text(whole))),
                 );
-                return None;
+                None
             }
-            (None, _) => Side::This,
+            (None, _) => Some(Side::This),
             (Some(s), c) => {
                 match (s.name.as_str(), c) {
-                    ("request", Ctx::Response) => Side::Request,
-                    ("inbound", Ctx::Correlation) => Side::Inbound,
-                    ("outbound", Ctx::Correlation) => Side::Outbound,
+                    ("request", Ctx::Response) => Some(Side::Request),
+                    ("inbound", Ctx::Correlation) => Some(Side::Inbound),
+                    ("outbound", Ctx::Correlation) => Some(Side::Outbound),
                     (w, _) => {
                         let help = match c {
                         Ctx::Request => "in a request rule, fields are read from the request itself",
@@ -1084,11 +1068,32 @@ impl<'a> Cx<'a> {
                             )
                             .with_help(help),
                         );
-                        return None;
+                        None
                     }
                 }
             }
-        };
+        }
+    }
+
+    fn comparison(&mut self, c: &'a ast::Cmp, ctx: Ctx) -> Option<Comparison> {
+        Some(match c {
+            ast::Cmp::Eq(o) => Comparison::Eq(self.operand(o, ctx)?),
+            ast::Cmp::Ne(o) => Comparison::Ne(self.operand(o, ctx)?),
+            ast::Cmp::Is(t) => Comparison::Is(self.value_type(t)?),
+            ast::Cmp::Matches(l) => Comparison::Matches(self.pattern(l)?),
+            ast::Cmp::In(v) => Comparison::In(v.iter().map(|l| l.value.clone()).collect()),
+        })
+    }
+
+    fn operand(&mut self, o: &'a ast::Operand, ctx: Ctx) -> Option<Operand> {
+        Some(match o {
+            ast::Operand::Lit(l) => Operand::Literal(l.value.clone()),
+            ast::Operand::Field(f) => Operand::Field(self.field(f, ctx)?),
+        })
+    }
+
+    fn field(&mut self, f: &'a ast::Field, ctx: Ctx) -> Option<FieldRef> {
+        let side = self.resolve_side(f.side.as_ref(), ctx, f.span)?;
         let names: Vec<&str> = f.path.iter().map(|s| s.name.as_str()).collect();
         let param = f.param.as_ref().map(|p| p.name.clone());
         let part_of = |rest: &[&str]| -> Option<Part> {
@@ -1118,7 +1123,7 @@ impl<'a> Cx<'a> {
                 }
                 Some(FieldRef::Status { side })
             }
-            [h, rest @ ..] => {
+            [_, rest @ ..] => {
                 let part = match rest {
                     [] => Some(Part::Value),
                     ["uri", "user"] => Some(Part::UriUser),
@@ -1129,7 +1134,6 @@ impl<'a> Cx<'a> {
                 match part {
                     Some(part) => {
                         let id = f.path[0].clone();
-                        let _ = h;
                         let header = self.header_name(&id, false)?;
                         Some(FieldRef::Header { side, header, part })
                     }
@@ -1147,50 +1151,42 @@ impl<'a> Cx<'a> {
         r
     }
 
-    fn expr(&mut self, e: &'a ast::Expr, ctx: Ctx, headers: &[HeaderDecl]) -> Option<Expr> {
+    fn expr(&mut self, e: &'a ast::Expr, ctx: Ctx) -> Option<Expr> {
         Some(match e {
             ast::Expr::Has(h, _) => {
                 let (side, hname) = self.side_of(h, ctx)?;
                 Expr::Has { side, header: self.header_name(&hname, false)? }
             }
             ast::Expr::Cmp(f, c, _) => {
-                let field = self.field(f, ctx, headers);
-                let cmp = self.comparison(c, ctx, headers)?;
+                let field = self.field(f, ctx);
+                let cmp = self.comparison(c, ctx)?;
                 let field = field?;
                 if let FieldRef::Header { header, part, .. } = &field {
-                    self.literal_check(header, part, &cmp, cmp_lits(Some(c)), headers);
+                    self.literal_check(header, part, &cmp, cmp_lits(Some(c)));
                 }
                 Expr::Compare { field, cmp }
             }
-            ast::Expr::Not(e, _) => Expr::Not(Box::new(self.expr(e, ctx, headers)?)),
+            ast::Expr::Not(e, _) => Expr::Not(Box::new(self.expr(e, ctx)?)),
             ast::Expr::And(a, b, _) => {
-                let a = self.expr(a, ctx, headers);
-                let b = self.expr(b, ctx, headers);
+                let a = self.expr(a, ctx);
+                let b = self.expr(b, ctx);
                 Expr::And(Box::new(a?), Box::new(b?))
             }
             ast::Expr::Or(a, b, _) => {
-                let a = self.expr(a, ctx, headers);
-                let b = self.expr(b, ctx, headers);
+                let a = self.expr(a, ctx);
+                let b = self.expr(b, ctx);
                 Expr::Or(Box::new(a?), Box::new(b?))
             }
         })
     }
 
     /// A literal compared for equality with a declared header's value must be able to match its type.
-    fn literal_check(
-        &mut self,
-        header: &HeaderName,
-        part: &Part,
-        cmp: &Comparison,
-        lits: Vec<&ast::Lit>,
-        headers: &[HeaderDecl],
-    ) {
+    fn literal_check(&mut self, header: &HeaderName, part: &Part, cmp: &Comparison, lits: Vec<&ast::Lit>) {
         if matches!(cmp, Comparison::Ne(_)) {
             return;
         }
         let key = header.name.to_ascii_lowercase();
-        // Headers may be declared after the rule: look at the tree-level declaration map too.
-        let _ = headers;
+        // Every header is lowered before any rule, so the declared types are all known here.
         let decl_ty = self.hdecls.iter().find(|h| h.name.eq_ignore_ascii_case(&key)).and_then(|h| h.value.clone());
         let Some(ty) = decl_ty else { return };
         let ty = match part {
@@ -1262,8 +1258,6 @@ impl<'a> Cx<'a> {
                         }
                     }
                 }
-                let _ = (ka, kb);
-                let _ = j;
             }
         }
     }

@@ -200,6 +200,8 @@ pub struct HeaderDecl {
     pub name: String,
     /// Value type, if given.
     pub value: Option<ValueType>,
+    /// The value type as written, on one line (block lines joined with `; `), for reports.
+    pub value_source: Option<String>,
     /// Several comma-separated values may share a line.
     pub list: bool,
     /// At most this many values per message.
@@ -403,8 +405,13 @@ pub enum ValueType {
     },
 }
 
+/// An RFC 3261 token character.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+}
+
 fn is_token(v: &str) -> bool {
-    !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    !v.is_empty() && v.bytes().all(is_token_byte)
 }
 
 fn is_quoted_string(v: &str) -> bool {
@@ -437,7 +444,7 @@ fn is_e164(v: &str) -> bool {
 }
 
 /// Splits `base;params` at the first `;` outside quotes and `<>`.
-fn split_params(v: &str) -> (&str, &str) {
+pub(crate) fn split_params(v: &str) -> (&str, &str) {
     let mut quoted = false;
     let mut angle = false;
     let b = v.as_bytes();

@@ -49,12 +49,12 @@ fn text(b: &[u8]) -> Option<String> {
     std::str::from_utf8(b).ok().map(|s| s.trim().to_string())
 }
 
-fn unquote(b: &[u8]) -> &[u8] {
-    if b.len() >= 2 && b[0] == b'"' && b[b.len() - 1] == b'"' {
-        &b[1..b.len() - 1]
-    } else {
-        b
-    }
+/// The value of the first parameter with this name (case-insensitive), unquoted; empty for a flag.
+fn param_value(params: Params<'_>, name: &str) -> Option<String> {
+    params
+        .map_while(Result::ok)
+        .find(|p| p.name.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|p| p.value_unquoted().map_or(String::new(), |v| String::from_utf8_lossy(v).into_owned()))
 }
 
 /// The first value of a header (list headers split at commas), trimmed.
@@ -74,28 +74,21 @@ fn part_of_value(v: &[u8], part: &Part) -> Option<String> {
         }
         Part::Param(name) => {
             if let Ok(na) = NameAddr::parse(v) {
-                if let Some(p) = na.params().get(name) {
-                    return Some(p.map_or(String::new(), |p| String::from_utf8_lossy(unquote(p)).into_owned()));
+                if let Some(p) = param_value(na.params(), name) {
+                    return Some(p);
                 }
             }
-            // A bare parameter list or `token;params`.
+            // A bare parameter list (`a=1;b=2`) or `token;params`.
             let s = std::str::from_utf8(v).ok()?;
+            let (head, rest) = crate::contract::split_params(s);
             let owned;
-            let params = match s.find(';') {
-                Some(i) if s[..i].contains('=') => {
-                    owned = format!(";{s}");
-                    owned.as_str()
-                }
-                Some(i) => &s[i..],
-                None if s.contains('=') => {
-                    owned = format!(";{s}");
-                    owned.as_str()
-                }
-                None => "",
+            let params = if head.contains('=') {
+                owned = format!(";{s}");
+                owned.as_str()
+            } else {
+                rest
             };
-            Params::new(params.as_bytes())
-                .get(name)
-                .map(|p| p.map_or(String::new(), |p| String::from_utf8_lossy(unquote(p)).into_owned()))
+            param_value(Params::new(params.as_bytes()), name)
         }
     }
 }

@@ -50,7 +50,6 @@ pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
             }
             prev = Some(*t);
         }
-        let _ = paren;
         lines.push((indent, s));
         line.clear();
     };

@@ -250,10 +250,14 @@ fn named_type(i: In<'_>) -> R<'_, ValueType> {
 
 /// `params [closed] { NAME[: TYPE] [required], ... }`
 pub fn params_spec(i: In<'_>) -> R<'_, ParamsSpec> {
-    let entry = map(
-        tuple((word("a parameter name"), opt(preceded(tok(Tok::Colon, "`:`"), cut(value_type))), opt(kw("required")))),
-        |(name, value, req)| ParamEntry { name, value, required: req.is_some() },
-    );
+    let entry = |i| {
+        let (rest, (name, value, req)) = tuple((
+            word("a parameter name"),
+            opt(preceded(tok(Tok::Colon, "`:`"), cut(value_type))),
+            opt(kw("required")),
+        ))(i)?;
+        Ok((rest, ParamEntry { name, value, required: req.is_some(), span: consumed(i, rest) }))
+    };
     let (rest, (_, closed, _, _, entries, _, _)) = tuple((
         kw("params"),
         opt(kw("closed")),
@@ -423,4 +427,140 @@ pub fn item<'t, T>(p: impl FnMut(In<'t>) -> R<'t, T>) -> impl FnMut(In<'t>) -> R
         Some(t) if matches!(t.kind, Tok::Newline | Tok::Semi | Tok::RBrace) => Ok((i, ())),
         _ => fail(i, "end of line or `;`"),
     })
+}
+
+/// One line of a `peer` block.
+pub enum PeerEntry {
+    /// `sbc ADDR, ...`
+    Sbc(Vec<Ident>),
+    /// `media RANGE, ...`
+    Media(Vec<Ident>),
+    /// `transport udp, ...`
+    Transport(Vec<Ident>),
+}
+
+fn address(i: In<'_>) -> R<'_, Ident> {
+    match i.first() {
+        Some(t) if matches!(t.kind, Tok::Word | Tok::Bracketed) => {
+            Ok((i.rest(), Ident { name: i.text(&t).to_string(), span: t.span }))
+        }
+        _ => fail(i, "an address"),
+    }
+}
+
+/// `sbc ...`, `media ...` or `transport ...`.
+pub fn peer_entry(i: In<'_>) -> R<'_, PeerEntry> {
+    expecting(
+        "`sbc`, `media` or `transport`",
+        alt((
+            map(preceded(kw("sbc"), cut(separated_list1(comma, address))), PeerEntry::Sbc),
+            map(preceded(kw("media"), cut(separated_list1(comma, address))), PeerEntry::Media),
+            map(preceded(kw("transport"), cut(separated_list1(comma, word("a transport")))), PeerEntry::Transport),
+        )),
+    )(i)
+}
+
+/// One line of a `header` block.
+pub enum HeaderEntry {
+    /// `value TYPE`
+    Value(ValueType),
+    /// `list`
+    List(Span),
+    /// `max N`
+    Max(u32, Span),
+    /// `example "..."`
+    Example(Lit),
+}
+
+fn number(i: In<'_>) -> R<'_, (u32, Span)> {
+    match i.first() {
+        Some(t) if t.kind == Tok::Word => match i.text(&t).parse::<u32>() {
+            Ok(n) => Ok((i.rest(), (n, t.span))),
+            Err(_) => fail(i, "a number"),
+        },
+        _ => fail(i, "a number"),
+    }
+}
+
+/// `value ...`, `list`, `max N` or `example "..."`.
+pub fn header_entry(i: In<'_>) -> R<'_, HeaderEntry> {
+    expecting(
+        "`value`, `list`, `max` or `example`",
+        alt((
+            map(preceded(kw("value"), cut(value_type)), HeaderEntry::Value),
+            map(kw("list"), HeaderEntry::List),
+            map(preceded(kw("max"), cut(number)), |(n, s)| HeaderEntry::Max(n, s)),
+            map(preceded(kw("example"), cut(lit(Tok::Str, "example value in quotes"))), HeaderEntry::Example),
+        )),
+    )(i)
+}
+
+/// `NAME LEVEL` in a `settings` block.
+pub fn setting(i: In<'_>) -> R<'_, (Ident, Ident)> {
+    pair(word("a setting name"), cut(word("`allow`, `warn` or `error`")))(i)
+}
+
+/// One line of a `correlate` block.
+pub enum CorrelateEntry {
+    /// `inbound = SELECTOR`
+    Inbound(Selector),
+    /// `outbound = SELECTOR`
+    Outbound(Selector),
+    /// `match EXPR within DURATION`
+    Match(Expr, Ident),
+    /// An obligation on the pair.
+    Obligation(Obligation),
+}
+
+/// `inbound = ...`, `outbound = ...`, `match ... within ...` or an obligation.
+pub fn correlate_entry(i: In<'_>) -> R<'_, CorrelateEntry> {
+    let eq = || cut(tok(Tok::Eq, "`=`"));
+    alt((
+        map(preceded(pair(kw("inbound"), eq()), cut(selector)), CorrelateEntry::Inbound),
+        map(preceded(pair(kw("outbound"), eq()), cut(selector)), CorrelateEntry::Outbound),
+        map(preceded(kw("match"), cut(tuple((expr, kw("within"), word("a duration like `5s`"))))), |(e, _, d)| {
+            CorrelateEntry::Match(e, d)
+        }),
+        map(obligation, CorrelateEntry::Obligation),
+    ))(i)
+}
+
+/// `agreement "NAME" version N` (the version as written; the parser checks it is a number).
+pub fn agreement_line(i: In<'_>) -> R<'_, (Lit, Ident)> {
+    map(
+        tuple((
+            kw("agreement"),
+            cut(lit(Tok::Str, "agreement name in quotes")),
+            cut(kw("version")),
+            cut(word("version number")),
+        )),
+        |(_, n, _, v)| (n, v),
+    )(i)
+}
+
+/// `peer NAME ["Display"]`, before the block.
+pub fn peer_head(i: In<'_>) -> R<'_, (Ident, Option<Lit>)> {
+    preceded(kw("peer"), pair(cut(word("peer name")), opt(lit(Tok::Str, "display name"))))(i)
+}
+
+/// `type NAME = VALUE-TYPE`.
+pub fn type_decl(i: In<'_>) -> R<'_, (Ident, ValueType)> {
+    map(tuple((kw("type"), cut(word("type name")), cut(tok(Tok::Eq, "`=`")), cut(value_type))), |(_, n, _, v)| (n, v))(
+        i,
+    )
+}
+
+/// `header NAME`, before the block.
+pub fn header_head(i: In<'_>) -> R<'_, Ident> {
+    preceded(kw("header"), cut(word("header name")))(i)
+}
+
+/// `correlate NAME`, before the block.
+pub fn correlate_head(i: In<'_>) -> R<'_, Ident> {
+    preceded(kw("correlate"), cut(word("correlation name")))(i)
+}
+
+/// `on SELECTOR`, before the block.
+pub fn rule_head(i: In<'_>) -> R<'_, Selector> {
+    preceded(kw("on"), cut(selector))(i)
 }

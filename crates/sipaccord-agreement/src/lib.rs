@@ -6,6 +6,23 @@
 //! canonically, [`sheet()`] renders the sign-off sheet, and [`render`] prints diagnostics.
 //!
 //! **This crate does no I/O**: it takes source text and a file name and returns values.
+//!
+//! ```
+//! let src = "agreement \"demo\" version 1\n\
+//!            peer a { sbc 192.0.2.1 }\n\
+//!            peer b { sbc 192.0.2.2 }\n\
+//!            header X-Kind { value \"voice\" | \"video\" }\n\
+//!            on INVITE from a { must have X-Kind }\n";
+//! let compiled = sipaccord_agreement::compile(src, "demo.agreement");
+//! assert!(compiled.diagnostics.is_empty());
+//! let contract = compiled.contract.expect("no errors");
+//! let kind = contract.header("x-kind").and_then(|h| h.value.as_ref()).expect("declared");
+//! assert!(kind.matches(b"video") && !kind.matches(b"fax"));
+//!
+//! let broken = sipaccord_agreement::compile("peer a { sbc 192.0.2.300 }", "broken.agreement");
+//! let text = sipaccord_agreement::render(&broken.diagnostics, "peer a { sbc 192.0.2.300 }", "broken.agreement", false);
+//! assert!(text.contains("error[A0009]"));
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1,9 +1,13 @@
 //! Parser: tokens to a syntax tree. Never gives up: a broken item is skipped up to the next line
 //! or item boundary and reported, and parsing goes on.
+//!
+//! The productions themselves are nom parsers over the token stream ([`crate::grammar`]); this
+//! module is the driver around them: it walks items and `{ }` blocks, runs a production for each
+//! item, turns a failed production into an "expected X, found Y" diagnostic, and recovers.
 
 use crate::ast::*;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::grammar::{self, In, PErr};
+use crate::grammar::{self, CorrelateEntry, HeaderEntry, In, PErr, PeerEntry};
 use crate::lexer::{lex, Tok, Token};
 use nom::IResult;
 
@@ -61,10 +65,6 @@ impl<'s> Parser<'s> {
         self.peek().filter(|t| t.kind == Tok::Word).map(|t| self.text(t))
     }
 
-    fn at_word(&self, w: &str) -> bool {
-        self.peek_word() == Some(w)
-    }
-
     fn here(&self) -> Span {
         match self.peek() {
             Some(t) => t.span,
@@ -100,47 +100,6 @@ impl<'s> Parser<'s> {
         } else {
             self.error(what)
         }
-    }
-
-    fn keyword(&mut self, w: &str) -> PResult<Span> {
-        if self.at_word(w) {
-            Ok(self.bump().map(|t| t.span).unwrap_or_default())
-        } else {
-            self.error(&format!("`{w}`"))
-        }
-    }
-
-    fn ident(&mut self, what: &str) -> PResult<Ident> {
-        match self.peek() {
-            Some(t) if t.kind == Tok::Word => {
-                let t = *t;
-                self.pos += 1;
-                Ok(Ident { name: self.text(&t).to_string(), span: t.span })
-            }
-            _ => self.error(what),
-        }
-    }
-
-    fn lit(&mut self, kind: Tok, what: &str) -> PResult<Lit> {
-        let t = self.expect(kind, what)?;
-        let raw = self.text(&t);
-        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
-        let value = if kind == Tok::Str {
-            let mut out = String::new();
-            let mut esc = false;
-            for c in inner.chars() {
-                if esc || c != '\\' {
-                    out.push(c);
-                    esc = false;
-                } else {
-                    esc = true;
-                }
-            }
-            out
-        } else {
-            inner.replace("\\/", "/")
-        };
-        Ok(Lit { value, span: t.span })
     }
 
     fn skip_newlines(&mut self) {
@@ -257,10 +216,7 @@ impl<'s> Parser<'s> {
         let start = self.here().start;
         match self.peek_word() {
             Some("agreement") => {
-                self.pos += 1;
-                let name = self.lit(Tok::Str, "agreement name in quotes")?;
-                self.keyword("version")?;
-                let v = self.ident("version number")?;
+                let (name, v) = self.run(grammar::agreement_line)?;
                 let version = match v.name.parse::<u32>() {
                     Ok(n) => Some((n, v.span)),
                     Err(_) => {
@@ -291,74 +247,55 @@ impl<'s> Parser<'s> {
                 Ok(())
             }
             Some("peer") => {
-                self.pos += 1;
-                let name = self.ident("peer name")?;
-                let display =
-                    if self.peek_kind() == Some(Tok::Str) { Some(self.lit(Tok::Str, "display name")?) } else { None };
+                let (name, display) = self.run(grammar::peer_head)?;
                 let mut peer =
                     Peer { name, display, sbc: vec![], media: vec![], transports: vec![], span: Span::default() };
                 let span = self.block(|p| {
-                    let key = p.ident("`sbc`, `media` or `transport`")?;
-                    let list = match key.name.as_str() {
-                        "sbc" => &mut peer.sbc,
-                        "media" => &mut peer.media,
-                        "transport" => &mut peer.transports,
-                        _ => {
-                            p.pos -= 1;
-                            return p.error("`sbc`, `media` or `transport`");
-                        }
-                    };
-                    loop {
-                        let t = match p.peek() {
-                            Some(t) if matches!(t.kind, Tok::Word | Tok::Bracketed) => *t,
-                            _ => return p.error(if key.name == "transport" { "a transport" } else { "an address" }),
-                        };
-                        p.pos += 1;
-                        list.push(Ident { name: p.text(&t).to_string(), span: t.span });
-                        if p.peek_kind() == Some(Tok::Comma) {
-                            p.pos += 1;
-                        } else {
-                            return Ok(());
-                        }
+                    match p.run(grammar::peer_entry)? {
+                        PeerEntry::Sbc(a) => peer.sbc.extend(a),
+                        PeerEntry::Media(a) => peer.media.extend(a),
+                        PeerEntry::Transport(t) => peer.transports.extend(t),
                     }
+                    Ok(())
                 })?;
                 peer.span = Span::new(start, span.end);
                 file.items.push(Item::Peer(peer));
                 Ok(())
             }
             Some("type") => {
-                self.pos += 1;
-                let name = self.ident("type name")?;
-                self.expect(Tok::Eq, "`=`")?;
-                let value = self.value_type()?;
+                let (name, value) = self.run(grammar::type_decl)?;
                 file.items.push(Item::Type(TypeDecl { name, value, span: Span::new(start, self.prev_end()) }));
                 Ok(())
             }
             Some("header") => {
-                self.pos += 1;
-                let name = self.ident("header name")?;
+                let name = self.run(grammar::header_head)?;
                 let mut h =
                     HeaderDecl { name, value: None, list: None, max: None, example: None, span: Span::default() };
                 let span = self.block(|p| {
-                    let key = p.ident("`value`, `list`, `max` or `example`")?;
-                    match key.name.as_str() {
-                        "value" => h.value = Some(p.value_type()?),
-                        "list" => h.list = Some(key.span),
-                        "max" => {
-                            let n = p.ident("a number")?;
-                            match n.name.parse() {
-                                Ok(v) => h.max = Some((v, n.span)),
-                                Err(_) => {
-                                    p.pos -= 1;
-                                    return p.error("a number");
-                                }
-                            }
-                        }
-                        "example" => h.example = Some(p.lit(Tok::Str, "example value in quotes")?),
-                        _ => {
-                            p.pos -= 1;
-                            return p.error("`value`, `list`, `max` or `example`");
-                        }
+                    let entry = p.run(grammar::header_entry)?;
+                    let (what, span, first) = match &entry {
+                        HeaderEntry::Value(v) => ("value", v.span(), h.value.as_ref().map(ValueType::span)),
+                        HeaderEntry::List(s) => ("list", *s, h.list),
+                        HeaderEntry::Max(_, s) => ("max", *s, h.max.map(|m| m.1)),
+                        HeaderEntry::Example(l) => ("example", l.span, h.example.as_ref().map(|e| e.span)),
+                    };
+                    if let Some(first) = first {
+                        p.diags.push(
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                format!("`{what}` given twice for header `{}`", h.name.name),
+                                span,
+                                "given again here",
+                            )
+                            .with_secondary(first, "first given here")
+                            .with_help("keep one"),
+                        );
+                    }
+                    match entry {
+                        HeaderEntry::Value(v) => h.value = Some(v),
+                        HeaderEntry::List(s) => h.list = Some(s),
+                        HeaderEntry::Max(n, s) => h.max = Some((n, s)),
+                        HeaderEntry::Example(l) => h.example = Some(l),
                     }
                     Ok(())
                 })?;
@@ -370,28 +307,27 @@ impl<'s> Parser<'s> {
                 self.pos += 1;
                 let mut entries = vec![];
                 let span = self.block(|p| {
-                    let k = p.ident("a setting name")?;
-                    let v = p.ident("`allow`, `warn` or `error`")?;
-                    entries.push((k, v));
+                    entries.push(p.run(grammar::setting)?);
                     Ok(())
                 })?;
                 file.items.push(Item::Settings(Settings { entries, span: Span::new(start, span.end) }));
                 Ok(())
             }
             Some("on") => {
-                self.pos += 1;
-                let selector = self.selector(true)?;
+                let selector = self.run(grammar::rule_head)?;
+                if self.peek_kind() != Some(Tok::LBrace) {
+                    return self.error(if selector.cond.is_some() { "`{`" } else { "`from`, `to`, `if` or `{`" });
+                }
                 let mut obligations = vec![];
                 let span = self.block(|p| {
-                    obligations.push(p.obligation()?);
+                    obligations.push(p.run(grammar::obligation)?);
                     Ok(())
                 })?;
                 file.items.push(Item::Rule(Rule { selector, obligations, span: Span::new(start, span.end) }));
                 Ok(())
             }
             Some("correlate") => {
-                self.pos += 1;
-                let name = self.ident("correlation name")?;
+                let name = self.run(grammar::correlate_head)?;
                 let mut c = Correlate {
                     name,
                     inbound: None,
@@ -401,25 +337,11 @@ impl<'s> Parser<'s> {
                     span: Span::default(),
                 };
                 let span = self.block(|p| {
-                    match p.peek_word() {
-                        Some(w @ ("inbound" | "outbound")) => {
-                            p.pos += 1;
-                            p.expect(Tok::Eq, "`=`")?;
-                            let s = p.selector(false)?;
-                            if w == "inbound" {
-                                c.inbound = Some(s);
-                            } else {
-                                c.outbound = Some(s);
-                            }
-                        }
-                        Some("match") => {
-                            p.pos += 1;
-                            let e = p.expr()?;
-                            p.keyword("within")?;
-                            let d = p.ident("a duration like `5s`")?;
-                            c.matcher = Some((e, d));
-                        }
-                        _ => c.obligations.push(p.obligation()?),
+                    match p.run(grammar::correlate_entry)? {
+                        CorrelateEntry::Inbound(s) => c.inbound = Some(s),
+                        CorrelateEntry::Outbound(s) => c.outbound = Some(s),
+                        CorrelateEntry::Match(e, d) => c.matcher = Some((e, d)),
+                        CorrelateEntry::Obligation(o) => c.obligations.push(o),
                     }
                     Ok(())
                 })?;
@@ -455,25 +377,5 @@ impl<'s> Parser<'s> {
                 r
             }
         }
-    }
-
-    fn value_type(&mut self) -> PResult<ValueType> {
-        self.run(grammar::value_type)
-    }
-
-    fn selector(&mut self, rule: bool) -> PResult<Selector> {
-        let sel = self.run(grammar::selector)?;
-        if rule && self.peek_kind() != Some(Tok::LBrace) {
-            return self.error(if sel.cond.is_some() { "`{`" } else { "`from`, `to`, `if` or `{`" });
-        }
-        Ok(sel)
-    }
-
-    fn obligation(&mut self) -> PResult<Obligation> {
-        self.run(grammar::obligation)
-    }
-
-    fn expr(&mut self) -> PResult<Expr> {
-        self.run(grammar::expr)
     }
 }

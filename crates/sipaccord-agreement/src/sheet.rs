@@ -124,7 +124,13 @@ fn build(c: &Contract) -> Vec<Block> {
             .headers
             .iter()
             .map(|h| {
-                let mut value = h.value.as_ref().map_or("any value".to_string(), |v| v.describe());
+                let mut value = match (&h.value, &h.value_source) {
+                    (Some(v), Some(src)) if !crate::check::BUILTINS.contains(&src.as_str()) => {
+                        format!("`{src}`: {}", v.describe())
+                    }
+                    (Some(v), _) => v.describe(),
+                    _ => "any value".to_string(),
+                };
                 if h.list {
                     value.push_str(" (comma-separated list allowed)");
                 }

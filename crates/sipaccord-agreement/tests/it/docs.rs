@@ -46,3 +46,13 @@ fn doc_examples_behave_as_documented() {
         assert!(documented.iter().any(|c| c == code.as_str()), "{} has no failing example in the docs", code.as_str());
     }
 }
+
+#[test]
+fn codes_are_sequential_and_stable() {
+    for (n, code) in Code::ALL.iter().enumerate() {
+        assert_eq!(code.as_str(), format!("A{:04}", n + 1));
+    }
+    assert_eq!(Code::UndeclaredHeader.severity(), sipaccord_agreement::Severity::Warning);
+    assert_eq!(Code::UnusedHeader.severity(), sipaccord_agreement::Severity::Warning);
+    assert_eq!(Code::ALL.iter().filter(|c| c.severity() == sipaccord_agreement::Severity::Warning).count(), 2);
+}

@@ -24,6 +24,10 @@ fn ok_fixtures_compile_cleanly() {
             insta::assert_snapshot!(format!("ok-{stem}-contract"), json);
             insta::assert_snapshot!(format!("ok-{stem}-sheet-md"), sheet(&contract, SheetFormat::Markdown));
             insta::assert_snapshot!(format!("ok-{stem}-sheet-html"), sheet(&contract, SheetFormat::Html));
+            insta::assert_snapshot!(
+                format!("ok-{stem}-formatted"),
+                sipaccord_agreement::format(&src).expect("formats")
+            );
         });
     }
 }
@@ -97,7 +101,7 @@ fn never_panics_on_truncated_or_mangled_input() {
     sources.push("[::1 peer { sbc [ } }} }{ /(/ \u{e9}\u{1F600}".into());
     for src in &sources {
         let cuts: Vec<usize> = (0..=src.len()).filter(|&i| src.is_char_boundary(i)).collect();
-        for &i in &cuts {
+        for &i in cuts.iter().step_by(2) {
             let part = &src[..i];
             let c = compile(part, "cut");
             let _ = render(&c.diagnostics, part, "cut", false);

@@ -26,6 +26,7 @@ fn strip_origins(v: &mut serde_json::Value) {
             m.remove("origin");
             m.remove("text");
             m.remove("matcher_text");
+            m.remove("value_source");
             m.values_mut().for_each(strip_origins);
         }
         serde_json::Value::Array(a) => a.iter_mut().for_each(strip_origins),

@@ -132,3 +132,10 @@ fn list_headers_check_each_value() {
     let one = c.header("X-One").expect("declared");
     assert_eq!(one.values(b"+4930123456, +4940111222").count(), 1, "not a list: one value");
 }
+
+#[test]
+fn regex_flags_and_classes() {
+    let t = ty("/(?i)fmc|\\w+-\\d{2}/");
+    assert!(t.matches(b"FMC") && t.matches(b"acme-01"));
+    assert!(!t.matches(b"acme-1"));
+}
