@@ -38,6 +38,7 @@ pub fn lower(src: &str, file: &str, tree: &ast::File, diags: &mut Vec<Diagnostic
         uses: vec![],
         peers: HashMap::new(),
         hdecls: vec![],
+        line_starts: std::iter::once(0).chain(src.match_indices('\n').map(|(i, _)| i + 1)).collect(),
     };
     cx.run(tree)
 }
@@ -54,6 +55,8 @@ struct Cx<'a> {
     uses: Vec<(String, Span, bool)>,
     peers: HashMap<String, Span>,
     hdecls: Vec<HeaderDecl>,
+    /// Byte offset of every line start, so origins cost a binary search, not a scan of the file.
+    line_starts: Vec<usize>,
 }
 
 /// Canonical spelling: the registry's for a standard header (compact forms resolved), else as written.
@@ -184,7 +187,11 @@ impl<'a> Cx<'a> {
     }
 
     fn origin(&self, span: Span) -> Origin {
-        let (line, column) = line_col(self.src, span.start);
+        let line_index = self.line_starts.partition_point(|&start| start <= span.start).saturating_sub(1);
+        let line_start = self.line_starts.get(line_index).copied().unwrap_or(0);
+        let column = self.src.get(line_start..span.start).map_or(1, |s| s.chars().count() + 1);
+        let line = line_index + 1;
+        debug_assert_eq!((line, column), line_col(self.src, span.start));
         let text = self.text(span);
         let first = text.lines().next().unwrap_or("").trim_end();
         let first = first.strip_suffix('{').unwrap_or(first).trim_end();
@@ -535,12 +542,11 @@ impl<'a> Cx<'a> {
         let headers = std::mem::take(&mut self.hdecls);
         // Header uses: undeclared non-standard headers, unused declarations.
         let mut used = vec![false; headers.len()];
-        let mut warned: Vec<String> = vec![];
+        let mut warned: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (key, span, warn) in std::mem::take(&mut self.uses) {
             if let Some(&(i, _)) = self.headers.get(&key) {
                 used[i] = true;
-            } else if warn && KnownHeader::lookup(key.as_bytes()).is_none() && !warned.contains(&key) {
-                warned.push(key);
+            } else if warn && KnownHeader::lookup(key.as_bytes()).is_none() && warned.insert(key) {
                 let name = self.text(span).to_string();
                 self.push(
                     Diagnostic::new(
@@ -1218,46 +1224,46 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// `must have H` and `must not have H` (or a matching prefix) in rules whose selectors overlap.
+    /// The `must not have` obligations are indexed by header name first, so only pairs that name the
+    /// same header are compared: linear in the number of obligations, not quadratic in rules.
     fn conflicts(&mut self, rules: &[(SelKey, &'a ast::Rule)]) {
-        let mut seen: Vec<(usize, usize)> = vec![];
-        for (i, (ka, ra)) in rules.iter().enumerate() {
-            for (j, (kb, rb)) in rules.iter().enumerate() {
-                if !ka.overlaps(kb) {
+        let musts = |kind: fn(&'a ast::ObligationKind) -> bool| {
+            rules.iter().enumerate().flat_map(move |(i, (_, r))| {
+                r.obligations.iter().filter(move |o| o.level == ast::Level::Must && kind(&o.kind)).map(move |o| (i, o))
+            })
+        };
+        let mut forbidden_exact: HashMap<String, Vec<(usize, &'a ast::Obligation)>> = HashMap::new();
+        let mut forbidden_prefix: Vec<(String, usize, &'a ast::Obligation)> = vec![];
+        for (j, ob) in musts(|k| matches!(k, ast::ObligationKind::NotHave(_))) {
+            let ast::ObligationKind::NotHave(hb) = &ob.kind else { continue };
+            match hb.name.strip_suffix('*') {
+                Some(prefix) => forbidden_prefix.push((prefix.to_ascii_lowercase(), j, ob)),
+                None => forbidden_exact.entry(fold(&hb.name)).or_default().push((j, ob)),
+            }
+        }
+        let mut seen: std::collections::HashSet<(usize, usize)> = std::collections::HashSet::new();
+        for (i, oa) in musts(|k| matches!(k, ast::ObligationKind::Have(..))) {
+            let ast::ObligationKind::Have(ha, _) = &oa.kind else { continue };
+            let lower = ha.name.to_ascii_lowercase();
+            let exact = forbidden_exact.get(&fold(&ha.name)).into_iter().flatten().copied();
+            let prefixed =
+                forbidden_prefix.iter().filter(|(p, _, _)| lower.starts_with(p.as_str())).map(|&(_, j, ob)| (j, ob));
+            let hits: Vec<(usize, &'a ast::Obligation)> = exact.chain(prefixed).collect();
+            for (j, ob) in hits {
+                if !rules[i].0.overlaps(&rules[j].0) || !seen.insert((i, j)) {
                     continue;
                 }
-                for oa in &ra.obligations {
-                    let ast::ObligationKind::Have(ha, _) = &oa.kind else {
-                        continue;
-                    };
-                    if oa.level != ast::Level::Must {
-                        continue;
-                    }
-                    for ob in &rb.obligations {
-                        let ast::ObligationKind::NotHave(hb) = &ob.kind else {
-                            continue;
-                        };
-                        if ob.level != ast::Level::Must {
-                            continue;
-                        }
-                        let hit = match hb.name.strip_suffix('*') {
-                            Some(prefix) => ha.name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
-                            None => fold(&ha.name) == fold(&hb.name),
-                        };
-                        if hit && !seen.contains(&(i, j)) {
-                            seen.push((i, j));
-                            self.push(
-                                Diagnostic::new(
-                                    Code::ConflictingObligations,
-                                    format!("`{}` is both required and forbidden for the same messages", ha.name),
-                                    ob.span,
-                                    "forbidden here",
-                                )
-                                .with_secondary(oa.span, "required here")
-                                .with_help("no message can satisfy both; remove one or narrow one rule's selector"),
-                            );
-                        }
-                    }
-                }
+                self.push(
+                    Diagnostic::new(
+                        Code::ConflictingObligations,
+                        format!("`{}` is both required and forbidden for the same messages", ha.name),
+                        ob.span,
+                        "forbidden here",
+                    )
+                    .with_secondary(oa.span, "required here")
+                    .with_help("no message can satisfy both; remove one or narrow one rule's selector"),
+                );
             }
         }
     }

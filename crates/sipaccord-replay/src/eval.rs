@@ -60,7 +60,13 @@ pub fn field<'a>(scope: &Scope<'_, 'a>, f: &FieldRef) -> Option<String> {
             part_of(first, part)
         }
         FieldRef::Ruri { side, part } => {
-            let uri = scope.side(*side)?.request()?.uri;
+            // In a response, `ruri` is the Request-URI of the request it answers.
+            let m = scope.side(*side)?;
+            let uri = match m.request() {
+                Some(r) => r.uri,
+                None if *side == Side::This => scope.request?.request()?.uri,
+                None => return None,
+            };
             match part {
                 Part::Value => Some(text(uri).into_owned()),
                 _ => uri_part(&Uri::parse(uri).ok()?, part),

@@ -104,6 +104,12 @@ fn request_fields_in_response_rules() {
 }
 
 #[test]
+fn ruri_in_a_response_rule_is_the_answered_request_uri() {
+    let rules = "on response 200 to INVITE { must satisfy ruri.user == \"+4930123456\" }\n";
+    assert!(replay(rules, &[invite(1, ""), response(2, "200 OK", "")]).findings.is_empty());
+}
+
+#[test]
 fn settings_undeclared_headers_transport_and_media() {
     let rules = "settings { undeclared-headers error }\non INVITE { may have X-Allowed }\n";
     let sdp = "Content-Type: application/sdp\n\nv=0\nc=IN IP4 203.0.113.9\n";
