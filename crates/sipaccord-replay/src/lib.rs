@@ -19,6 +19,7 @@ mod sdp;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sipaccord_agreement::{
@@ -79,6 +80,9 @@ pub struct Runner<'c> {
     reported_transports: HashSet<(SocketAddr, Transport)>,
     pending: Vec<PendingLeg>,
     captures: Vec<String>,
+    last_file: Option<Arc<std::path::Path>>,
+    /// Messages per (source peer, destination peer); `None` for an address of no peer.
+    directions: HashMap<(Option<&'c str>, Option<&'c str>), u64>,
 }
 
 fn rule_ref(o: &Origin) -> RuleRef {
@@ -153,6 +157,8 @@ impl<'c> Runner<'c> {
             reported_transports: HashSet::new(),
             pending: Vec::new(),
             captures: Vec::new(),
+            last_file: None,
+            directions: HashMap::new(),
         }
     }
 
@@ -228,16 +234,15 @@ impl<'c> Runner<'c> {
 
     /// Evaluates one message. Messages must come in timestamp order.
     pub fn observe(&mut self, sip: &SipMessage) {
-        self.add_capture(&sip.file.display().to_string());
+        if !self.last_file.as_ref().is_some_and(|f| Arc::ptr_eq(f, &sip.file)) {
+            self.add_capture(&sip.file.display().to_string());
+            self.last_file = Some(sip.file.clone());
+        }
         self.summary.messages += 1;
         self.expire(sip.timestamp);
         let src_peer = self.peer_of(sip.src);
         let dst_peer = self.peer_of(sip.dst);
-        *self
-            .summary
-            .directions
-            .entry(format!("{} -> {}", src_peer.unwrap_or("?"), dst_peer.unwrap_or("?")))
-            .or_default() += 1;
+        *self.directions.entry((src_peer, dst_peer)).or_default() += 1;
         let parsed = sip.parse();
         let mref = MessageRef::new(sip, parsed.as_ref().ok());
         if let Outcome::Malformed(reason) | Outcome::Invalid(reason) = &sip.outcome {
@@ -281,10 +286,12 @@ impl<'c> Runner<'c> {
             (Some(c), Some(q)) => Some((c.clone(), q.number, q.method.to_owned())),
             _ => None,
         };
+        let message_to_tag = to_tag(message);
         if let (Some(c), Some(from), Some(to)) =
-            (&call_id, message.from().ok().flatten().and_then(|f| f.tag().map(str::to_owned)), to_tag(message))
+            (&call_id, message.from().ok().flatten().and_then(|f| f.tag().map(str::to_owned)), &message_to_tag)
         {
-            let (a, b) = if from < to { (from, to) } else { (to, from) };
+            let (a, b) =
+                if from.as_str() < to.as_str() { (from.as_str(), to.as_str()) } else { (to.as_str(), from.as_str()) };
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             (c, a, b).hash(&mut hasher);
             self.dialogs.insert(hasher.finish());
@@ -295,9 +302,8 @@ impl<'c> Runner<'c> {
         };
         let request = request_sip.as_ref().and_then(|r| r.parse().ok());
         let initial = match (&request, message.request()) {
-            (_, Some(_)) => to_tag(message).is_none(),
             (Some(r), None) => to_tag(r).is_none(),
-            (None, None) => to_tag(message).is_none(),
+            _ => message_to_tag.is_none(),
         };
         let method = match message.method() {
             Some(m) => m.to_owned(),
@@ -665,6 +671,9 @@ impl<'c> Runner<'c> {
             self.no_partner(&leg, "before the capture ended");
         }
         self.summary.dialogs = self.dialogs.len() as u64;
+        for ((from, to), n) in &self.directions {
+            self.summary.directions.insert(format!("{} -> {}", from.unwrap_or("?"), to.unwrap_or("?")), *n);
+        }
         let c = self.contract;
         let mut checks = vec![
             CheckRef { name: "well-formed SIP".into(), rule: None },
