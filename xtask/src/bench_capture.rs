@@ -77,7 +77,8 @@ pub fn run(root: &Path, target: &Path, args: &[String]) -> Result<()> {
     if time.is_none() {
         println!("note: /usr/bin/time is missing (apt-get install -y time): no peak memory figures");
     }
-    let tshark = tshark && Command::new("tshark").arg("-v").stdout(Stdio::null()).status().is_ok();
+    let tshark =
+        tshark && Command::new("tshark").arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
     if !tshark {
         println!("note: tshark is skipped (missing, or --no-tshark)");
     }
