@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask <task>`.
 
+mod bench_capture;
 mod captures;
 
 use std::fmt::Write as _;
@@ -17,6 +18,10 @@ tasks:
   bench-report           print the report of the last parser benchmark run: medians as messages/s and
                          MB/s, sipaccord/rsip ratios and the issue's targets (reads target/criterion, or
                          $CARGO_TARGET_DIR/criterion)
+  bench-capture [--size-mb N]... [--runs N] [--no-tshark]
+                         build large realistic captures (default 100 and 300 MB) in target/bench-capture/
+                         and time sipaccord messages and replay on them against reading the records with
+                         pcap-file and against tshark; prints medians, messages/s, peak RSS and ratios
   captures [NAME...]     record the project's captures (captures/telegent-acme/) with SIPp and tcpdump on
                          loopback (needs sipp and tcpdump, and root)";
 
@@ -37,6 +42,7 @@ fn main() -> Result<()> {
             print!("{}", bench_report()?);
             Ok(())
         }
+        Some("bench-capture") => bench_capture::run(&workspace_root(), &target_dir(), &args.collect::<Vec<_>>()),
         Some("bench-report") => {
             print!("{}", bench_report()?);
             Ok(())
@@ -67,7 +73,12 @@ fn workspace_root() -> PathBuf {
 
 /// Where criterion keeps its results: `$CARGO_TARGET_DIR/criterion`, else `target/criterion`.
 fn criterion_dir() -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+    target_dir().join("criterion")
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target` in the workspace.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
             if dir.is_absolute() {
@@ -77,8 +88,7 @@ fn criterion_dir() -> PathBuf {
             }
         }
         None => workspace_root().join("target"),
-    };
-    target.join("criterion")
+    }
 }
 
 /// One criterion result: the median time of one iteration and the bytes it processed.
