@@ -23,9 +23,10 @@ use sipaccord_capture::CaptureReader;
 
 const USAGE: &str = "usage: cargo xtask bench-capture [--size-mb N]... [--runs N] [--no-tshark]
 
-Builds captures of N MB (default 100 and 300) in target/bench-capture/, then times, on each, reading the
-records with pcap-file (the floor), `sipaccord messages --format jsonl`, `sipaccord replay` with the
-telegent-acme agreement, and tshark's SIP dissection; prints medians, rates, peak memory and ratios.";
+Builds captures of N MB (default 100 and 300) in target/bench-capture/ (or $CARGO_TARGET_DIR/bench-capture/),
+then times, on each, reading the records with pcap-file (the floor), `sipaccord messages --format jsonl`,
+`sipaccord replay` with the telegent-acme agreement, and tshark's SIP dissection; prints medians, rates,
+peak memory and ratios.";
 
 /// The agreement the replay runs with; its SBC addresses are the ones the calls use.
 const AGREEMENT: &str = "fixtures/interop/telegent-acme.agreement";
