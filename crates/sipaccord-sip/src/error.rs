@@ -146,6 +146,9 @@ pub enum WarningKind {
     /// A body present without Content-Length (the rest of the datagram was taken as the body).
     #[error("no Content-Length; the rest of the datagram ({0} bytes) is the body")]
     NoContentLength(usize),
+    /// A CR inside a header value that is not part of a line ending (RFC 3261 allows CR only in folding).
+    #[error("{0} has a bare CR inside its value")]
+    BareCarriageReturn(String),
     /// Lines end with a bare LF instead of CRLF.
     #[error("lines end with LF instead of CRLF")]
     BareLineFeed,

@@ -59,6 +59,14 @@ impl<'a> Message<'a> {
             if let Some(known) = header.known {
                 self.check_header(header, known, &mut v);
             }
+            let bare_cr =
+                header.value.iter().enumerate().any(|(i, &b)| b == b'\r' && header.value.get(i + 1) != Some(&b'\n'));
+            if bare_cr {
+                v.warnings.push(Warning {
+                    line: header.line,
+                    kind: WarningKind::BareCarriageReturn(header.canonical_name().to_owned()),
+                });
+            }
         }
         self.check_counts(&mut v);
         v.errors.sort_by_key(|e| e.position);

@@ -106,3 +106,14 @@ fn non_utf8_values_are_kept_as_bytes() {
     let m = Message::parse(bytes).unwrap();
     assert_eq!(m.header("s").unwrap().value, b"caf\xe9 \xff");
 }
+
+#[test]
+fn a_bare_cr_inside_a_value_is_a_warning_and_folding_is_not() {
+    let bytes = b"MESSAGE sip:b SIP/2.0\r\nSubject: a\rb\r\nX-Folded: one\r\n two\r\nContent-Length: 0\r\n\r\n";
+    let m = Message::parse(bytes).unwrap();
+    let warnings: Vec<_> =
+        m.validate().warnings.into_iter().filter(|w| matches!(w.kind, WarningKind::BareCarriageReturn(_))).collect();
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].line, 2);
+    assert_eq!(warnings[0].kind, WarningKind::BareCarriageReturn("Subject".into()));
+}
