@@ -352,16 +352,7 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                     return Verdict::Other(OtherTraffic::TcpNotSip);
                 }
                 if is_tls_record(rest) {
-                    dir.mode = Mode::Tls;
-                    dir.skipped = Some(out.summary.skipped_streams.len());
-                    out.summary.skipped_streams.push(SkippedStream {
-                        reason: SkipReason::Tls,
-                        src,
-                        dst,
-                        first_frame: out.frame,
-                        packets: 0,
-                        bytes: 0,
-                    });
+                    mark_tls(out, dir, src, dst);
                     verdict = Verdict::Other(OtherTraffic::Encrypted);
                     continue;
                 }
@@ -397,16 +388,7 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
                 }
                 if find_tls_records(rest).is_some() {
                     // Picked up in the middle of a TLS stream (no handshake in the capture).
-                    dir.mode = Mode::Tls;
-                    dir.skipped = Some(out.summary.skipped_streams.len());
-                    out.summary.skipped_streams.push(SkippedStream {
-                        reason: SkipReason::Tls,
-                        src,
-                        dst,
-                        first_frame: out.frame,
-                        packets: 0,
-                        bytes: 0,
-                    });
+                    mark_tls(out, dir, src, dst);
                     verdict = Verdict::Other(OtherTraffic::Encrypted);
                     continue;
                 }
@@ -592,4 +574,18 @@ fn websocket(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
             _ => {}
         }
     }
+}
+
+/// Marks a direction as TLS and reports it once as a skipped (not inspected) stream.
+fn mark_tls(out: &mut Out, dir: &mut Dir, src: SocketAddr, dst: SocketAddr) {
+    dir.mode = Mode::Tls;
+    dir.skipped = Some(out.summary.skipped_streams.len());
+    out.summary.skipped_streams.push(SkippedStream {
+        reason: SkipReason::Tls,
+        src,
+        dst,
+        first_frame: out.frame,
+        packets: 0,
+        bytes: 0,
+    });
 }
