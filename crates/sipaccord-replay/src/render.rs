@@ -53,18 +53,16 @@ pub fn text(report: &Report) -> String {
 }
 
 fn write_finding(out: &mut String, f: &Finding) {
-    let frames: Vec<String> = f.frames.iter().map(u64::to_string).collect();
+    let frames = match f.frames.split_first() {
+        Some((first, [])) => first.to_string(),
+        Some((first, partners)) => {
+            let partners: Vec<String> = partners.iter().map(u64::to_string).collect();
+            format!("{first} (partner leg: frame {})", partners.join(", "))
+        }
+        None => "?".to_owned(),
+    };
     let _ = writeln!(out, "{}[{}]: {}", level_word(f.level), kind_word(f), headline(f));
-    let _ = writeln!(
-        out,
-        "  --> {} frame {}, {}, {} {} -> {}",
-        f.capture,
-        frames.join(" + "),
-        f.time,
-        f.transport,
-        f.src,
-        f.dst
-    );
+    let _ = writeln!(out, "  --> {} frame {}, {}, {} {} -> {}", f.capture, frames, f.time, f.transport, f.src, f.dst);
     let _ = writeln!(out, "   |");
     let _ = writeln!(out, "   | {}", f.first_line);
     let ids = match (&f.call_id, &f.cseq) {
