@@ -17,6 +17,8 @@ pub mod render;
 mod sdp;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,7 +65,8 @@ struct PendingLeg {
 }
 
 /// Key of a transaction: Call-ID, CSeq number, CSeq method.
-type TransactionKey = (String, u32, String);
+/// Key of a transaction: a hash of Call-ID, CSeq number and CSeq method (no text kept per request).
+type TransactionKey = u64;
 
 /// Evaluates messages against a contract.
 pub struct Runner<'c> {
@@ -72,10 +75,11 @@ pub struct Runner<'c> {
     declared_other: Vec<(&'c str, usize)>,
     summary: Summary,
     findings: Vec<Finding>,
-    transactions: HashMap<TransactionKey, SipMessage>,
+    /// Requests kept to answer responses: the message, and whether it was outside a dialog.
+    transactions: FxHashMap<TransactionKey, (SipMessage, bool)>,
     transaction_order: VecDeque<(Duration, TransactionKey)>,
     /// Hashes of (Call-ID, tags): enough to count dialogs without keeping their text.
-    dialogs: HashSet<u64>,
+    dialogs: FxHashSet<u64>,
     reported_sources: HashSet<SocketAddr>,
     reported_transports: HashSet<(SocketAddr, Transport)>,
     pending: Vec<PendingLeg>,
@@ -118,7 +122,7 @@ struct Context<'s, 'a> {
     dst_peer: Option<&'s str>,
     initial: bool,
     /// The method for selector matching: the request's, or the CSeq method of a response.
-    method: String,
+    method: &'s str,
 }
 
 impl<'s, 'a> Context<'s, 'a> {
@@ -150,9 +154,9 @@ impl<'c> Runner<'c> {
             declared_other,
             summary: Summary::default(),
             findings: Vec::new(),
-            transactions: HashMap::new(),
+            transactions: FxHashMap::default(),
             transaction_order: VecDeque::new(),
-            dialogs: HashSet::new(),
+            dialogs: FxHashSet::default(),
             reported_sources: HashSet::new(),
             reported_transports: HashSet::new(),
             pending: Vec::new(),
@@ -280,35 +284,44 @@ impl<'c> Runner<'c> {
             return;
         }
         self.check_transport(sip, src_peer, &mref);
-        let call_id = message.call_id().ok().flatten().map(str::to_owned);
+        let call_id = message.call_id().ok().flatten();
         let cseq = message.cseq().ok().flatten();
-        let key = match (&call_id, cseq) {
-            (Some(c), Some(q)) => Some((c.clone(), q.number, q.method.to_owned())),
+        let key = match (call_id, cseq) {
+            (Some(c), Some(q)) => {
+                let mut hasher = rustc_hash::FxHasher::default();
+                (c, q.number, q.method).hash(&mut hasher);
+                Some(hasher.finish())
+            }
             _ => None,
         };
         let message_to_tag = to_tag(message);
         if let (Some(c), Some(from), Some(to)) =
-            (&call_id, message.from().ok().flatten().and_then(|f| f.tag().map(str::to_owned)), &message_to_tag)
+            (call_id, message.from().ok().flatten().and_then(|f| f.tag().map(str::to_owned)), &message_to_tag)
         {
             let (a, b) =
                 if from.as_str() < to.as_str() { (from.as_str(), to.as_str()) } else { (to.as_str(), from.as_str()) };
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            let mut hasher = rustc_hash::FxHasher::default();
             (c, a, b).hash(&mut hasher);
             self.dialogs.insert(hasher.finish());
         }
-        let request_sip = match (&key, message.request()) {
+        let method = match message.method() {
+            Some(m) => m,
+            None => cseq.map_or("", |c| c.method),
+        };
+        let answered = match (&key, message.request()) {
             (Some(k), None) => self.transactions.get(k).cloned(),
             _ => None,
         };
+        // A response is in a dialog when the request it answers was; only a response that some
+        // response rule may select needs the request parsed (for `must echo` and `request.FIELD`).
+        let initial = match &answered {
+            Some((_, initial)) => *initial,
+            None => message_to_tag.is_none(),
+        };
+        let request_sip = answered
+            .filter(|_| self.response_rules_may_select(method, message.status(), src_peer, dst_peer))
+            .map(|(m, _)| m);
         let request = request_sip.as_ref().and_then(|r| r.parse().ok());
-        let initial = match (&request, message.request()) {
-            (Some(r), None) => to_tag(r).is_none(),
-            _ => message_to_tag.is_none(),
-        };
-        let method = match message.method() {
-            Some(m) => m.to_owned(),
-            None => cseq.map(|c| c.method.to_owned()).unwrap_or_default(),
-        };
         let ctx = Context { message, request: request.as_ref(), src_peer, dst_peer, initial, method };
         self.check_declarations(&ctx, &mref);
         let allowed = self.check_rules(&ctx, &mref);
@@ -316,8 +329,8 @@ impl<'c> Runner<'c> {
         self.check_media(&ctx, &mref);
         self.check_correlations(sip, &ctx, &mref);
         if let (Some(k), Some(_)) = (key, message.request()) {
-            self.transaction_order.push_back((sip.timestamp, k.clone()));
-            self.transactions.insert(k, sip.clone());
+            self.transaction_order.push_back((sip.timestamp, k));
+            self.transactions.insert(k, (sip.clone(), initial));
         }
     }
 
@@ -327,7 +340,7 @@ impl<'c> Runner<'c> {
                 break;
             }
             let Some((t, key)) = self.transaction_order.pop_front() else { break };
-            if self.transactions.get(&key).is_some_and(|m| m.timestamp <= t) {
+            if self.transactions.get(&key).is_some_and(|(m, _)| m.timestamp <= t) {
                 self.transactions.remove(&key);
             }
         }
@@ -432,8 +445,27 @@ impl<'c> Runner<'c> {
         }
     }
 
+    /// Whether any rule or correlation leg could select this response, judging by kind and direction
+    /// alone (conditions may need the answered request, so they are not evaluated here).
+    fn response_rules_may_select(
+        &self,
+        method: &str,
+        status: Option<u16>,
+        src_peer: Option<&str>,
+        dst_peer: Option<&str>,
+    ) -> bool {
+        let c = self.contract;
+        let selectors =
+            c.rules.iter().map(|r| &r.selector).chain(c.correlations.iter().flat_map(|k| [&k.inbound, &k.outbound]));
+        selectors.into_iter().any(|sel| {
+            sel.matches_kind(method, status)
+                && sel.from.as_deref().is_none_or(|p| src_peer == Some(p))
+                && sel.to.as_deref().is_none_or(|p| dst_peer == Some(p))
+        })
+    }
+
     fn selects(&self, sel: &Selector, ctx: &Context<'_, '_>) -> bool {
-        sel.matches_kind(&ctx.method, ctx.message.status())
+        sel.matches_kind(ctx.method, ctx.message.status())
             && match sel.dialog {
                 DialogState::Any => true,
                 DialogState::Initial => ctx.initial,
