@@ -194,11 +194,7 @@ impl<'c> Runner<'c> {
     }
 
     fn peer_of(&self, addr: SocketAddr) -> Option<&'c str> {
-        self.contract
-            .peers
-            .iter()
-            .find(|p| p.sbc.iter().any(|a| a.contains(addr.ip(), Some(addr.port()))))
-            .map(|p| p.name.as_str())
+        self.contract.peer_at(addr.ip(), addr.port()).map(|p| p.name.as_str())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -643,7 +639,7 @@ impl<'c> Runner<'c> {
         }
         let body_line = ctx.message.position_at(ctx.message.len() - ctx.message.body().len()).line;
         for c in sdp::connections(ctx.message.body()) {
-            if peer.media.iter().any(|r| r.contains(c.address, None)) {
+            if peer.media_contains(c.address) {
                 continue;
             }
             let ranges: Vec<String> = peer.media.iter().map(|a| a.to_string()).collect();
