@@ -31,6 +31,16 @@ use sipaccord_agreement::{
 use sipaccord_capture::{Outcome, SipMessage, Transport};
 use sipaccord_sip::{KnownHeader, Message};
 
+/// Whether a rule's `if` condition holds for a message (and, for a response, the request it answers):
+/// the same evaluation replay uses, for tools that compose messages an agreement asks for.
+pub fn condition_holds<'a>(
+    condition: &sipaccord_agreement::Expr,
+    this: &Message<'a>,
+    request: Option<&Message<'a>>,
+) -> bool {
+    eval::eval(&eval::Scope { this: Some(this), request, inbound: None, outbound: None }, condition)
+}
+
 pub use finding::{AgreementRef, CheckRef, Finding, HeaderLine, Kind, Level, Report, RuleRef, Summary};
 
 use eval::{describe_fields, matching, shown, values_of, Scope};
@@ -691,6 +701,12 @@ impl<'c> Runner<'c> {
                 self.pending.push(PendingLeg { correlation: ci, message: sip.clone() });
             }
         }
+    }
+
+    /// The findings made so far, in the order they were made (a live session prints the new ones after
+    /// each message).
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
     }
 
     /// Ends the replay: inbound legs still waiting become findings, and the report is returned.

@@ -52,6 +52,25 @@ pub fn text(report: &Report) -> String {
     out
 }
 
+/// One finding as the text report writes it (for live sessions, which print findings as they happen).
+pub fn finding_text(f: &Finding) -> String {
+    let mut out = String::new();
+    write_finding(&mut out, f);
+    out
+}
+
+/// The summary part of the text report alone.
+pub fn summary_text(report: &Report) -> String {
+    let mut out = String::new();
+    write_summary(&mut out, report);
+    out
+}
+
+/// One finding as a single line of JSON (the `findings[]` item of the JSON report).
+pub fn finding_json_line(f: &Finding) -> String {
+    serde_json::to_string(f).unwrap_or_default()
+}
+
 fn write_finding(out: &mut String, f: &Finding) {
     let frames = match f.frames.split_first() {
         Some((first, [])) => first.to_string(),

@@ -37,6 +37,11 @@ enum Command {
     Messages(commands::messages::MessagesArgs),
     /// Validate pcap/pcapng captures against an agreement and report every breach.
     Replay(commands::replay::ReplayArgs),
+    /// Take one side of a live interop session: answer the other side's calls and validate every
+    /// message as it arrives.
+    Live(commands::live::LiveArgs),
+    /// Write a SIPp scenario whose calls carry what the agreement asks of one side (or break a rule).
+    Scenario(commands::scenario::ScenarioArgs),
 }
 
 /// What a command found, mapped to the exit status.
@@ -69,6 +74,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Parse(args) => commands::parse::run(&args),
         Command::Messages(args) => commands::messages::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
+        Command::Live(args) => commands::live::run(&args),
+        Command::Scenario(args) => commands::scenario::run(&args),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),

@@ -41,15 +41,7 @@ enum Format {
 /// Compiles the agreement (any error: exit 2), replays every capture in timestamp order and writes the
 /// report. Exit 1 when any finding is an error or a capture is truncated.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
-    let agreement_name = args.agreement.display().to_string();
-    let source = std::fs::read_to_string(&args.agreement).with_context(|| format!("cannot read {agreement_name}"))?;
-    let compiled = sipaccord_agreement::compile(&source, &agreement_name);
-    let Some(contract) = compiled.contract else {
-        let colour = std::io::stderr().is_terminal();
-        let errors: Vec<_> = compiled.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
-        eprint!("{}", sipaccord_agreement::render(&errors, &source, &agreement_name, colour));
-        anyhow::bail!("{agreement_name} has {} error(s); run `sipaccord check {agreement_name}`", errors.len());
-    };
+    let (contract, agreement_name) = super::load_contract(&args.agreement)?;
     let mut readers = Vec::new();
     for path in &args.captures {
         readers.push(CaptureReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?);
