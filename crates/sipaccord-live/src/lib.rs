@@ -12,11 +12,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod compose;
 pub mod monitor;
 pub mod recorder;
 pub mod scenario;
 pub mod server;
 pub mod session;
+pub mod uac;
 pub mod uas;
 pub mod wire;

@@ -1,7 +1,8 @@
 //! Runs a live session: the monitor on its own thread, the listeners on a tokio runtime, until the
 //! duration ends, Ctrl-C or SIGTERM.
 
-use std::path::PathBuf;
+use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use sipaccord_replay::{Finding, Report};
 use tokio::sync::watch;
 
 use crate::compose::Composer;
-use crate::monitor::Monitor;
+use crate::monitor::{Event, Monitor};
 use crate::recorder::{RecordError, Recorder};
 use crate::server::{Bound, Counters, Listeners};
 use crate::uas::Uas;
@@ -88,8 +89,36 @@ pub fn peers<'c>(
     Ok((mine, theirs))
 }
 
-/// Runs a session. `on_ready` is called with a line naming the listeners once they are bound;
-/// `on_finding` with each finding as it is made.
+/// Runs `drive` on a tokio runtime while a monitor, on its own thread, records and evaluates every
+/// event it sends; `on_finding` gets each finding as it is made. Returns what `drive` returned, the
+/// report and the first recording error. `record`: the pcapng file to write.
+pub fn evaluate<T, F, Fut>(
+    contract: &'static Contract,
+    agreement_file: &str,
+    record: Option<&Path>,
+    on_finding: impl FnMut(&Finding) + Send,
+    drive: F,
+) -> Result<(T, Report, Option<RecordError>), LiveError>
+where
+    F: FnOnce(mpsc::Sender<Event>) -> Fut,
+    Fut: Future<Output = std::io::Result<T>>,
+{
+    let recorder = record.map(Recorder::create).transpose()?;
+    let source = record.map_or_else(|| PathBuf::from("live"), Path::to_path_buf);
+    let monitor = Monitor::new(contract, &source, recorder);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (events, received) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let monitor_thread = scope.spawn(move || crate::monitor::run(monitor, &received, agreement_file, on_finding));
+        // `drive` owns the only sender: when it is done, the monitor sees the end of the session.
+        let driven = runtime.block_on(drive(events));
+        let (report, record_error) = monitor_thread.join().expect("the monitor thread does not panic");
+        Ok((driven?, report, record_error))
+    })
+}
+
+/// Runs `sipaccord live`. `on_ready` is called with a line naming the listeners once they are
+/// bound; `on_finding` with each finding as it is made.
 pub fn run(
     contract: &'static Contract,
     options: &LiveOptions,
@@ -97,21 +126,15 @@ pub fn run(
     on_finding: impl FnMut(&Finding) + Send,
 ) -> Result<LiveResult, LiveError> {
     let (me, them) = peers(contract, &options.me, Some(&options.them)).map_err(LiveError::Peer)?;
-    let recorder = options.record.as_deref().map(Recorder::create).transpose()?;
-    let source = options.record.clone().unwrap_or_else(|| PathBuf::from("live"));
-    let monitor = Monitor::new(contract, &source, recorder);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let counters = Arc::new(Counters::default());
-    let (events, received) = mpsc::channel();
     let uas = Uas::new(Composer::new(contract, me, them));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let agreement_file = options.agreement_file.as_str();
-    std::thread::scope(|scope| {
-        let monitor_thread = scope.spawn(move || crate::monitor::run(monitor, &received, agreement_file, on_finding));
-        let served = runtime.block_on(async {
+    let driver_counters = counters.clone();
+    let ((), report, record_error) =
+        evaluate(contract, &options.agreement_file, options.record.as_deref(), on_finding, |events| async move {
             let bound = Bound::bind(options.listeners.clone()).await?;
             on_ready(&bound.describe());
-            let server = bound.run(contract, uas, &them.name, events, counters.clone(), stop_rx);
+            let server = bound.run(contract, uas, &them.name, events, driver_counters, stop_rx);
             tokio::pin!(server);
             tokio::select! {
                 () = &mut server => {}
@@ -120,16 +143,13 @@ pub fn run(
                     server.await;
                 }
             }
-            Ok::<(), std::io::Error>(())
-        });
-        let (report, record_error) = monitor_thread.join().expect("the monitor thread does not panic");
-        served?;
-        Ok(LiveResult { report, counters: counters.clone(), record_error })
-    })
+            Ok(())
+        })?;
+    Ok(LiveResult { report, counters, record_error })
 }
 
 /// Resolves when the session should end: after the duration, at Ctrl-C, or at SIGTERM.
-async fn until_end(duration: Option<Duration>) {
+pub async fn until_end(duration: Option<Duration>) {
     let timer = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,

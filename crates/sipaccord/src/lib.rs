@@ -40,6 +40,11 @@ enum Command {
     /// Take one side of a live interop session: answer the other side's calls and validate every
     /// message as it arrives.
     Live(commands::live::LiveArgs),
+    /// Place calls to the other side carrying what the agreement asks of ours, and validate what comes
+    /// back.
+    Call(commands::live::CallArgs),
+    /// Send OPTIONS to each SBC of the other side and report reachability and round-trip time.
+    Probe(commands::live::ProbeArgs),
     /// Write a SIPp scenario whose calls carry what the agreement asks of one side (or break a rule).
     Scenario(commands::scenario::ScenarioArgs),
 }
@@ -75,6 +80,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Messages(args) => commands::messages::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Live(args) => commands::live::run(&args),
+        Command::Call(args) => commands::live::call(&args),
+        Command::Probe(args) => commands::live::probe(&args),
         Command::Scenario(args) => commands::scenario::run(&args),
     };
     match result {
