@@ -90,7 +90,8 @@ impl Endpoint {
         let waiters: Waiters = Arc::default();
         match transport {
             Transport::Udp => {
-                let socket = UdpSocket::bind(local).await.map_err(|e| named(e, &format!("cannot bind udp:{local}")))?;
+                let socket =
+                    crate::server::bind_udp_socket(local).map_err(|e| named(e, &format!("cannot bind udp:{local}")))?;
                 let local = socket.local_addr()?;
                 let socket = Arc::new(socket);
                 let inner = Arc::new(Inner { local, remote, transport, events: Mutex::new(events), waiters, uas });

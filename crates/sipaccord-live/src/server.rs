@@ -7,7 +7,8 @@
 //! TCP connections are capped and closed when idle, when they send more than a message's worth of
 //! bytes without completing one, or when they send something that is not SIP.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,7 +67,12 @@ pub struct Counters {
     pub unanswered: AtomicU64,
     /// Responses and retransmissions sent.
     pub sent: AtomicU64,
+    /// Datagrams on a SIP listener that were not SIP (evaluated, never answered).
+    pub not_sip: AtomicU64,
 }
+
+/// Notices per source address about datagrams that are not SIP; after this many, only counted.
+const NOTICES_PER_SOURCE: u64 = 3;
 
 /// Shared by every listener task.
 struct Shared {
@@ -79,12 +85,29 @@ struct Shared {
     limits: Limits,
     open_connections: AtomicUsize,
     listeners: Listeners,
+    /// Datagrams that were not SIP, per source (bounded: at most 4,096 sources are remembered).
+    junk_sources: Mutex<HashMap<IpAddr, u64>>,
 }
 
 impl Shared {
     fn send(&self, event: Event) {
         // The monitor only goes away when the session ends.
         let _ = self.events.lock().map(|tx| tx.send(event));
+    }
+
+    /// Says (a few times per source, then only counts) that a datagram was not SIP.
+    fn junk(&self, src: SocketAddr, local: SocketAddr, len: usize) {
+        self.counters.not_sip.fetch_add(1, Ordering::Relaxed);
+        let mut sources = self.junk_sources.lock().unwrap_or_else(|e| e.into_inner());
+        if sources.len() >= 4096 && !sources.contains_key(&src.ip()) {
+            return;
+        }
+        let seen = sources.entry(src.ip()).or_default();
+        *seen += 1;
+        if *seen <= NOTICES_PER_SOURCE {
+            let more = if *seen == NOTICES_PER_SOURCE { " (more from this address are only counted)" } else { "" };
+            eprintln!("sipaccord: udp {src} -> {local}: {len} bytes that are not SIP, ignored{more}");
+        }
     }
 
     fn is_from_them(&self, src: SocketAddr) -> bool {
@@ -167,6 +190,7 @@ impl Bound {
             limits: Limits::default(),
             open_connections: AtomicUsize::new(0),
             listeners: self.listeners,
+            junk_sources: Mutex::new(HashMap::new()),
         });
         let mut tasks = tokio::task::JoinSet::new();
         for socket in self.udp {
@@ -187,8 +211,23 @@ fn named(e: std::io::Error, transport: &str, addr: SocketAddr) -> std::io::Error
     std::io::Error::new(e.kind(), format!("cannot listen on {transport}:{addr}: {e}"))
 }
 
+/// Receive buffer asked for UDP sockets: bursts of thousands of datagrams must not be dropped by the
+/// kernel while the session is busy (Linux caps it at `net.core.rmem_max`).
+const UDP_RECEIVE_BUFFER: usize = 8 << 20;
+
+/// Binds a UDP socket with a large receive buffer.
+pub(crate) fn bind_udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket =
+        socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    // Best effort: a smaller buffer still works, it only drops bursts sooner.
+    let _ = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
 async fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    UdpSocket::bind(addr).await.map_err(|e| named(e, "udp", addr))
+    bind_udp_socket(addr).map_err(|e| named(e, "udp", addr))
 }
 
 async fn udp_loop(shared: Arc<Shared>, socket: UdpSocket, mut stop: watch::Receiver<bool>) {
@@ -209,6 +248,11 @@ async fn udp_loop(shared: Arc<Shared>, socket: UdpSocket, mut stop: watch::Recei
                 shared.counters.datagrams.fetch_add(1, Ordering::Relaxed);
                 let payload = Bytes::copy_from_slice(&buf[..n]);
                 shared.send(Event::Datagram { src, dst: local, payload: payload.clone() });
+                let keepalive = payload.iter().all(|b| matches!(b, b'\r' | b'\n' | 0));
+                if !keepalive && !sipaccord_sip::looks_like_sip(&payload) {
+                    shared.junk(src, local, n);
+                    continue;
+                }
                 let arrival = Arrival { src, local, transport: "udp" };
                 for reply in shared.answer(&payload, arrival, false) {
                     send_udp(&shared, &socket, local, src, reply).await;

@@ -178,8 +178,9 @@ pub async fn until_end(duration: Option<Duration>) {
 pub fn counters_line(c: &Counters) -> String {
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     format!(
-        "listeners: {} datagrams, {} HEP packets, {} TCP connections ({} refused at the cap, {} closed by us), {} requests from no peer left unanswered, {} messages sent",
+        "listeners: {} datagrams ({} not SIP), {} HEP packets, {} TCP connections ({} refused at the cap, {} closed by us), {} requests from no peer left unanswered, {} messages sent",
         n(&c.datagrams),
+        n(&c.not_sip),
         n(&c.hep_packets),
         n(&c.connections),
         n(&c.connections_refused),

@@ -191,16 +191,13 @@ async fn one_call(composer: &Composer<'static>, endpoint: &Endpoint, n: u64, opt
         }
         // Hold, re-acknowledging 2xx retransmissions, until our BYE or theirs.
         let hold_end = tokio::time::Instant::now() + options.hold;
-        loop {
-            match tokio::time::timeout_at(hold_end, rx.recv()).await {
-                Ok(Some(bytes)) => match parse(&bytes, endpoint.transport()) {
-                    Ok(m) if m.method() == Some("BYE") => return CallEnd::EndedByThem,
-                    Ok(m) if m.status().is_some_and(|s| (200..300).contains(&s)) => {
-                        let _ = endpoint.send(ack.clone()).await;
-                    }
-                    _ => {}
-                },
-                Ok(None) | Err(_) => break,
+        while let Ok(Some(bytes)) = tokio::time::timeout_at(hold_end, rx.recv()).await {
+            match parse(&bytes, endpoint.transport()) {
+                Ok(m) if m.method() == Some("BYE") => return CallEnd::EndedByThem,
+                Ok(m) if m.status().is_some_and(|s| (200..300).contains(&s)) => {
+                    let _ = endpoint.send(ack.clone()).await;
+                }
+                _ => {}
             }
         }
         let bye_branch = format!("z9hG4bK{}", token(n + 3));

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sipaccord` binary. Fixtures come from the project's own `fixtures/`.
 
 mod agreement;
+mod live;
 mod messages;
 mod parse;
 mod replay;
