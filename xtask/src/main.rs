@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask <task>`.
 
 mod bench_capture;
+mod bench_live;
 mod captures;
 
 use std::fmt::Write as _;
@@ -22,6 +23,9 @@ tasks:
                          build large realistic captures (default 100 and 300 MB) in target/bench-capture/
                          and time sipaccord messages and replay on them against reading the records with
                          pcap-file and against tshark; prints medians, messages/s, peak RSS and ratios
+  bench-live [--rates R1,R2,...] [--seconds N] [--hold-ms N]
+                         the highest call rate a release `sipaccord live` sustains with SIPp on loopback
+                         (needs sipp): per rate, SIPp's statistics against what the session saw
   captures [NAME...]     record the project's captures (captures/telegent-acme/) with SIPp and tcpdump on
                          loopback (needs sipp and tcpdump, and root)";
 
@@ -43,6 +47,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("bench-capture") => bench_capture::run(&workspace_root(), &target_dir(), &args.collect::<Vec<_>>()),
+        Some("bench-live") => bench_live::run(&workspace_root(), &target_dir(), &args.collect::<Vec<_>>()),
         Some("bench-report") => {
             print!("{}", bench_report()?);
             Ok(())

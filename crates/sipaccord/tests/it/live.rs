@@ -530,7 +530,7 @@ fn sipp_counters(stat_file: &Path) -> std::collections::HashMap<String, String> 
     let text = std::fs::read_to_string(stat_file).expect("SIPp wrote its statistics");
     let mut rows = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = rows.next().expect("a header row").split(';').collect();
-    let last: Vec<&str> = rows.last().expect("a data row").split(';').collect();
+    let last: Vec<&str> = rows.next_back().expect("a data row").split(';').collect();
     header.iter().zip(last).map(|(h, v)| (h.to_string(), v.to_string())).collect()
 }
 
