@@ -45,6 +45,9 @@ const CANDIDATES: &[&str] = &[
 /// A value no declared grammar but `any` accepts (a space and unbalanced markup).
 const INVALID_VALUE: &str = "<sipaccord violation";
 
+/// Values tried, in order, to break a header declaration's value type.
+const OUTSIDE_VALUES: &[&str] = &["<sip:sipaccord@example.com>", "sipaccord violation", INVALID_VALUE];
+
 /// A message being composed: start line, headers in order, body. Content-Length is added when it is
 /// rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -526,18 +529,21 @@ impl<'c> Composer<'c> {
     }
 
     fn break_declaration(&self, draft: &mut Draft, decl: &HeaderDecl) {
-        match (&decl.value, decl.max) {
-            (Some(t), _) if !matches!(t, ValueType::Any) && !t.matches_str(INVALID_VALUE) => {
-                draft.set(&decl.name, INVALID_VALUE);
+        // A value outside the declared type that is still good SIP (a URI whose user is no number
+        // for name-addr types), so the finding is the declaration's and the message stays well-formed.
+        let outside = decl.value.as_ref().and_then(|t| OUTSIDE_VALUES.iter().find(|v| !t.matches_str(v)));
+        match (outside, decl.max) {
+            (Some(bad), _) => {
+                draft.set(&decl.name, bad);
             }
-            (_, Some(max)) => {
+            (None, Some(max)) => {
                 let good = self.value_for(&HeaderName::new(&decl.name), None).unwrap_or_else(|_| "1".into());
                 draft.remove(&HeaderName::new(&decl.name));
                 for _ in 0..=max {
                     draft.push(decl.name.clone(), good.clone());
                 }
             }
-            _ => {}
+            (None, None) => {}
         }
     }
 
