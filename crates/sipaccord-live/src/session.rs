@@ -44,7 +44,7 @@ pub enum LiveError {
     #[error(transparent)]
     Record(#[from] RecordError),
     /// A socket cannot be bound, or the runtime cannot start.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

@@ -172,6 +172,38 @@ fn scenario_rejects_what_it_cannot_break() {
 }
 
 #[test]
+fn live_refuses_what_it_cannot_use_with_exit_2() {
+    let busy = UdpSocket::bind("127.0.10.1:5198").expect("take the port first");
+    let out = sipaccord(&["live", "-a", AGREEMENT, "--as", "telegent", "--listen", "udp:127.0.10.1:5198"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "sipaccord: cannot listen on udp:127.0.10.1:5198: Address already in use (os error 98)"
+    );
+    drop(busy);
+    let cases: [(&[&str], &str); 4] = [
+        (&["--as", "nobody", "--listen", "udp:127.0.10.1:5197"], "no peer `nobody`"),
+        (
+            &["--as", "telegent", "--listen", "udp:127.0.10.1:5197", "--record", "/nonexistent/x.pcapng"],
+            "cannot write the recording /nonexistent/x.pcapng",
+        ),
+        (&["--as", "telegent", "--listen", "sctp:127.0.10.1:5197"], "`sctp` is not a transport here"),
+        (&["--as", "telegent", "--listen", "udp:127.0.10.1:5197", "--duration", "soon"], "is not a duration"),
+    ];
+    for (args, reason) in cases {
+        let mut all = vec!["live", "-a", AGREEMENT];
+        all.extend_from_slice(args);
+        let out = sipaccord(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(reason),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn conforming_calls_over_udp_and_tcp_have_no_findings() {
     let dir = scratch("conforming");
     let recording = dir.join("session.pcapng");
