@@ -1,4 +1,5 @@
-//! Reports for people (text, like a compiler pointing into the SIP message) and for CI (JSON, JUnit).
+//! Reports for people (text, like a compiler pointing into the SIP message; a standalone HTML page) and
+//! for CI (JSON, JUnit).
 //! Every format is deterministic: findings in evidence order, no wall-clock time, paths as given.
 
 use std::fmt::Write as _;
@@ -72,14 +73,7 @@ pub fn finding_json_line(f: &Finding) -> String {
 }
 
 fn write_finding(out: &mut String, f: &Finding) {
-    let frames = match f.frames.split_first() {
-        Some((first, [])) => first.to_string(),
-        Some((first, partners)) => {
-            let partners: Vec<String> = partners.iter().map(u64::to_string).collect();
-            format!("{first} (partner leg: frame {})", partners.join(", "))
-        }
-        None => "?".to_owned(),
-    };
+    let frames = frames_text(&f.frames);
     let _ = writeln!(out, "{}[{}]: {}", level_word(f.level), kind_word(f), headline(f));
     let _ = writeln!(out, "  --> {} frame {}, {}, {} {} -> {}", f.capture, frames, f.time, f.transport, f.src, f.dst);
     let _ = writeln!(out, "   |");
@@ -118,6 +112,18 @@ fn write_finding(out: &mut String, f: &Finding) {
     }
     let _ = writeln!(out, "   = expected: {}", f.expected);
     let _ = writeln!(out, "   = seen: {}", f.seen);
+}
+
+/// `7`, or `7 (partner leg: frame 1)` when a correlation's other leg is involved.
+fn frames_text(frames: &[u64]) -> String {
+    match frames.split_first() {
+        Some((first, [])) => first.to_string(),
+        Some((first, partners)) => {
+            let partners: Vec<String> = partners.iter().map(u64::to_string).collect();
+            format!("{first} (partner leg: frame {})", partners.join(", "))
+        }
+        None => "?".to_owned(),
+    }
 }
 
 fn headline(f: &Finding) -> String {
@@ -260,4 +266,139 @@ pub fn junit(report: &Report) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// The stylesheet of the HTML report (inline, so the page is one file that can be mailed or archived).
+const HTML_STYLE: &str =
+    "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#1d1d1f}\
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}\
+.verdict{font-weight:600;padding:.2em .6em;border-radius:.3em;display:inline-block}\
+.fail{background:#fde2e1;color:#8a1c17}.pass{background:#def7e3;color:#135f26}.warn{background:#fff3cd;color:#6b4e00}\
+table{border-collapse:collapse}td,th{text-align:left;padding:.2em .8em .2em 0;vertical-align:top}\
+th{font-weight:600}th.sub{font-weight:400;padding-left:1.5em}td.n{text-align:right}\
+article{border-left:4px solid #c9372c;padding:.3em 1em;margin:1em 0;background:#fafafa}\
+article.warning{border-color:#d4a106}article h3{font-size:1em;margin:.2em 0}\
+pre{background:#fff;border:1px solid #e3e3e3;padding:.6em;overflow-x:auto;font-size:13px}\
+mark{background:#fde2e1}dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;margin:.4em 0}\
+dt{font-weight:600}dd{margin:0}code{font-size:13px}";
+
+/// A standalone HTML page: verdict, summary, each check with its findings counted, then every finding
+/// with the message lines it points at. Well-formed XML (XHTML syntax), deterministic like the rest.
+pub fn html(report: &Report) -> String {
+    let e = |s: &str| xml_escape(s);
+    let (errors, warnings) = (report.count(Level::Error), report.count(Level::Warning));
+    let title = format!("{} version {}", report.agreement.name, report.agreement.version);
+    let mut out = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
+    let _ = writeln!(out, "<title>sipaccord: {}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>", e(&title));
+    let _ = writeln!(out, "<h1>{}</h1>", e(&title));
+    let (class, verdict) = match (errors, warnings) {
+        (0, 0) => ("pass", "the traffic keeps the agreement".to_owned()),
+        (0, w) => ("warn", format!("no errors, {w} warning{}", plural(w))),
+        (e, w) => ("fail", format!("{e} error{}, {w} warning{}", plural(e), plural(w))),
+    };
+    let _ = writeln!(out, "<p><span class=\"verdict {class}\">{verdict}</span></p>");
+    let _ = writeln!(
+        out,
+        "<p>Agreement <code>{}</code>; captures: {}.</p>",
+        e(&report.agreement.file),
+        report.captures.iter().map(|c| format!("<code>{}</code>", e(c))).collect::<Vec<_>>().join(", ")
+    );
+
+    let s = &report.summary;
+    out.push_str("<h2>Summary</h2>\n<table>\n");
+    let _ = writeln!(out, "<tr><th>messages</th><td>{}</td></tr>", s.messages);
+    for (direction, n) in &s.directions {
+        let _ = writeln!(out, "<tr><th class=\"sub\">{}</th><td>{n}</td></tr>", e(direction));
+    }
+    let mut row = |name: &str, value: String| {
+        let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", e(name), value);
+    };
+    row("dialogs", s.dialogs.to_string());
+    row("rules", format!("{} evaluated, {} passed", s.rules_evaluated, s.rules_passed));
+    row("traffic from no peer", format!("{} message{}", s.from_no_peer, plural(s.from_no_peer as usize)));
+    row("malformed messages", s.malformed.to_string());
+    row("skipped streams", if s.skipped_streams.is_empty() { "none".into() } else { e(&s.skipped_streams.join("; ")) });
+    let unusable: Vec<String> = s.unusable_packets.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    row("unusable packets", if unusable.is_empty() { "none".into() } else { e(&unusable.join(", ")) });
+    out.push_str("</table>\n");
+
+    out.push_str("<h2>Checks</h2>\n<table>\n<tr><th>check</th><th>where</th><th>errors</th><th>warnings</th></tr>\n");
+    for check in &report.checks {
+        let mine = report.findings.iter().filter(|f| f.check == check.name);
+        let (ce, cw) = mine.fold((0, 0), |(a, b), f| if f.level == Level::Error { (a + 1, b) } else { (a, b + 1) });
+        let place = check.rule.as_ref().map(|r| format!("{}:{}:{}", r.file, r.line, r.column)).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"n\">{ce}</td><td class=\"n\">{cw}</td></tr>",
+            e(&check.name),
+            e(&place)
+        );
+    }
+    out.push_str("</table>\n");
+
+    let _ = writeln!(out, "<h2>Findings ({})</h2>", report.findings.len());
+    if report.findings.is_empty() {
+        out.push_str("<p>None.</p>\n");
+    }
+    for f in &report.findings {
+        let _ = writeln!(out, "<article class=\"{}\">", level_word(f.level));
+        let _ = writeln!(out, "<h3>{}[{}]: {}</h3>", level_word(f.level), e(&kind_word(f)), e(&headline(f)));
+        let _ = writeln!(
+            out,
+            "<p><code>{}</code> frame {}, {}, {} {} &#8594; {}</p>",
+            e(&f.capture),
+            frames_text(&f.frames),
+            e(&f.time),
+            e(&f.transport),
+            e(&f.src),
+            e(&f.dst)
+        );
+        let mut message = e(&f.first_line);
+        if let Some(c) = &f.call_id {
+            let _ = write!(message, "\nCall-ID: {}", e(c));
+        }
+        if let Some(q) = &f.cseq {
+            let _ = write!(message, "\nCSeq: {}", e(q));
+        }
+        match &f.header {
+            Some(h) if h.line > 0 => {
+                let _ = write!(message, "\n<mark>{:>3} | {}</mark>", h.line, e(&h.text));
+            }
+            Some(h) => {
+                let _ = write!(message, "\n{}", e(&h.text));
+            }
+            None => {}
+        }
+        let _ = writeln!(out, "<pre>{message}</pre>");
+        out.push_str("<dl>\n");
+        match &f.rule {
+            Some(r) => {
+                let first = r.text.lines().next().unwrap_or("");
+                let _ = writeln!(
+                    out,
+                    "<dt>rule</dt><dd><code>{}:{}:{}</code> {}</dd>",
+                    e(&r.file),
+                    r.line,
+                    r.column,
+                    e(first)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "<dt>check</dt><dd>{}</dd>", e(&f.check));
+            }
+        }
+        let _ = writeln!(out, "<dt>expected</dt><dd>{}</dd>", e(&f.expected));
+        let _ = writeln!(out, "<dt>seen</dt><dd>{}</dd>", e(&f.seen));
+        out.push_str("</dl>\n</article>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }

@@ -36,6 +36,8 @@ enum Format {
     Json,
     /// JUnit XML for CI systems.
     Junit,
+    /// A standalone HTML page for people (one file, no scripts).
+    Html,
 }
 
 /// Compiles the agreement (any error: exit 2), replays every capture in timestamp order and writes the
@@ -90,6 +92,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
         Format::Text => render::text(&report),
         Format::Json => render::json(&report),
         Format::Junit => render::junit(&report),
+        Format::Html => render::html(&report),
     };
     match &args.output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,

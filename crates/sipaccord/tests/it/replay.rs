@@ -145,6 +145,33 @@ fn junit_reports_validate_against_the_junit_schema() {
 }
 
 #[test]
+fn html_report_is_one_well_formed_page_with_every_finding() {
+    // Well-formedness checked with xmllint (the page uses XHTML syntax); .ci/run installs it.
+    let out = sipaccord(&[
+        "replay",
+        "-a",
+        AGREEMENT,
+        "--format",
+        "html",
+        "captures/telegent-acme/missing-echo.pcap",
+        "captures/telegent-acme/wrong-hairpin-leg.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let page = stdout(&out);
+    assert_eq!(page.matches("<article class=\"error\">").count(), 3, "{page}");
+    assert!(page.contains("frame 7 (partner leg: frame 1)"), "{page}");
+    assert!(page.contains("<span class=\"verdict fail\">3 errors, 0 warnings</span>"), "{page}");
+    let dir = std::env::temp_dir().join(format!("sipaccord-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("report.html");
+    std::fs::write(&file, &page).unwrap();
+    let check = std::process::Command::new("xmllint").arg("--noout").arg(&file).output().expect("run xmllint");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+    insta::assert_snapshot!(page);
+}
+
+#[test]
 fn output_file_and_unusable_inputs() {
     let dir = std::env::temp_dir().join(format!("sipaccord-replay-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
