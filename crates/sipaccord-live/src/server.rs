@@ -238,7 +238,7 @@ async fn udp_loop(shared: Arc<Shared>, socket: UdpSocket, mut stop: watch::Recei
         tokio::select! {
             _ = stop.changed() => return,
             _ = tick.tick() => {
-                let due = shared.uas.lock().unwrap_or_else(|e| e.into_inner()).retransmissions(Instant::now());
+                let due = shared.uas.lock().unwrap_or_else(|e| e.into_inner()).retransmissions(Instant::now(), local);
                 for (dst, bytes) in due {
                     send_udp(&shared, &socket, local, dst, bytes).await;
                 }

@@ -41,6 +41,8 @@ struct Call {
     /// The 2xx awaiting its ACK over UDP: next retransmission and its interval.
     awaiting_ack: Option<(Instant, Duration)>,
     destination: SocketAddr,
+    /// Our address the INVITE came to: retransmissions leave from the same socket.
+    local: SocketAddr,
     started: Instant,
 }
 
@@ -83,7 +85,13 @@ impl<'c> Uas<'c> {
                 let awaiting_ack = (arrival.transport == "udp").then_some((now + T1, T1));
                 self.calls.insert(
                     call_id.to_owned(),
-                    Call { last_invite_response: ok.clone(), awaiting_ack, destination: arrival.src, started: now },
+                    Call {
+                        last_invite_response: ok.clone(),
+                        awaiting_ack,
+                        destination: arrival.src,
+                        local: arrival.local,
+                        started: now,
+                    },
                 );
                 vec![trying, ringing, ok]
             }
@@ -110,12 +118,12 @@ impl<'c> Uas<'c> {
         }
     }
 
-    /// 2xx responses due for retransmission over UDP (their ACK has not come), with where to send
-    /// them; forgets calls older than 32 s.
-    pub fn retransmissions(&mut self, now: Instant) -> Vec<(SocketAddr, Vec<u8>)> {
+    /// 2xx responses due for retransmission over UDP from our address `local` (their ACK has not
+    /// come), with where to send them; forgets calls older than 32 s.
+    pub fn retransmissions(&mut self, now: Instant, local: SocketAddr) -> Vec<(SocketAddr, Vec<u8>)> {
         let mut due = Vec::new();
         self.calls.retain(|_, call| {
-            if let Some((next, interval)) = &mut call.awaiting_ack {
+            if let (Some((next, interval)), true) = (&mut call.awaiting_ack, call.local == local) {
                 if *next <= now {
                     due.push((call.destination, call.last_invite_response.clone()));
                     *interval = (*interval * 2).min(T2);

@@ -243,10 +243,17 @@ fn uas_answers_invite_retransmissions_ack_and_bye_as_rfc_3261_says() {
     assert!(String::from_utf8_lossy(parsed[2].body()).contains("c=IN IP4 127.0.10.1\r\n"));
     // A retransmitted INVITE gets the 200 again; without an ACK the 200 is retransmitted at T1, 2*T1.
     assert_eq!(uas.handle(t0, &invite, arrival), vec![responses[2].clone()]);
-    assert!(uas.retransmissions(t0).is_empty());
-    assert_eq!(uas.retransmissions(t0 + Duration::from_millis(500)), vec![(arrival.src, responses[2].clone())]);
-    assert!(uas.retransmissions(t0 + Duration::from_millis(1000)).is_empty());
-    assert_eq!(uas.retransmissions(t0 + Duration::from_millis(1500)).len(), 1);
+    assert!(uas.retransmissions(t0, arrival.local).is_empty());
+    assert!(
+        uas.retransmissions(t0 + Duration::from_secs(1), addr("127.0.10.1:5099")).is_empty(),
+        "another socket does not send this call's retransmissions"
+    );
+    assert_eq!(
+        uas.retransmissions(t0 + Duration::from_millis(500), arrival.local),
+        vec![(arrival.src, responses[2].clone())]
+    );
+    assert!(uas.retransmissions(t0 + Duration::from_millis(1000), arrival.local).is_empty());
+    assert_eq!(uas.retransmissions(t0 + Duration::from_millis(1500), arrival.local).len(), 1);
     let tag = tags[2].clone().unwrap();
     let in_dialog = |method: &str, cseq: u32| {
         INVITE
@@ -256,7 +263,10 @@ fn uas_answers_invite_retransmissions_ack_and_bye_as_rfc_3261_says() {
     };
     let ack = in_dialog("ACK", 1);
     assert!(uas.handle(t0, &Message::parse(ack.as_bytes()).unwrap(), arrival).is_empty());
-    assert!(uas.retransmissions(t0 + Duration::from_secs(10)).is_empty(), "the ACK stops retransmissions");
+    assert!(
+        uas.retransmissions(t0 + Duration::from_secs(10), arrival.local).is_empty(),
+        "the ACK stops retransmissions"
+    );
     let bye = in_dialog("BYE", 2);
     let ok = uas.handle(t0, &Message::parse(bye.as_bytes()).unwrap(), arrival);
     assert_eq!(Message::parse(&ok[0]).unwrap().status(), Some(200));
