@@ -110,8 +110,10 @@ where
     let (events, received) = mpsc::channel();
     std::thread::scope(|scope| {
         let monitor_thread = scope.spawn(move || crate::monitor::run(monitor, &received, agreement_file, on_finding));
-        // `drive` owns the only sender: when it is done, the monitor sees the end of the session.
+        // `drive` owns the only sender; tasks it spawned may hold clones, so the runtime is shut down
+        // (dropping them) before the monitor is waited for: then it sees the end of the session.
         let driven = runtime.block_on(drive(events));
+        runtime.shutdown_timeout(Duration::from_secs(1));
         let (report, record_error) = monitor_thread.join().expect("the monitor thread does not panic");
         Ok((driven?, report, record_error))
     })
