@@ -20,6 +20,7 @@ mod error;
 mod framing;
 mod message;
 mod names;
+mod quick;
 mod scan;
 mod uri;
 mod validate;

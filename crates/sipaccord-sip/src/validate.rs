@@ -5,6 +5,7 @@
 use crate::error::{ErrorKind, ParseError, Position, Warning, WarningKind};
 use crate::message::{Header, Message, StartLine};
 use crate::names::{KnownHeader, Shape};
+use crate::quick;
 use crate::scan;
 use crate::uri::Scheme;
 use crate::views::{parse_call_id, parse_u32, CSeq, Contact, ContentType, NameAddr, Via};
@@ -59,8 +60,7 @@ impl<'a> Message<'a> {
             if let Some(known) = header.known {
                 self.check_header(header, known, &mut v);
             }
-            let bare_cr =
-                header.value.iter().enumerate().any(|(i, &b)| b == b'\r' && header.value.get(i + 1) != Some(&b'\n'));
+            let bare_cr = memchr::memchr_iter(b'\r', header.value).any(|i| header.value.get(i + 1) != Some(&b'\n'));
             if bare_cr {
                 v.warnings.push(Warning {
                     line: header.line,
@@ -96,6 +96,9 @@ impl<'a> Message<'a> {
 
     fn check_start_line(&self, v: &mut Validation) {
         let Some(request) = self.request() else { return };
+        if quick::sip_uri(request.uri) {
+            return;
+        }
         match self.request_uri() {
             Some(Err(e)) => v.errors.push(e),
             Some(Ok(uri)) if uri.headers.is_some() && matches!(uri.scheme, Scheme::Sip | Scheme::Sips) => {
@@ -128,21 +131,21 @@ impl<'a> Message<'a> {
         }
         match known {
             KnownHeader::VIA => {
-                for element in h.values().filter(|e| !e.is_empty()) {
+                for element in h.values().filter(|e| !e.is_empty() && !quick::via(e)) {
                     if let Err(e) = Via::parse(element) {
                         fail(element, e);
                     }
                 }
             }
             KnownHeader::CONTACT => {
-                for element in h.values().filter(|e| !e.is_empty()) {
+                for element in h.values().filter(|e| !e.is_empty() && !quick::name_addr(e)) {
                     if let Err(e) = Contact::parse(element) {
                         fail(element, e);
                     }
                 }
             }
             k if ADDRESS_HEADERS.contains(&k) => {
-                for element in h.values().filter(|e| !e.is_empty()) {
+                for element in h.values().filter(|e| !e.is_empty() && !quick::name_addr(e)) {
                     if let Err(e) = NameAddr::parse(element) {
                         fail(element, e);
                     }

@@ -1,0 +1,270 @@
+//! Quick acceptance checks for the commonest shapes of the values [`Message::validate`] checks: a plain
+//! `"Name" <sip:user@host:port;param=value>;tag=x`, a `SIP/2.0/UDP host:port;branch=x` Via, a plain
+//! `sip:` Request-URI.
+//!
+//! Each runs in one pass over the bytes and answers true only for values the full grammar (`views`,
+//! `uri`, `scan`) accepts too. Anything else (escapes, quoted strings with backslashes, IPv6 references,
+//! whitespace inside, URI headers, other schemes, quoted parameter values) answers false, and
+//! `validate` runs the full check, which also names the error. So these change how fast a message
+//! validates, never what validation says; the tests below check that implication on generated values.
+//!
+//! [`Message::validate`]: crate::Message::validate
+
+use memchr::memchr;
+
+use crate::scan::{is_lws, is_token_byte, trim, trim_start};
+
+/// Host bytes. For a host that is neither an IPv6 reference nor contains `:`, the full grammar
+/// accepts exactly the non-empty runs of these that do not start with `-` or `.` (a dotted IPv4
+/// address is such a run, and so is a dotted run of digits that is not an address).
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+}
+
+/// User part bytes taken here: the full grammar's, without `%` (escapes), `;` and `?`.
+fn is_user_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'&' | b'=' | b'+' | b'$' | b',' | b'/'
+        )
+}
+
+/// A host and an optional port at the start of `s`, as the full grammar reads them; returns where
+/// they end (at `;` or the end), or `None`.
+fn host_port(s: &[u8]) -> Option<usize> {
+    let host = s.iter().take_while(|&&b| is_host_byte(b)).count();
+    if host == 0 || matches!(s[0], b'-' | b'.') {
+        return None;
+    }
+    let mut at = host;
+    if s.get(at) == Some(&b':') {
+        let digits = s[at + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 5 {
+            return None;
+        }
+        let port = s[at + 1..at + 1 + digits].iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
+        if port > u32::from(u16::MAX) {
+            return None;
+        }
+        at += 1 + digits;
+    }
+    match s.get(at) {
+        None | Some(b';') => Some(at),
+        Some(_) => None,
+    }
+}
+
+/// `;name[=value]...` with token names and token values and nothing between them; `%` only when
+/// `percent` (URI parameters must have well-formed escapes, header parameters need not).
+fn params(s: &[u8], percent: bool) -> bool {
+    let ok = |b: u8| is_token_byte(b) && (percent || b != b'%');
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] != b';' {
+            return false;
+        }
+        i += 1;
+        let name = s[i..].iter().take_while(|&&b| ok(b)).count();
+        if name == 0 {
+            return false;
+        }
+        i += name;
+        if s.get(i) == Some(&b'=') {
+            i += 1;
+            let value = s[i..].iter().take_while(|&&b| ok(b)).count();
+            if value == 0 {
+                return false;
+            }
+            i += value;
+        }
+        if i < s.len() && s[i] != b';' {
+            return false;
+        }
+    }
+    true
+}
+
+/// A `sip:` or `sips:` URI: optional user (no password, no escapes), host, optional port, token
+/// parameters, no headers.
+pub(crate) fn sip_uri(u: &[u8]) -> bool {
+    let rest = if u.len() > 4 && u[..4].eq_ignore_ascii_case(b"sip:") {
+        &u[4..]
+    } else if u.len() > 5 && u[..5].eq_ignore_ascii_case(b"sips:") {
+        &u[5..]
+    } else {
+        return false;
+    };
+    let user = rest.iter().take_while(|&&b| is_user_byte(b)).count();
+    // Without `@` the bytes read as a user are the host: start over. Neither the host, the port nor
+    // the parameters take `@`, so the `@` taken here is the only one.
+    let host_start = if rest.get(user) == Some(&b'@') {
+        if user == 0 {
+            return false;
+        }
+        user + 1
+    } else {
+        0
+    };
+    let rest = &rest[host_start..];
+    match host_port(rest) {
+        Some(end) => params(&rest[end..], false),
+        None => false,
+    }
+}
+
+/// A name-addr: optional display name (tokens, or a quoted string without backslashes), `<`, a URI
+/// [`sip_uri`] takes, `>`, token header parameters.
+pub(crate) fn name_addr(value: &[u8]) -> bool {
+    let v = trim(value);
+    let rest = match v.first() {
+        None => return false,
+        Some(b'"') => {
+            let Some(close) = memchr(b'"', &v[1..]) else { return false };
+            if v[1..1 + close].contains(&b'\\') {
+                return false;
+            }
+            trim_start(&v[close + 2..])
+        }
+        Some(_) => {
+            let display = v.iter().take_while(|&&b| is_token_byte(b) || is_lws(b)).count();
+            &v[display..]
+        }
+    };
+    let Some(inner) = rest.strip_prefix(b"<") else { return false };
+    let Some(gt) = memchr(b'>', inner) else { return false };
+    sip_uri(&inner[..gt]) && params(&inner[gt + 1..], true)
+}
+
+/// A Via value: `PROTOCOL/VERSION/TRANSPORT`, spaces, host, optional port, token parameters.
+pub(crate) fn via(v: &[u8]) -> bool {
+    let mut i = 0;
+    for part in 0..3 {
+        let n = v[i..].iter().take_while(|&&b| is_token_byte(b)).count();
+        if n == 0 {
+            return false;
+        }
+        i += n;
+        if part < 2 {
+            if v.get(i) != Some(&b'/') {
+                return false;
+            }
+            i += 1;
+        }
+    }
+    let spaces = v[i..].iter().take_while(|&&b| b == b' ').count();
+    if spaces == 0 {
+        return false;
+    }
+    i += spaces;
+    match host_port(&v[i..]) {
+        Some(end) => params(&v[i + end..], true),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+
+    use super::*;
+    use crate::{NameAddr, Uri, Via};
+
+    #[test]
+    fn common_values_take_the_quick_path() {
+        for v in [
+            "<sip:+4915158607535@127.0.20.1:5073>;tag=20a8397b-0",
+            "<sip:+4930113071@127.0.10.1:5080>",
+            "\"Alice Smith\" <sips:alice@example.com>;tag=1928301774",
+            "Bob <sip:bob@biloxi.example.com;transport=tcp;lr>",
+            "<sip:127.0.10.1:5080;transport=UDP>",
+            "<sip:proxy.example.com;lr>;expires=3600;q=0.7",
+        ] {
+            assert!(name_addr(v.as_bytes()), "{v}");
+        }
+        for v in ["SIP/2.0/UDP 127.0.20.1:5073;branch=z9hG4bK-20a8-0-0", "SIP/2.0/TCP pc33.example.com;branch=z9;rport"]
+        {
+            assert!(via(v.as_bytes()), "{v}");
+        }
+        for v in ["sip:+4930113071@127.0.10.1:5080", "sip:bob@biloxi.com", "SIP:host"] {
+            assert!(sip_uri(v.as_bytes()), "{v}");
+        }
+    }
+
+    #[test]
+    fn everything_else_goes_to_the_full_check() {
+        for v in [
+            "sip:alice@example.com",
+            "<sip:a%40b@example.com>",
+            "\"A \\\"B\\\"\" <sip:a@b>",
+            "<sip:[2001:db8::1]:5060>",
+            "<sip:a@b?subject=x>",
+            "<tel:+1-201-555-0123>",
+            "<sip:a@b>;+sip.instance=\"<urn:uuid:1>\"",
+            "<sip:a@b:65536>",
+            "<sip:a@-b>",
+            "<sip:a:pw@b>",
+            "< sip:a@b>",
+            "<sip:a@b> ;tag=1",
+        ] {
+            assert!(!name_addr(v.as_bytes()), "{v}");
+        }
+        for v in ["SIP / 2.0 / UDP host", "SIP/2.0/UDP [2001:db8::1]", "SIP/2.0/UDP host;received=[::1]", "SIP/2.0/UDP"]
+        {
+            assert!(!via(v.as_bytes()), "{v}");
+        }
+    }
+
+    /// Values near the shapes above: a prefix, then pieces of the grammar, the characters that end its
+    /// parts, and now and then one it does not allow.
+    fn near(prefixes: &'static [&'static str]) -> impl Strategy<Value = String> {
+        const SEPARATORS: &[&str] = &[";", "=", "@", ":", ">", ".", "-", ";tag=", ";lr", ":5060", "<sip:", "\"", " "];
+        let piece = prop_oneof![
+            6 => "[a-zA-Z0-9]{1,4}",
+            4 => prop::sample::select(SEPARATORS).prop_map(str::to_owned),
+            1 => "[%\\[\\]?,/\\\\*!~'()&$+_<\"\t\r\n]",
+        ];
+        (prop::sample::select(prefixes), prop::collection::vec(piece, 0..12))
+            .prop_map(|(prefix, pieces)| format!("{prefix}{}", pieces.concat()))
+    }
+
+    /// Draws values and checks that whatever `quick` accepts, `full` accepts; also that the values
+    /// reach the quick path often enough for that to mean something.
+    fn quick_implies_full(
+        strategy: impl Strategy<Value = String>,
+        quick: fn(&[u8]) -> bool,
+        full: impl Fn(&str) -> bool,
+    ) {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let draws = 30_000;
+        let mut accepted = 0;
+        for _ in 0..draws {
+            let value = strategy.new_tree(&mut runner).expect("strategy").current();
+            if quick(value.as_bytes()) {
+                accepted += 1;
+                assert!(full(&value), "the quick check accepts {value:?}, the full grammar does not");
+            }
+        }
+        assert!(accepted * 50 > draws, "only {accepted} of {draws} values took the quick path");
+    }
+
+    #[test]
+    fn quick_uri_accepts_only_what_the_full_parser_accepts() {
+        let prefixes = &["sip:", "sips:", "SIP:", "sip:a@", "sip:+49@1.2.3.4", "sip:host:", "tel:", ""];
+        quick_implies_full(near(prefixes), sip_uri, |u| Uri::parse(u.as_bytes()).is_ok_and(|p| p.headers.is_none()));
+    }
+
+    #[test]
+    fn quick_name_addr_accepts_only_what_the_full_parser_accepts() {
+        let prefixes =
+            &["<sip:", "\"A\" <sip:a@", "A b <sip:", "<sip:a@b>", "<sip:a@b>;tag=", "<sip:a@host", "\"", "<", " <sip:"];
+        quick_implies_full(near(prefixes), name_addr, |v| NameAddr::parse(v.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn quick_via_accepts_only_what_the_full_parser_accepts() {
+        let prefixes = &["SIP/2.0/UDP ", "SIP/2.0/TCP host", "SIP/2.0/UDP 1.2.3.4:", "SIP/2.0/UDP h;branch=", "SIP/"];
+        quick_implies_full(near(prefixes), via, |v| Via::parse(v.as_bytes()).is_ok());
+    }
+}
