@@ -326,7 +326,7 @@ impl<'c> Runner<'c> {
         self.check_correlations(sip, &ctx, &mref);
         if let (Some(k), Some(_)) = (key, message.request()) {
             self.transaction_order.push_back((sip.timestamp, k));
-            self.transactions.insert(k, (sip.clone(), initial));
+            self.transactions.insert(k, (sip.without_layout(), initial));
         }
     }
 

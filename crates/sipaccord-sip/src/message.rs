@@ -277,6 +277,113 @@ impl<'a> Message<'a> {
     }
 }
 
+/// Where the parts of a parsed [`Message`] lie in its input, as offsets: it borrows nothing, so it can
+/// be kept beside the bytes (as the capture reader does) and give the same message back without
+/// parsing again ([`Message::layout`], [`Message::from_layout`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    start: StartOffsets,
+    headers: Box<[HeaderOffsets]>,
+    body: (u32, u32),
+    len: u32,
+    framing_warnings: Box<[Warning]>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StartOffsets {
+    Request { method: (u32, u32), uri: (u32, u32), version: (u32, u32) },
+    Response { version: (u32, u32), code: u16, reason: (u32, u32) },
+}
+
+/// One header: the name starts the line at `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeaderOffsets {
+    offset: u32,
+    name_len: u32,
+    value: (u32, u32),
+    value_offset: u32,
+    line: u32,
+    known: Option<KnownHeader>,
+}
+
+impl<'a> Message<'a> {
+    /// The offsets of every part, to rebuild this message from the same input with
+    /// [`Message::from_layout`].
+    pub fn layout(&self) -> Layout {
+        let span = |part: &[u8]| {
+            let start = self.offset_of(part) as u32;
+            (start, start + part.len() as u32)
+        };
+        let start = match &self.start {
+            StartLine::Request(r) => StartOffsets::Request {
+                method: span(r.method.as_bytes()),
+                uri: span(r.uri),
+                version: span(r.version.as_bytes()),
+            },
+            StartLine::Response(s) => {
+                StartOffsets::Response { version: span(s.version.as_bytes()), code: s.code, reason: span(s.reason) }
+            }
+        };
+        let headers = self
+            .headers
+            .iter()
+            .map(|h| HeaderOffsets {
+                offset: h.offset,
+                name_len: h.name.len() as u32,
+                value: span(h.value),
+                value_offset: h.value_offset,
+                line: h.line,
+                known: h.known,
+            })
+            .collect();
+        Layout {
+            start,
+            headers,
+            body: span(self.body),
+            len: self.len as u32,
+            framing_warnings: self.framing_warnings.clone().into_boxed_slice(),
+        }
+    }
+
+    /// The message `layout` was taken from, given the same input; `None` when the layout does not fit
+    /// `input` (it came from other bytes).
+    pub fn from_layout(input: &'a [u8], layout: &Layout) -> Option<Message<'a>> {
+        let part = |(start, end): (u32, u32)| input.get(start as usize..end as usize);
+        let text = |range| part(range).and_then(|b| std::str::from_utf8(b).ok());
+        let start = match layout.start {
+            StartOffsets::Request { method, uri, version } => {
+                StartLine::Request(RequestLine { method: text(method)?, uri: part(uri)?, version: text(version)? })
+            }
+            StartOffsets::Response { version, code, reason } => {
+                StartLine::Response(StatusLine { version: text(version)?, code, reason: part(reason)? })
+            }
+        };
+        let mut headers = Vec::with_capacity(layout.headers.len());
+        for h in layout.headers.iter() {
+            headers.push(Header {
+                name: part((h.offset, h.offset.checked_add(h.name_len)?))?,
+                value: part(h.value)?,
+                known: h.known,
+                line: h.line,
+                offset: h.offset,
+                value_offset: h.value_offset,
+            });
+        }
+        let len = layout.len as usize;
+        if len > input.len() {
+            return None;
+        }
+        Some(Message {
+            input,
+            start,
+            headers,
+            body: part(layout.body)?,
+            len,
+            framing_warnings: layout.framing_warnings.to_vec(),
+        })
+    }
+}
+
 /// Number of leading CR/LF bytes (keep-alives, RFC 3261 7.5 and RFC 5626 4.4.1).
 pub(crate) fn skip_keepalive(input: &[u8]) -> usize {
     input.iter().take_while(|&&b| b == b'\r' || b == b'\n').count()

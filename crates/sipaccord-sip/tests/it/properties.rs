@@ -98,6 +98,7 @@ proptest! {
         }
         prop_assert_eq!(m.body(), &p.body[..]);
         prop_assert_eq!(m.len(), bytes.len());
+        layout_round_trips(&bytes, &m);
     }
 
     #[test]
@@ -149,7 +150,20 @@ proptest! {
     }
 }
 
-/// Runs every entry point and typed view; only panics matter here.
+/// A message rebuilt from its layout is the message parsed; on shorter bytes the layout does not fit.
+fn layout_round_trips(bytes: &[u8], m: &Message<'_>) {
+    let layout = m.layout();
+    let rebuilt = Message::from_layout(bytes, &layout).expect("the layout fits the bytes it came from");
+    assert_eq!(rebuilt.input(), m.input());
+    assert_eq!(rebuilt.start_line(), m.start_line());
+    assert_eq!(rebuilt.headers(), m.headers());
+    assert_eq!(rebuilt.body(), m.body());
+    assert_eq!(rebuilt.len(), m.len());
+    assert_eq!(rebuilt.framing_warnings(), m.framing_warnings());
+    assert!(Message::from_layout(&bytes[..m.len() - 1], &layout).is_none());
+}
+
+/// Runs every entry point and typed view; only panics matter here (and that layouts round-trip).
 fn exercise(bytes: &[u8]) {
     let limits = Limits { max_message_size: 1024, max_headers: 16, max_line_length: 256 };
     let _ = frame_stream(bytes, &limits);
@@ -158,6 +172,7 @@ fn exercise(bytes: &[u8]) {
         .into_iter()
         .flatten()
     {
+        layout_round_trips(bytes, &m);
         let _ = m.validate();
         let _ = (m.via(), m.from(), m.to(), m.call_id(), m.cseq(), m.max_forwards());
         let _ = (m.content_length(), m.content_type(), m.request_uri());
