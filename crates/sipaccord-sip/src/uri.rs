@@ -145,6 +145,37 @@ fn check_escapes(s: &str) -> Result<(), &'static str> {
 impl<'a> Uri<'a> {
     /// Parses a URI. Unknown schemes are accepted and kept raw.
     pub fn parse(raw: &'a [u8]) -> Result<Uri<'a>, &'static str> {
+        match Self::parse_plain_sip(raw) {
+            Some(uri) => Ok(uri),
+            None => Self::parse_full(raw),
+        }
+    }
+
+    /// The quick path: a URI [`crate::quick::sip_uri`] accepts (user, host, port, token parameters)
+    /// is split where its delimiters are, without checking its bytes again; the same parts as
+    /// [`Uri::parse_full`] gives.
+    fn parse_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
+        if !crate::quick::sip_uri(raw) {
+            return None;
+        }
+        let raw = std::str::from_utf8(raw).ok()?;
+        let (scheme_text, rest) = raw.split_once(':')?;
+        let scheme = if scheme_text.len() == 3 { Scheme::Sip } else { Scheme::Sips };
+        let (user, hostpart) = match rest.split_once('@') {
+            Some((user, hostpart)) => (Some(user), hostpart),
+            None => (None, rest),
+        };
+        let (hostport, params_raw) = hostpart.split_at(hostpart.find(';').unwrap_or(hostpart.len()));
+        let (host_raw, port) = match hostport.split_once(':') {
+            Some((host, port)) => (host, Some(port.parse().ok()?)),
+            None => (hostport, None),
+        };
+        let host = Some(Host::parse(host_raw).ok()?);
+        Some(Uri { raw, scheme, user, password: None, host, host_raw, port, params_raw, headers: None })
+    }
+
+    /// The full grammar, for every scheme and form.
+    pub(crate) fn parse_full(raw: &'a [u8]) -> Result<Uri<'a>, &'static str> {
         if raw.is_empty() {
             return Err("empty URI");
         }

@@ -60,7 +60,10 @@ impl<'a> Message<'a> {
             if let Some(known) = header.known {
                 self.check_header(header, known, &mut v);
             }
-            let bare_cr = memchr::memchr_iter(b'\r', header.value).any(|i| header.value.get(i + 1) != Some(&b'\n'));
+            // Most values have no CR at all; this test runs over them without a branch per byte.
+            let has_cr = header.value.iter().fold(false, |seen, &b| seen | (b == b'\r'));
+            let bare_cr =
+                has_cr && memchr::memchr_iter(b'\r', header.value).any(|i| header.value.get(i + 1) != Some(&b'\n'));
             if bare_cr {
                 v.warnings.push(Warning {
                     line: header.line,
@@ -114,7 +117,9 @@ impl<'a> Message<'a> {
 
     fn check_header(&self, h: &Header<'a>, known: KnownHeader, v: &mut Validation) {
         let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
-        if known.shape() == Shape::List {
+        // A list value that is not empty and has no comma is one element, neither empty nor missing.
+        let one_element = !h.value.is_empty() && memchr::memchr(b',', h.value).is_none();
+        if known.shape() == Shape::List && !one_element {
             for element in h.values() {
                 if element.is_empty() && h.value.is_empty() {
                     // An empty header (e.g. `Supported:`) is allowed for some list headers.

@@ -157,7 +157,7 @@ impl Writer {
                     if i > 0 {
                         self.buf.push(b'.');
                     }
-                    decimal(&mut self.buf, u64::from(octet));
+                    small_decimal(&mut self.buf, octet);
                 }
                 self.buf.push(b':');
                 decimal(&mut self.buf, u64::from(v4.port()));
@@ -238,6 +238,17 @@ impl Writer {
         }
         self.buf.push(b'\n');
     }
+}
+
+/// Appends `n` (0 to 255) in decimal.
+fn small_decimal(buf: &mut Vec<u8>, n: u8) {
+    if n >= 100 {
+        buf.push(b'0' + n / 100);
+    }
+    if n >= 10 {
+        buf.push(b'0' + n / 10 % 10);
+    }
+    buf.push(b'0' + n % 10);
 }
 
 /// Appends `n` in decimal.
