@@ -472,13 +472,21 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
             pos = line_end + 1;
             continue;
         }
-        let Some(colon) = memchr(b':', line) else {
-            return Err(err(ErrorKind::MissingColon, line_no, 1));
+        // Usually the name is a run of token bytes ending at the colon; otherwise find the colon and
+        // check what comes before it.
+        let token_run = line.iter().take_while(|&&b| scan::is_token_byte(b)).count();
+        let (colon, name) = if token_run > 0 && line.get(token_run) == Some(&b':') {
+            (token_run, &line[..token_run])
+        } else {
+            let Some(colon) = memchr(b':', line) else {
+                return Err(err(ErrorKind::MissingColon, line_no, 1));
+            };
+            let name = trim_end_wsp(&line[..colon]);
+            if !scan::is_token(name) {
+                return Err(err(ErrorKind::HeaderName(String::from_utf8_lossy(name).into_owned()), line_no, 1));
+            }
+            (colon, name)
         };
-        let name = trim_end_wsp(&line[..colon]);
-        if !scan::is_token(name) {
-            return Err(err(ErrorKind::HeaderName(String::from_utf8_lossy(name).into_owned()), line_no, 1));
-        }
         if headers.len() >= limits.max_headers {
             return Err(err(ErrorKind::TooManyHeaders { limit: limits.max_headers }, line_no, 1));
         }

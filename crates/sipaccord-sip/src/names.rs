@@ -239,6 +239,14 @@ fn tables() -> &'static Tables {
 }
 
 impl KnownHeader {
+    /// How many headers are registered: every [`KnownHeader::index`] is below it.
+    pub(crate) const COUNT: usize = REGISTRY.len();
+
+    /// The header's position in the registry, for tables indexed by header.
+    pub(crate) fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
     /// Looks a header name up as written on the wire: case-insensitive, compact forms resolved.
     pub fn lookup(name: &[u8]) -> Option<KnownHeader> {
         match name {

@@ -158,6 +158,11 @@ impl<'a> Uri<'a> {
         if !crate::quick::sip_uri(raw) {
             return None;
         }
+        Self::split_plain_sip(raw)
+    }
+
+    /// Splits a URI [`crate::quick::sip_uri`] accepted (the caller checked) at its delimiters.
+    pub(crate) fn split_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
         let raw = std::str::from_utf8(raw).ok()?;
         let (scheme_text, rest) = raw.split_once(':')?;
         let scheme = if scheme_text.len() == 3 { Scheme::Sip } else { Scheme::Sips };

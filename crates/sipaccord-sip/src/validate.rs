@@ -119,6 +119,17 @@ impl<'a> Message<'a> {
         let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
         // A list value that is not empty and has no comma is one element, neither empty nor missing.
         let one_element = !h.value.is_empty() && memchr::memchr(b',', h.value).is_none();
+        if one_element || (known.shape() != Shape::List && !h.value.is_empty()) {
+            // One value (already trimmed by the parser): the quick check may settle it.
+            let quick_ok = match known {
+                KnownHeader::VIA => quick::via(h.value),
+                k if k == KnownHeader::CONTACT || ADDRESS_HEADERS.contains(&k) => quick::name_addr(h.value),
+                _ => false,
+            };
+            if quick_ok {
+                return;
+            }
+        }
         if known.shape() == Shape::List && !one_element {
             for element in h.values() {
                 if element.is_empty() && h.value.is_empty() {
@@ -207,27 +218,30 @@ impl<'a> Message<'a> {
     }
 
     fn check_counts(&self, v: &mut Validation) {
+        // How often each registered header occurs, counted in one pass.
+        let mut counts = [0u32; KnownHeader::COUNT];
+        for h in self.headers() {
+            if let Some(k) = h.known {
+                counts[k.index()] += 1;
+            }
+        }
         let is_request = self.request().is_some();
         for &m in MANDATORY {
             if m == KnownHeader::MAX_FORWARDS && !is_request {
                 continue;
             }
-            if self.known_header(m).is_none() {
+            if counts[m.index()] == 0 {
                 v.warnings.push(Warning { line: 0, kind: WarningKind::MissingHeader(m.name()) });
             }
         }
-        let mut seen: Vec<(KnownHeader, usize, u32)> = Vec::new();
+        // Single-valued headers that occur more than once, in the order they first appear.
         for h in self.headers() {
             let Some(k) = h.known else { continue };
-            if k.shape() != Shape::Single || k == KnownHeader::CONTENT_LENGTH {
+            if k.shape() != Shape::Single || k == KnownHeader::CONTENT_LENGTH || counts[k.index()] < 2 {
                 continue;
             }
-            match seen.iter_mut().find(|(s, _, _)| *s == k) {
-                Some(entry) => entry.1 += 1,
-                None => seen.push((k, 1, h.line)),
-            }
-        }
-        for (k, count, _) in seen.into_iter().filter(|(_, c, _)| *c > 1) {
+            let count = counts[k.index()] as usize;
+            counts[k.index()] = 0;
             let line = self.known_headers(k).nth(1).map_or(0, |h| h.line);
             v.warnings.push(Warning { line, kind: WarningKind::SeveralValues { header: k.name(), count } });
         }
