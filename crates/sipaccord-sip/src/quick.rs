@@ -17,100 +17,132 @@ use crate::scan::{is_lws, is_token_byte, trim, trim_start};
 /// Host bytes. For a host that is neither an IPv6 reference nor contains `:`, the full grammar
 /// accepts exactly the non-empty runs of these that do not start with `-` or `.` (a dotted IPv4
 /// address is such a run, and so is a dotted run of digits that is not an address).
-fn is_host_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
-}
-
+const HOST: u8 = 1;
 /// User part bytes taken here: the full grammar's, without `%` (escapes), `;` and `?`.
-fn is_user_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'&' | b'=' | b'+' | b'$' | b',' | b'/'
-        )
+const USER: u8 = 2;
+/// Token bytes (RFC 3261).
+const TOKEN: u8 = 4;
+/// Token bytes without `%`: parameter names and values in a URI, where `%` starts an escape.
+const URI_PARAM: u8 = 8;
+const DIGIT: u8 = 16;
+
+/// The classes of every byte, so each scan below costs a table lookup per byte.
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut class = 0;
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_') {
+            class |= HOST;
+        }
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'&' | b'=' | b'+' | b'$' | b',' | b'/'
+            )
+        {
+            class |= USER;
+        }
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+        {
+            class |= TOKEN;
+            if c != b'%' {
+                class |= URI_PARAM;
+            }
+        }
+        if c.is_ascii_digit() {
+            class |= DIGIT;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
+/// Length of the run of bytes of `class` at the start of `s`.
+fn run(s: &[u8], class: u8) -> usize {
+    s.iter().position(|&b| CLASS[usize::from(b)] & class == 0).unwrap_or(s.len())
 }
 
 /// A host and an optional port at the start of `s`, as the full grammar reads them; returns where
-/// they end (at `;` or the end), or `None`.
+/// they end, or `None`.
 fn host_port(s: &[u8]) -> Option<usize> {
-    let host = s.iter().take_while(|&&b| is_host_byte(b)).count();
+    let host = run(s, HOST);
     if host == 0 || matches!(s[0], b'-' | b'.') {
         return None;
     }
-    let mut at = host;
-    if s.get(at) == Some(&b':') {
-        let digits = s[at + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 || digits > 5 {
-            return None;
-        }
-        let port = s[at + 1..at + 1 + digits].iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
-        if port > u32::from(u16::MAX) {
-            return None;
-        }
-        at += 1 + digits;
+    if s.get(host) != Some(&b':') {
+        return Some(host);
     }
-    match s.get(at) {
-        None | Some(b';') => Some(at),
-        Some(_) => None,
+    let digits = run(&s[host + 1..], DIGIT);
+    if digits == 0 || digits > 5 {
+        return None;
     }
+    let port = s[host + 1..host + 1 + digits].iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
+    (port <= u32::from(u16::MAX)).then_some(host + 1 + digits)
 }
 
-/// `;name[=value]...` with token names and token values and nothing between them; `%` only when
-/// `percent` (URI parameters must have well-formed escapes, header parameters need not).
-fn params(s: &[u8], percent: bool) -> bool {
-    let ok = |b: u8| is_token_byte(b) && (percent || b != b'%');
+/// `;name[=value]...` at the start of `s`, names and values runs of `class` (token bytes, without
+/// `%` in a URI); returns where the parameters end (at a byte that is not `;`), or `None` when one
+/// is cut short.
+fn params_len(s: &[u8], class: u8) -> Option<usize> {
     let mut i = 0;
-    while i < s.len() {
-        if s[i] != b';' {
-            return false;
-        }
+    while s.get(i) == Some(&b';') {
         i += 1;
-        let name = s[i..].iter().take_while(|&&b| ok(b)).count();
+        let name = run(&s[i..], class);
         if name == 0 {
-            return false;
+            return None;
         }
         i += name;
         if s.get(i) == Some(&b'=') {
             i += 1;
-            let value = s[i..].iter().take_while(|&&b| ok(b)).count();
+            let value = run(&s[i..], class);
             if value == 0 {
-                return false;
+                return None;
             }
             i += value;
         }
-        if i < s.len() && s[i] != b';' {
-            return false;
-        }
     }
-    true
+    Some(i)
 }
 
-/// A `sip:` or `sips:` URI: optional user (no password, no escapes), host, optional port, token
-/// parameters, no headers.
-pub(crate) fn sip_uri(u: &[u8]) -> bool {
-    let rest = if u.len() > 4 && u[..4].eq_ignore_ascii_case(b"sip:") {
-        &u[4..]
+/// Header parameters: all of `s`.
+fn params(s: &[u8]) -> bool {
+    params_len(s, TOKEN) == Some(s.len())
+}
+
+/// The length of the `sip:` or `sips:` URI at the start of `u` (optional user without password or
+/// escapes, host, optional port, URI parameters, no headers); it ends at the first byte that cannot
+/// continue it. `None` when the start is no such URI.
+fn sip_uri_len(u: &[u8]) -> Option<usize> {
+    let scheme = if u.len() > 4 && u[..4].eq_ignore_ascii_case(b"sip:") {
+        4
     } else if u.len() > 5 && u[..5].eq_ignore_ascii_case(b"sips:") {
-        &u[5..]
+        5
     } else {
-        return false;
+        return None;
     };
-    let user = rest.iter().take_while(|&&b| is_user_byte(b)).count();
+    let rest = &u[scheme..];
+    let user = run(rest, USER);
     // Without `@` the bytes read as a user are the host: start over. Neither the host, the port nor
     // the parameters take `@`, so the `@` taken here is the only one.
     let host_start = if rest.get(user) == Some(&b'@') {
         if user == 0 {
-            return false;
+            return None;
         }
         user + 1
     } else {
         0
     };
-    let rest = &rest[host_start..];
-    match host_port(rest) {
-        Some(end) => params(&rest[end..], false),
-        None => false,
-    }
+    let host_end = host_start + host_port(&rest[host_start..])?;
+    let params_end = host_end + params_len(&rest[host_end..], URI_PARAM)?;
+    Some(scheme + params_end)
+}
+
+/// A whole `sip:` or `sips:` URI as [`sip_uri_len`] reads it.
+pub(crate) fn sip_uri(u: &[u8]) -> bool {
+    sip_uri_len(u) == Some(u.len())
 }
 
 /// The parts of a name-addr [`name_addr_parts`] accepted, as `NameAddr::parse` delimits them.
@@ -128,6 +160,7 @@ pub(crate) struct NameAddrParts<'a> {
 pub(crate) fn name_addr_parts(value: &[u8]) -> Option<NameAddrParts<'_>> {
     let v = trim(value);
     let (display, rest) = match v.first()? {
+        b'<' => (None, v),
         b'"' => {
             let close = memchr(b'"', &v[1..])?;
             if v[1..1 + close].contains(&b'\\') {
@@ -142,9 +175,10 @@ pub(crate) fn name_addr_parts(value: &[u8]) -> Option<NameAddrParts<'_>> {
         }
     };
     let inner = rest.strip_prefix(b"<")?;
-    let gt = memchr(b'>', inner)?;
-    let (uri, params_text) = (&inner[..gt], &inner[gt + 1..]);
-    (sip_uri(uri) && params(params_text, true)).then_some(NameAddrParts { display, uri, params: params_text })
+    // The URI's bytes exclude `>`, so where it ends is the first `>`, as the full parser finds it.
+    let uri_len = sip_uri_len(inner)?;
+    let after = inner[uri_len..].strip_prefix(b">")?;
+    params(after).then_some(NameAddrParts { display, uri: &inner[..uri_len], params: after })
 }
 
 /// Whether [`name_addr_parts`] accepts the value.
@@ -156,7 +190,7 @@ pub(crate) fn name_addr(value: &[u8]) -> bool {
 pub(crate) fn via(v: &[u8]) -> bool {
     let mut i = 0;
     for part in 0..3 {
-        let n = v[i..].iter().take_while(|&&b| is_token_byte(b)).count();
+        let n = run(&v[i..], TOKEN);
         if n == 0 {
             return false;
         }
@@ -174,7 +208,7 @@ pub(crate) fn via(v: &[u8]) -> bool {
     }
     i += spaces;
     match host_port(&v[i..]) {
-        Some(end) => params(&v[i + end..], true),
+        Some(end) => params(&v[i + end..]),
         None => false,
     }
 }
