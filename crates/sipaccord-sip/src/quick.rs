@@ -44,7 +44,8 @@ static CLASS: [u8; 256] = {
         {
             class |= USER;
         }
-        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+        if c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
         {
             class |= TOKEN;
             if c != b'%' {
