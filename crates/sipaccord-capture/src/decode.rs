@@ -84,11 +84,12 @@ impl Out {
         problem: Option<String>,
     ) {
         let skip = raw.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
-        let bytes = Bytes::copy_from_slice(&raw[skip..]);
         let (outcome, layout) = match problem {
             Some(reason) => (Outcome::Malformed(reason), None),
-            None => classify(&bytes, transport, &self.limits.sip),
+            None => classify(&raw[skip..], transport, &self.limits.sip),
         };
+        // Offsets in the layout are from the start of these bytes, wherever they are kept.
+        let bytes = Bytes::copy_from_slice(&raw[skip..]);
         let (a, b) = if src <= dst { (src, dst) } else { (dst, src) };
         let flow_transport = if transport == Transport::WebSocket { Transport::Tcp } else { transport };
         if self.flows.insert((flow_transport, a, b)) {

@@ -483,8 +483,8 @@ fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) 
         }
         match frame_stream(&dir.buf, &out.limits.sip) {
             Ok(Framing::Complete(len)) => {
-                let message: Vec<u8> = dir.buf.drain(..len).collect();
-                out.emit(Transport::Tcp, src, dst, &message, None);
+                out.emit(Transport::Tcp, src, dst, &dir.buf[..len], None);
+                dir.buf.drain(..len);
             }
             Ok(Framing::Partial) => return,
             Err(e) => {

@@ -280,8 +280,13 @@ impl<'a> Message<'a> {
 /// Where the parts of a parsed [`Message`] lie in its input, as offsets: it borrows nothing, so it can
 /// be kept beside the bytes (as the capture reader does) and give the same message back without
 /// parsing again ([`Message::layout`], [`Message::from_layout`]).
+///
+/// It is one pointer wide, so a message that may carry one (as `Option<Layout>`) grows by a word.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub struct Layout(Box<Offsets>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Offsets {
     start: StartOffsets,
     headers: Box<[HeaderOffsets]>,
     body: (u32, u32),
@@ -336,18 +341,19 @@ impl<'a> Message<'a> {
                 known: h.known,
             })
             .collect();
-        Layout {
+        Layout(Box::new(Offsets {
             start,
             headers,
             body: span(self.body),
             len: self.len as u32,
             framing_warnings: self.framing_warnings.clone().into_boxed_slice(),
-        }
+        }))
     }
 
     /// The message `layout` was taken from, given the same input; `None` when the layout does not fit
     /// `input` (it came from other bytes).
     pub fn from_layout(input: &'a [u8], layout: &Layout) -> Option<Message<'a>> {
+        let layout = &layout.0;
         let part = |(start, end): (u32, u32)| input.get(start as usize..end as usize);
         let text = |range| part(range).and_then(|b| std::str::from_utf8(b).ok());
         let start = match layout.start {

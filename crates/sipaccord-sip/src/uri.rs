@@ -161,22 +161,39 @@ impl<'a> Uri<'a> {
         Self::split_plain_sip(raw)
     }
 
-    /// Splits a URI [`crate::quick::sip_uri`] accepted (the caller checked) at its delimiters.
+    /// Splits a URI [`crate::quick::sip_uri`] accepted (the caller checked) at its delimiters: the
+    /// first `:` ends the scheme, an `@` ends the user, the first `;` starts the parameters, a `:`
+    /// before it starts the port (no other byte of such a URI is one of these).
     pub(crate) fn split_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
         let raw = std::str::from_utf8(raw).ok()?;
-        let (scheme_text, rest) = raw.split_once(':')?;
-        let scheme = if scheme_text.len() == 3 { Scheme::Sip } else { Scheme::Sips };
-        let (user, hostpart) = match rest.split_once('@') {
-            Some((user, hostpart)) => (Some(user), hostpart),
-            None => (None, rest),
+        let b = raw.as_bytes();
+        let find = |from: usize, to: usize, byte: u8| b[from..to].iter().position(|&c| c == byte).map(|i| from + i);
+        let colon = find(0, b.len(), b':')?;
+        let scheme = if colon == 3 { Scheme::Sip } else { Scheme::Sips };
+        let params_at = find(colon + 1, b.len(), b';').unwrap_or(b.len());
+        let (user, host_at) = match find(colon + 1, params_at, b'@') {
+            Some(at) => (Some(&raw[colon + 1..at]), at + 1),
+            None => (None, colon + 1),
         };
-        let (hostport, params_raw) = hostpart.split_at(hostpart.find(';').unwrap_or(hostpart.len()));
-        let (host_raw, port) = match hostport.split_once(':') {
-            Some((host, port)) => (host, Some(port.parse().ok()?)),
-            None => (hostport, None),
+        let (host_raw, port) = match find(host_at, params_at, b':') {
+            Some(c) => {
+                let port = b[c + 1..params_at].iter().fold(0u32, |n, &d| n * 10 + u32::from(d.wrapping_sub(b'0')));
+                (&raw[host_at..c], Some(u16::try_from(port).ok()?))
+            }
+            None => (&raw[host_at..params_at], None),
         };
         let host = Some(Host::parse(host_raw).ok()?);
-        Some(Uri { raw, scheme, user, password: None, host, host_raw, port, params_raw, headers: None })
+        Some(Uri {
+            raw,
+            scheme,
+            user,
+            password: None,
+            host,
+            host_raw,
+            port,
+            params_raw: &raw[params_at..],
+            headers: None,
+        })
     }
 
     /// The full grammar, for every scheme and form.
