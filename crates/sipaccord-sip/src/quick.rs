@@ -66,6 +66,11 @@ fn run(s: &[u8], class: u8) -> usize {
     s.iter().position(|&b| CLASS[usize::from(b)] & class == 0).unwrap_or(s.len())
 }
 
+/// Length of the run of bytes of `class` at the start of `s`, `None` when there is none.
+fn some_run(s: &[u8], class: u8) -> Option<usize> {
+    Some(run(s, class)).filter(|&n| n > 0)
+}
+
 /// A host and an optional port at the start of `s`, as the full grammar reads them; returns where
 /// they end, or `None`.
 fn host_port(s: &[u8]) -> Option<usize> {
@@ -90,19 +95,9 @@ fn host_port(s: &[u8]) -> Option<usize> {
 fn params_len(s: &[u8], class: u8) -> Option<usize> {
     let mut i = 0;
     while s.get(i) == Some(&b';') {
-        i += 1;
-        let name = run(&s[i..], class);
-        if name == 0 {
-            return None;
-        }
-        i += name;
+        i += 1 + some_run(&s[i + 1..], class)?;
         if s.get(i) == Some(&b'=') {
-            i += 1;
-            let value = run(&s[i..], class);
-            if value == 0 {
-                return None;
-            }
-            i += value;
+            i += 1 + some_run(&s[i + 1..], class)?;
         }
     }
     Some(i)
@@ -191,10 +186,7 @@ pub(crate) fn name_addr(value: &[u8]) -> bool {
 pub(crate) fn via(v: &[u8]) -> bool {
     let mut i = 0;
     for part in 0..3 {
-        let n = run(&v[i..], TOKEN);
-        if n == 0 {
-            return false;
-        }
+        let Some(n) = some_run(&v[i..], TOKEN) else { return false };
         i += n;
         if part < 2 {
             if v.get(i) != Some(&b'/') {

@@ -73,7 +73,8 @@ impl<'m> Line<'m> {
 /// Text from header bytes, invalid UTF-8 replaced; borrowed when it is valid.
 fn lossy(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
     match bytes {
-        Cow::Borrowed(b) => String::from_utf8_lossy(b),
+        // Checking is quicker than going through the lossy conversion, which is rarely needed.
+        Cow::Borrowed(b) => std::str::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed),
         Cow::Owned(v) => {
             Cow::Owned(String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         }
