@@ -118,8 +118,9 @@ impl<'a> Message<'a> {
     fn check_header(&self, h: &Header<'a>, known: KnownHeader, v: &mut Validation) {
         let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
         // A list value that is not empty and has no comma is one element, neither empty nor missing.
-        let one_element = !h.value.is_empty() && memchr::memchr(b',', h.value).is_none();
-        if one_element || (known.shape() != Shape::List && !h.value.is_empty()) {
+        let list = known.shape() == Shape::List;
+        let one_element = list && !h.value.is_empty() && !h.value.contains(&b',');
+        if one_element || (!list && !h.value.is_empty()) {
             // One value (already trimmed by the parser): the quick check may settle it.
             let quick_ok = match known {
                 KnownHeader::VIA => quick::via(h.value),
@@ -130,7 +131,7 @@ impl<'a> Message<'a> {
                 return;
             }
         }
-        if known.shape() == Shape::List && !one_element {
+        if list && !one_element {
             for element in h.values() {
                 if element.is_empty() && h.value.is_empty() {
                     // An empty header (e.g. `Supported:`) is allowed for some list headers.
