@@ -216,6 +216,8 @@ fn classify(
     }
 }
 
+/// The outcome of a message that parsed: invalid at its first grammar error or without a header it
+/// cannot do without, else well-formed.
 fn validate(message: &sipaccord_sip::Message<'_>) -> Outcome {
     let validation = message.validate();
     if let Some(e) = validation.errors.first() {
