@@ -1,7 +1,7 @@
 //! One SIP message: start line, headers in wire order, body. Parsing here is structural only; typed
 //! views are computed when asked (see [`crate::views`]) and full validation lives in [`crate::validate`].
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 
 use crate::error::{ErrorKind, ParseError, Warning, WarningKind};
 use crate::names::{KnownHeader, Shape};
@@ -142,6 +142,8 @@ pub struct Message<'a> {
     body: &'a [u8],
     len: usize,
     framing_warnings: Vec<Warning>,
+    /// Whether a header line holds a CR other than the one ending it (a bare CR may be in a value).
+    stray_cr: bool,
 }
 
 /// How a message's end is found.
@@ -271,6 +273,11 @@ impl<'a> Message<'a> {
         &self.framing_warnings
     }
 
+    /// Whether a header line holds a CR that does not end it: only then can a value hold a bare CR.
+    pub(crate) fn has_stray_cr(&self) -> bool {
+        self.stray_cr
+    }
+
     /// Byte offset of `part` (which must borrow from this message's input) from the start of the input.
     pub(crate) fn offset_of(&self, part: &[u8]) -> usize {
         (part.as_ptr() as usize).saturating_sub(self.input.as_ptr() as usize)
@@ -292,6 +299,7 @@ struct Offsets {
     body: (u32, u32),
     len: u32,
     framing_warnings: Box<[Warning]>,
+    stray_cr: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,6 +355,7 @@ impl<'a> Message<'a> {
             body: span(self.body),
             len: self.len as u32,
             framing_warnings: self.framing_warnings.clone().into_boxed_slice(),
+            stray_cr: self.stray_cr,
         }))
     }
 
@@ -386,6 +395,7 @@ impl<'a> Message<'a> {
             body: part(layout.body)?,
             len,
             framing_warnings: layout.framing_warnings.to_vec(),
+            stray_cr: layout.stray_cr,
         })
     }
 }
@@ -408,6 +418,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     }
     let mut warnings = Vec::new();
     let mut bare_lf = false;
+    let mut stray_cr = false;
 
     // Start line.
     let first_end = match memchr(b'\n', &input[start_at..]) {
@@ -445,12 +456,20 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
                 1,
             ));
         }
-        let line_end = match memchr(b'\n', &input[pos..]) {
-            Some(i) => pos + i,
-            None => {
-                check_line_length(input.len() - pos, limits, line_no)?;
-                return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
+        // The line ends at its LF; a CR met on the way that is not the one before the LF is noted,
+        // so validation looks for bare CRs only in messages that have one.
+        let line_end = match memchr2(b'\r', b'\n', &input[pos..]).map(|i| pos + i) {
+            Some(at) if input[at] == b'\n' => Some(at),
+            Some(at) if input.get(at + 1) == Some(&b'\n') => Some(at + 1),
+            Some(at) => {
+                stray_cr = true;
+                memchr(b'\n', &input[at..]).map(|i| at + i)
             }
+            None => None,
+        };
+        let Some(line_end) = line_end else {
+            check_line_length(input.len() - pos, limits, line_no)?;
+            return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
         };
         check_line_length(line_end - pos, limits, line_no)?;
         let mut content_end = line_end;
@@ -585,7 +604,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     if bare_lf {
         warnings.push(Warning { line: 0, kind: WarningKind::BareLineFeed });
     }
-    Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings })
+    Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings, stray_cr })
 }
 
 fn check_line_length(len: usize, limits: &Limits, line: u32) -> Result<(), ParseError> {

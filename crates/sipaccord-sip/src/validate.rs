@@ -60,10 +60,9 @@ impl<'a> Message<'a> {
             if let Some(known) = header.known {
                 self.check_header(header, known, &mut v);
             }
-            // Most values have no CR at all; this test runs over them without a branch per byte.
-            let has_cr = header.value.iter().fold(false, |seen, &b| seen | (b == b'\r'));
-            let bare_cr =
-                has_cr && memchr::memchr_iter(b'\r', header.value).any(|i| header.value.get(i + 1) != Some(&b'\n'));
+            // The parser noted whether any header line holds a CR besides its line end.
+            let bare_cr = self.has_stray_cr()
+                && memchr::memchr_iter(b'\r', header.value).any(|i| header.value.get(i + 1) != Some(&b'\n'));
             if bare_cr {
                 v.warnings.push(Warning {
                     line: header.line,
