@@ -267,34 +267,45 @@ fn decimal(buf: &mut Vec<u8>, mut n: u64) {
     buf.extend_from_slice(&digits[at..]);
 }
 
+/// Bytes JSON strings escape: `"`, `\` and the control characters.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// Appends `s` as a JSON string, escaped as serde_json escapes it: `"` and `\`, the short forms
 /// `\b \f \n \r \t`, other control characters as `\u00xx`; everything else as is.
 fn json_string(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut rest = s.as_bytes();
+    while let Some(at) = rest.iter().position(|&b| NEEDS_ESCAPE[usize::from(b)]) {
+        buf.extend_from_slice(&rest[..at]);
+        let b = rest[at];
         let short = match b {
-            b'"' => b'"',
-            b'\\' => b'\\',
             0x08 => b'b',
             0x0c => b'f',
             b'\n' => b'n',
             b'\r' => b'r',
             b'\t' => b't',
-            0x00..=0x1f => b'u',
-            _ => continue,
+            b'"' | b'\\' => b,
+            _ => b'u',
         };
-        buf.extend_from_slice(&bytes[start..i]);
         buf.push(b'\\');
         buf.push(short);
         if short == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             buf.extend_from_slice(&[b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
         }
-        start = i + 1;
+        rest = &rest[at + 1..];
     }
-    buf.extend_from_slice(&bytes[start..]);
+    buf.extend_from_slice(rest);
     buf.push(b'"');
 }
 
