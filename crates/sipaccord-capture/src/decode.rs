@@ -1,12 +1,13 @@
 //! Packet decoding: link layers, IP, UDP, SCTP, tunnels and HEPv3. TCP goes to [`crate::stream`].
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::frag::{FragKey, Fragments, Reassembly};
 use crate::stream::Streams;
@@ -44,7 +45,7 @@ pub(crate) struct Out {
     pub limits: Limits,
     pub summary: Summary,
     pub queue: VecDeque<SipMessage>,
-    flows: HashSet<(Transport, SocketAddr, SocketAddr)>,
+    flows: FxHashSet<(Transport, SocketAddr, SocketAddr)>,
     pub frame: u64,
     pub ts: Duration,
     /// The current packet was cut by the snapshot length.
@@ -83,11 +84,12 @@ impl Out {
         problem: Option<String>,
     ) {
         let skip = raw.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
-        let bytes = Bytes::copy_from_slice(&raw[skip..]);
-        let outcome = match problem {
-            Some(reason) => Outcome::Malformed(reason),
-            None => classify(&bytes, transport, &self.limits.sip),
+        let (outcome, layout) = match problem {
+            Some(reason) => (Outcome::Malformed(reason), None),
+            None => classify(&raw[skip..], transport, &self.limits.sip),
         };
+        // Offsets in the layout are from the start of these bytes, wherever they are kept.
+        let bytes = Bytes::copy_from_slice(&raw[skip..]);
         let (a, b) = if src <= dst { (src, dst) } else { (dst, src) };
         let flow_transport = if transport == Transport::WebSocket { Transport::Tcp } else { transport };
         if self.flows.insert((flow_transport, a, b)) {
@@ -108,6 +110,7 @@ impl Out {
             transport,
             bytes,
             outcome,
+            layout,
         });
     }
 
@@ -196,32 +199,40 @@ impl Out {
 /// Headers a message must have to be usable (RFC 3261 8.1.1, Max-Forwards aside).
 const ESSENTIAL: &[&str] = &["Call-ID", "CSeq", "From", "To", "Via"];
 
-/// Parses a message with the rules of its transport and validates it.
-fn classify(bytes: &[u8], transport: Transport, limits: &sipaccord_sip::Limits) -> Outcome {
+/// Parses a message with the rules of its transport and validates it; the layout of what parsed.
+fn classify(
+    bytes: &[u8],
+    transport: Transport,
+    limits: &sipaccord_sip::Limits,
+) -> (Outcome, Option<sipaccord_sip::Layout>) {
     let parsed = if transport.is_stream() {
         sipaccord_sip::Message::parse_stream(bytes, limits)
     } else {
         sipaccord_sip::Message::parse_with(bytes, limits)
     };
     match parsed {
-        Err(e) => Outcome::Malformed(e.to_string()),
-        Ok(message) => {
-            let validation = message.validate();
-            if let Some(e) = validation.errors.first() {
-                return Outcome::Invalid(e.to_string());
+        Err(e) => (Outcome::Malformed(e.to_string()), None),
+        Ok(message) => (validate(&message), Some(message.layout())),
+    }
+}
+
+/// The outcome of a message that parsed: invalid at its first grammar error or without a header it
+/// cannot do without, else well-formed.
+fn validate(message: &sipaccord_sip::Message<'_>) -> Outcome {
+    let validation = message.validate();
+    if let Some(e) = validation.errors.first() {
+        return Outcome::Invalid(e.to_string());
+    }
+    // Without these a message cannot be placed in a transaction or dialog; sipaccord-sip
+    // reports their absence as a warning, the capture reader as invalid.
+    for w in &validation.warnings {
+        if let sipaccord_sip::WarningKind::MissingHeader(name) = w.kind {
+            if ESSENTIAL.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+                return Outcome::Invalid(format!("missing mandatory header {name}"));
             }
-            // Without these a message cannot be placed in a transaction or dialog; sipaccord-sip
-            // reports their absence as a warning, the capture reader as invalid.
-            for w in &validation.warnings {
-                if let sipaccord_sip::WarningKind::MissingHeader(name) = w.kind {
-                    if ESSENTIAL.iter().any(|e| e.eq_ignore_ascii_case(name)) {
-                        return Outcome::Invalid(format!("missing mandatory header {name}"));
-                    }
-                }
-            }
-            Outcome::WellFormed
         }
     }
+    Outcome::WellFormed
 }
 
 pub(crate) fn be16(d: &[u8], at: usize) -> u16 {
@@ -243,8 +254,8 @@ pub(crate) struct Decoder {
     out: Out,
     frags: Fragments,
     streams: Streams,
-    sctp: HashMap<(SocketAddr, SocketAddr, u16), (Vec<u8>, u64)>,
-    tsns: HashMap<(SocketAddr, SocketAddr), VecDeque<u32>>,
+    sctp: FxHashMap<(SocketAddr, SocketAddr, u16), (Vec<u8>, u64)>,
+    tsns: FxHashMap<(SocketAddr, SocketAddr), VecDeque<u32>>,
     last_expiry: Duration,
 }
 
@@ -256,15 +267,15 @@ impl Decoder {
                 limits,
                 summary: Summary::default(),
                 queue: VecDeque::new(),
-                flows: HashSet::new(),
+                flows: FxHashSet::default(),
                 frame: 0,
                 ts: Duration::ZERO,
                 truncated: false,
             },
             frags: Fragments::default(),
             streams: Streams::default(),
-            sctp: HashMap::new(),
-            tsns: HashMap::new(),
+            sctp: FxHashMap::default(),
+            tsns: FxHashMap::default(),
             last_expiry: Duration::ZERO,
         }
     }

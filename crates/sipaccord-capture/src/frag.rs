@@ -1,9 +1,10 @@
 //! IPv4 and IPv6 fragment reassembly, bounded by [`Limits`]: at most `max_fragment_sets` sets of at
 //! most `max_fragment_bytes` each; sets older than `fragment_timeout` (capture time) are dropped.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
+
+use rustc_hash::FxHashMap;
 
 use crate::{Limits, UnusableReason};
 
@@ -36,7 +37,7 @@ pub(crate) enum Reassembly {
 
 #[derive(Debug, Default)]
 pub(crate) struct Fragments {
-    sets: HashMap<FragKey, Set>,
+    sets: FxHashMap<FragKey, Set>,
     /// Fragments dropped to make room for new sets, not yet counted by the decoder.
     pub evicted: u64,
 }
@@ -103,11 +104,13 @@ impl Fragments {
         let mut order: Vec<usize> = (0..set.parts.len()).collect();
         order.sort_by_key(|&i| set.parts[i].0);
         let mut covered = 0;
+        let mut overlap = false;
         for &i in &order {
             let (o, ref d) = set.parts[i];
             if o > covered {
                 return Reassembly::Pending;
             }
+            overlap |= o < covered;
             covered = covered.max(o + d.len());
         }
         if covered < total {
@@ -117,6 +120,16 @@ impl Fragments {
             return Reassembly::Pending;
         };
         let mut whole = vec![0u8; total];
+        if !overlap {
+            // The usual case: each byte comes from exactly one fragment.
+            for (o, d) in &set.parts {
+                let end = (o + d.len()).min(total);
+                if *o < end {
+                    whole[*o..end].copy_from_slice(&d[..end - o]);
+                }
+            }
+            return Reassembly::Complete(whole);
+        }
         let mut filled = vec![false; total];
         for (o, d) in &set.parts {
             for (i, &b) in d.iter().enumerate() {

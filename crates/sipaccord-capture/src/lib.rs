@@ -128,6 +128,10 @@ pub struct SipMessage {
     pub bytes: Bytes,
     /// Whether sipaccord-sip accepted the message.
     pub outcome: Outcome,
+    /// Where the parts of the message lie, from the parse the reader made to set `outcome`; `None`
+    /// when it did not parse (or for a message built by hand). [`SipMessage::parse`] rebuilds the
+    /// message from it instead of parsing again.
+    pub layout: Option<sipaccord_sip::Layout>,
 }
 
 impl SipMessage {
@@ -138,12 +142,32 @@ impl SipMessage {
         String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned()
     }
 
-    /// Parses the bytes with the rules of the transport (datagram or stream framing).
+    /// Parses the bytes with the rules of the transport (datagram or stream framing), or rather
+    /// rebuilds the message from [`SipMessage::layout`] when the reader already parsed it.
     pub fn parse(&self) -> Result<sipaccord_sip::Message<'_>, sipaccord_sip::ParseError> {
+        if let Some(message) = self.layout.as_ref().and_then(|l| sipaccord_sip::Message::from_layout(&self.bytes, l)) {
+            return Ok(message);
+        }
         if self.transport.is_stream() {
             sipaccord_sip::Message::parse_stream(&self.bytes, &sipaccord_sip::Limits::default())
         } else {
             sipaccord_sip::Message::parse(&self.bytes)
+        }
+    }
+
+    /// A copy without [`SipMessage::layout`], to keep many messages in less memory (the copy's
+    /// [`SipMessage::parse`] parses again).
+    pub fn without_layout(&self) -> SipMessage {
+        SipMessage {
+            file: self.file.clone(),
+            frame: self.frame,
+            timestamp: self.timestamp,
+            src: self.src,
+            dst: self.dst,
+            transport: self.transport,
+            bytes: self.bytes.clone(),
+            outcome: self.outcome.clone(),
+            layout: None,
         }
     }
 

@@ -6,11 +6,11 @@
 //! order; retransmitted and overlapping bytes are trimmed; segments ahead of the next expected byte
 //! wait (bounded by [`crate::Limits::max_stream_buffer`]) until the hole is filled.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use memchr::memmem;
+use rustc_hash::FxHashMap;
 use sipaccord_sip::{find_start_line, frame_stream, looks_like_sip, Framing};
 
 use crate::decode::{be16, Out, Verdict};
@@ -73,7 +73,7 @@ impl Dir {
 /// All open TCP directions, keyed by (source, destination).
 #[derive(Debug, Default)]
 pub(crate) struct Streams {
-    dirs: HashMap<(SocketAddr, SocketAddr), Dir>,
+    dirs: FxHashMap<(SocketAddr, SocketAddr), Dir>,
     clock: u64,
     /// Bytes held by all directions together.
     held: usize,
@@ -483,8 +483,8 @@ fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) 
         }
         match frame_stream(&dir.buf, &out.limits.sip) {
             Ok(Framing::Complete(len)) => {
-                let message: Vec<u8> = dir.buf.drain(..len).collect();
-                out.emit(Transport::Tcp, src, dst, &message, None);
+                out.emit(Transport::Tcp, src, dst, &dir.buf[..len], None);
+                dir.buf.drain(..len);
             }
             Ok(Framing::Partial) => return,
             Err(e) => {

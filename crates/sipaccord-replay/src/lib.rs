@@ -81,7 +81,7 @@ type TransactionKey = u64;
 /// Evaluates messages against a contract.
 pub struct Runner<'c> {
     contract: &'c Contract,
-    declared_known: HashMap<KnownHeader, usize>,
+    declared_known: rustc_hash::FxHashMap<KnownHeader, usize>,
     declared_other: Vec<(&'c str, usize)>,
     summary: Summary,
     findings: Vec<Finding>,
@@ -148,7 +148,7 @@ fn to_tag(m: &Message<'_>) -> Option<String> {
 impl<'c> Runner<'c> {
     /// A runner for one contract.
     pub fn new(contract: &'c Contract) -> Runner<'c> {
-        let mut declared_known = HashMap::new();
+        let mut declared_known = rustc_hash::FxHashMap::default();
         let mut declared_other = Vec::new();
         for (i, d) in contract.headers.iter().enumerate() {
             match KnownHeader::lookup(d.name.as_bytes()) {
@@ -336,7 +336,7 @@ impl<'c> Runner<'c> {
         self.check_correlations(sip, &ctx, &mref);
         if let (Some(k), Some(_)) = (key, message.request()) {
             self.transaction_order.push_back((sip.timestamp, k));
-            self.transactions.insert(k, (sip.clone(), initial));
+            self.transactions.insert(k, (sip.without_layout(), initial));
         }
     }
 
@@ -493,12 +493,11 @@ impl<'c> Runner<'c> {
             }
             self.summary.rules_evaluated += 1;
             let before = self.findings.len();
-            let check = check_name(&rule.origin);
             for ob in &rule.obligations {
                 if let ObligationKind::Have { header, .. } | ObligationKind::NotHave { header, .. } = &ob.kind {
                     allowed.push(header);
                 }
-                self.check_obligation(ob, &ctx.scope(), &check, mref, &[]);
+                self.check_obligation(ob, &ctx.scope(), &rule.origin, mref, &[]);
             }
             if self.findings.len() == before {
                 self.summary.rules_passed += 1;
@@ -511,7 +510,7 @@ impl<'c> Runner<'c> {
         &mut self,
         ob: &Obligation,
         scope: &Scope<'_, '_>,
-        check: &str,
+        check: &Origin,
         mref: &MessageRef<'_, '_>,
         extra: &[u64],
     ) {
@@ -530,7 +529,7 @@ impl<'c> Runner<'c> {
                         level,
                         Kind::MissingHeader,
                         Some(o),
-                        check.into(),
+                        check_name(check),
                         mref,
                         extra,
                         Some(HeaderLine {
@@ -550,7 +549,7 @@ impl<'c> Runner<'c> {
                             level,
                             Kind::WrongValue,
                             Some(o),
-                            check.into(),
+                            check_name(check),
                             mref,
                             extra,
                             Some(header_line(h)),
@@ -568,7 +567,7 @@ impl<'c> Runner<'c> {
                         level,
                         Kind::ForbiddenHeader,
                         Some(o),
-                        check.into(),
+                        check_name(check),
                         mref,
                         extra,
                         Some(header_line(h)),
@@ -592,7 +591,7 @@ impl<'c> Runner<'c> {
                         level,
                         Kind::MissingEcho,
                         Some(o),
-                        check.into(),
+                        check_name(check),
                         mref,
                         extra,
                         h,
@@ -609,7 +608,7 @@ impl<'c> Runner<'c> {
                         level,
                         Kind::Unsatisfied,
                         Some(o),
-                        check.into(),
+                        check_name(check),
                         mref,
                         extra,
                         None,
@@ -689,9 +688,8 @@ impl<'c> Runner<'c> {
                     if let Ok(inbound) = leg.message.parse() {
                         let scope =
                             Scope { this: None, request: None, inbound: Some(&inbound), outbound: Some(ctx.message) };
-                        let check = check_name(&c.origin);
                         for ob in &c.obligations {
-                            self.check_obligation(ob, &scope, &check, mref, &[leg.message.frame]);
+                            self.check_obligation(ob, &scope, &c.origin, mref, &[leg.message.frame]);
                         }
                     }
                     continue;

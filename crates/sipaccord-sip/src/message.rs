@@ -1,7 +1,7 @@
 //! One SIP message: start line, headers in wire order, body. Parsing here is structural only; typed
 //! views are computed when asked (see [`crate::views`]) and full validation lives in [`crate::validate`].
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 
 use crate::error::{ErrorKind, ParseError, Warning, WarningKind};
 use crate::names::{KnownHeader, Shape};
@@ -142,6 +142,8 @@ pub struct Message<'a> {
     body: &'a [u8],
     len: usize,
     framing_warnings: Vec<Warning>,
+    /// Whether a header line holds a CR other than the one ending it (a bare CR may be in a value).
+    stray_cr: bool,
 }
 
 /// How a message's end is found.
@@ -271,9 +273,130 @@ impl<'a> Message<'a> {
         &self.framing_warnings
     }
 
+    /// Whether a header line holds a CR that does not end it: only then can a value hold a bare CR.
+    pub(crate) fn has_stray_cr(&self) -> bool {
+        self.stray_cr
+    }
+
     /// Byte offset of `part` (which must borrow from this message's input) from the start of the input.
     pub(crate) fn offset_of(&self, part: &[u8]) -> usize {
         (part.as_ptr() as usize).saturating_sub(self.input.as_ptr() as usize)
+    }
+}
+
+/// Where the parts of a parsed [`Message`] lie in its input, as offsets: it borrows nothing, so it can
+/// be kept beside the bytes (as the capture reader does) and give the same message back without
+/// parsing again ([`Message::layout`], [`Message::from_layout`]).
+///
+/// It is one pointer wide, so a message that may carry one (as `Option<Layout>`) grows by a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout(Box<Offsets>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Offsets {
+    start: StartOffsets,
+    headers: Box<[HeaderOffsets]>,
+    body: (u32, u32),
+    len: u32,
+    framing_warnings: Box<[Warning]>,
+    stray_cr: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StartOffsets {
+    Request { method: (u32, u32), uri: (u32, u32), version: (u32, u32) },
+    Response { version: (u32, u32), code: u16, reason: (u32, u32) },
+}
+
+/// One header: the name starts the line at `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeaderOffsets {
+    offset: u32,
+    name_len: u32,
+    value: (u32, u32),
+    value_offset: u32,
+    line: u32,
+    known: Option<KnownHeader>,
+}
+
+impl<'a> Message<'a> {
+    /// The offsets of every part, to rebuild this message from the same input with
+    /// [`Message::from_layout`].
+    pub fn layout(&self) -> Layout {
+        let span = |part: &[u8]| {
+            let start = self.offset_of(part) as u32;
+            (start, start + part.len() as u32)
+        };
+        let start = match &self.start {
+            StartLine::Request(r) => StartOffsets::Request {
+                method: span(r.method.as_bytes()),
+                uri: span(r.uri),
+                version: span(r.version.as_bytes()),
+            },
+            StartLine::Response(s) => {
+                StartOffsets::Response { version: span(s.version.as_bytes()), code: s.code, reason: span(s.reason) }
+            }
+        };
+        let headers = self
+            .headers
+            .iter()
+            .map(|h| HeaderOffsets {
+                offset: h.offset,
+                name_len: h.name.len() as u32,
+                value: span(h.value),
+                value_offset: h.value_offset,
+                line: h.line,
+                known: h.known,
+            })
+            .collect();
+        Layout(Box::new(Offsets {
+            start,
+            headers,
+            body: span(self.body),
+            len: self.len as u32,
+            framing_warnings: self.framing_warnings.clone().into_boxed_slice(),
+            stray_cr: self.stray_cr,
+        }))
+    }
+
+    /// The message `layout` was taken from, given the same input; `None` when the layout does not fit
+    /// `input` (it came from other bytes).
+    pub fn from_layout(input: &'a [u8], layout: &Layout) -> Option<Message<'a>> {
+        let layout = &layout.0;
+        let part = |(start, end): (u32, u32)| input.get(start as usize..end as usize);
+        let text = |range| part(range).and_then(|b| std::str::from_utf8(b).ok());
+        let start = match layout.start {
+            StartOffsets::Request { method, uri, version } => {
+                StartLine::Request(RequestLine { method: text(method)?, uri: part(uri)?, version: text(version)? })
+            }
+            StartOffsets::Response { version, code, reason } => {
+                StartLine::Response(StatusLine { version: text(version)?, code, reason: part(reason)? })
+            }
+        };
+        let mut headers = Vec::with_capacity(layout.headers.len());
+        for h in layout.headers.iter() {
+            headers.push(Header {
+                name: part((h.offset, h.offset.checked_add(h.name_len)?))?,
+                value: part(h.value)?,
+                known: h.known,
+                line: h.line,
+                offset: h.offset,
+                value_offset: h.value_offset,
+            });
+        }
+        let len = layout.len as usize;
+        if len > input.len() {
+            return None;
+        }
+        Some(Message {
+            input,
+            start,
+            headers,
+            body: part(layout.body)?,
+            len,
+            framing_warnings: layout.framing_warnings.to_vec(),
+            stray_cr: layout.stray_cr,
+        })
     }
 }
 
@@ -295,6 +418,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     }
     let mut warnings = Vec::new();
     let mut bare_lf = false;
+    let mut stray_cr = false;
 
     // Start line.
     let first_end = match memchr(b'\n', &input[start_at..]) {
@@ -332,12 +456,20 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
                 1,
             ));
         }
-        let line_end = match memchr(b'\n', &input[pos..]) {
-            Some(i) => pos + i,
-            None => {
-                check_line_length(input.len() - pos, limits, line_no)?;
-                return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
+        // The line ends at its LF; a CR met on the way that is not the one before the LF is noted,
+        // so validation looks for bare CRs only in messages that have one.
+        let line_end = match memchr2(b'\r', b'\n', &input[pos..]).map(|i| pos + i) {
+            Some(at) if input[at] == b'\n' => Some(at),
+            Some(at) if input.get(at + 1) == Some(&b'\n') => Some(at + 1),
+            Some(at) => {
+                stray_cr = true;
+                memchr(b'\n', &input[at..]).map(|i| at + i)
             }
+            None => None,
+        };
+        let Some(line_end) = line_end else {
+            check_line_length(input.len() - pos, limits, line_no)?;
+            return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
         };
         check_line_length(line_end - pos, limits, line_no)?;
         let mut content_end = line_end;
@@ -365,13 +497,21 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
             pos = line_end + 1;
             continue;
         }
-        let Some(colon) = memchr(b':', line) else {
-            return Err(err(ErrorKind::MissingColon, line_no, 1));
+        // Usually the name is a run of token bytes ending at the colon; otherwise find the colon and
+        // check what comes before it.
+        let token_run = line.iter().take_while(|&&b| scan::is_token_byte(b)).count();
+        let (colon, name) = if token_run > 0 && line.get(token_run) == Some(&b':') {
+            (token_run, &line[..token_run])
+        } else {
+            let Some(colon) = memchr(b':', line) else {
+                return Err(err(ErrorKind::MissingColon, line_no, 1));
+            };
+            let name = trim_end_wsp(&line[..colon]);
+            if !scan::is_token(name) {
+                return Err(err(ErrorKind::HeaderName(String::from_utf8_lossy(name).into_owned()), line_no, 1));
+            }
+            (colon, name)
         };
-        let name = trim_end_wsp(&line[..colon]);
-        if !scan::is_token(name) {
-            return Err(err(ErrorKind::HeaderName(String::from_utf8_lossy(name).into_owned()), line_no, 1));
-        }
         if headers.len() >= limits.max_headers {
             return Err(err(ErrorKind::TooManyHeaders { limit: limits.max_headers }, line_no, 1));
         }
@@ -464,7 +604,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     if bare_lf {
         warnings.push(Warning { line: 0, kind: WarningKind::BareLineFeed });
     }
-    Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings })
+    Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings, stray_cr })
 }
 
 fn check_line_length(len: usize, limits: &Limits, line: u32) -> Result<(), ParseError> {

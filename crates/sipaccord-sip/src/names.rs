@@ -181,31 +181,32 @@ const LONGEST: usize = 32;
 /// The headers nearly every message carries, compared directly: the parser's hot path.
 fn common(name: &[u8]) -> Option<KnownHeader> {
     let is = |full: &str| name.eq_ignore_ascii_case(full.as_bytes());
-    let known = match name.len() {
-        2 if is("To") => KnownHeader::TO,
-        3 if is("Via") => KnownHeader::VIA,
-        4 if is("From") => KnownHeader::FROM,
-        4 if is("CSeq") => KnownHeader::CSEQ,
-        5 if is("Route") => KnownHeader::ROUTE,
-        5 if is("Allow") => KnownHeader::ALLOW,
-        6 if is("Accept") => KnownHeader::ACCEPT,
-        6 if is("Server") => KnownHeader::SERVER,
-        7 if is("Expires") => KnownHeader::EXPIRES,
-        7 if is("Require") => KnownHeader::REQUIRE,
-        7 if is("Privacy") => KnownHeader::PRIVACY,
-        7 if is("Call-ID") => KnownHeader::CALL_ID,
-        7 if is("Contact") => KnownHeader::CONTACT,
-        9 if is("Supported") => KnownHeader::SUPPORTED,
-        10 if is("User-Agent") => KnownHeader::USER_AGENT,
-        12 if is("Max-Forwards") => KnownHeader::MAX_FORWARDS,
-        12 if is("Content-Type") => KnownHeader::CONTENT_TYPE,
-        12 if is("Record-Route") => KnownHeader::RECORD_ROUTE,
-        13 if is("Authorization") => KnownHeader::AUTHORIZATION,
-        14 if is("Content-Length") => KnownHeader::CONTENT_LENGTH,
-        15 if is("Session-Expires") => KnownHeader::SESSION_EXPIRES,
-        16 if is("WWW-Authenticate") => KnownHeader::WWW_AUTHENTICATE,
-        17 if is("P-Charging-Vector") => KnownHeader::P_CHARGING_VECTOR,
-        19 if is("P-Asserted-Identity") => KnownHeader::P_ASSERTED_IDENTITY,
+    // Length and first letter pick the one or two candidates worth comparing.
+    let known = match (name.len(), name.first()?.to_ascii_lowercase()) {
+        (2, b't') if is("To") => KnownHeader::TO,
+        (3, b'v') if is("Via") => KnownHeader::VIA,
+        (4, b'f') if is("From") => KnownHeader::FROM,
+        (4, b'c') if is("CSeq") => KnownHeader::CSEQ,
+        (5, b'r') if is("Route") => KnownHeader::ROUTE,
+        (5, b'a') if is("Allow") => KnownHeader::ALLOW,
+        (6, b'a') if is("Accept") => KnownHeader::ACCEPT,
+        (6, b's') if is("Server") => KnownHeader::SERVER,
+        (7, b'e') if is("Expires") => KnownHeader::EXPIRES,
+        (7, b'r') if is("Require") => KnownHeader::REQUIRE,
+        (7, b'p') if is("Privacy") => KnownHeader::PRIVACY,
+        (7, b'c') if is("Call-ID") => KnownHeader::CALL_ID,
+        (7, b'c') if is("Contact") => KnownHeader::CONTACT,
+        (9, b's') if is("Supported") => KnownHeader::SUPPORTED,
+        (10, b'u') if is("User-Agent") => KnownHeader::USER_AGENT,
+        (12, b'm') if is("Max-Forwards") => KnownHeader::MAX_FORWARDS,
+        (12, b'c') if is("Content-Type") => KnownHeader::CONTENT_TYPE,
+        (12, b'r') if is("Record-Route") => KnownHeader::RECORD_ROUTE,
+        (13, b'a') if is("Authorization") => KnownHeader::AUTHORIZATION,
+        (14, b'c') if is("Content-Length") => KnownHeader::CONTENT_LENGTH,
+        (15, b's') if is("Session-Expires") => KnownHeader::SESSION_EXPIRES,
+        (16, b'w') if is("WWW-Authenticate") => KnownHeader::WWW_AUTHENTICATE,
+        (17, b'p') if is("P-Charging-Vector") => KnownHeader::P_CHARGING_VECTOR,
+        (19, b'p') if is("P-Asserted-Identity") => KnownHeader::P_ASSERTED_IDENTITY,
         _ => return None,
     };
     Some(known)
@@ -239,6 +240,14 @@ fn tables() -> &'static Tables {
 }
 
 impl KnownHeader {
+    /// How many headers are registered: every [`KnownHeader::index`] is below it.
+    pub(crate) const COUNT: usize = REGISTRY.len();
+
+    /// The header's position in the registry, for tables indexed by header.
+    pub(crate) fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
     /// Looks a header name up as written on the wire: case-insensitive, compact forms resolved.
     pub fn lookup(name: &[u8]) -> Option<KnownHeader> {
         match name {

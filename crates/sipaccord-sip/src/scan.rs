@@ -121,7 +121,13 @@ impl<'a> Iterator for ListItems<'a> {
             self.rest = None;
             return Some(trim(rest));
         }
-        match find_unquoted(rest, b',') {
+        // Most values hold no quote and no `<`: the first comma, if any, splits.
+        let split_at = match memchr::memchr3(b',', b'"', b'<', rest) {
+            None => Ok(None),
+            Some(at) if rest[at] == b',' => Ok(Some(at)),
+            Some(_) => find_unquoted(rest, b','),
+        };
+        match split_at {
             Ok(Some(comma)) => {
                 self.rest = Some(&rest[comma + 1..]);
                 Some(trim(&rest[..comma]))

@@ -145,6 +145,59 @@ fn check_escapes(s: &str) -> Result<(), &'static str> {
 impl<'a> Uri<'a> {
     /// Parses a URI. Unknown schemes are accepted and kept raw.
     pub fn parse(raw: &'a [u8]) -> Result<Uri<'a>, &'static str> {
+        match Self::parse_plain_sip(raw) {
+            Some(uri) => Ok(uri),
+            None => Self::parse_full(raw),
+        }
+    }
+
+    /// The quick path: a URI [`crate::quick::sip_uri`] accepts (user, host, port, token parameters)
+    /// is split where its delimiters are, without checking its bytes again; the same parts as
+    /// [`Uri::parse_full`] gives.
+    fn parse_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
+        if !crate::quick::sip_uri(raw) {
+            return None;
+        }
+        Self::split_plain_sip(raw)
+    }
+
+    /// Splits a URI [`crate::quick::sip_uri`] accepted (the caller checked) at its delimiters: the
+    /// first `:` ends the scheme, an `@` ends the user, the first `;` starts the parameters, a `:`
+    /// before it starts the port (no other byte of such a URI is one of these).
+    pub(crate) fn split_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
+        let raw = std::str::from_utf8(raw).ok()?;
+        let b = raw.as_bytes();
+        let find = |from: usize, to: usize, byte: u8| b[from..to].iter().position(|&c| c == byte).map(|i| from + i);
+        let colon = find(0, b.len(), b':')?;
+        let scheme = if colon == 3 { Scheme::Sip } else { Scheme::Sips };
+        let params_at = find(colon + 1, b.len(), b';').unwrap_or(b.len());
+        let (user, host_at) = match find(colon + 1, params_at, b'@') {
+            Some(at) => (Some(&raw[colon + 1..at]), at + 1),
+            None => (None, colon + 1),
+        };
+        let (host_raw, port) = match find(host_at, params_at, b':') {
+            Some(c) => {
+                let port = b[c + 1..params_at].iter().fold(0u32, |n, &d| n * 10 + u32::from(d.wrapping_sub(b'0')));
+                (&raw[host_at..c], Some(u16::try_from(port).ok()?))
+            }
+            None => (&raw[host_at..params_at], None),
+        };
+        let host = Some(Host::parse(host_raw).ok()?);
+        Some(Uri {
+            raw,
+            scheme,
+            user,
+            password: None,
+            host,
+            host_raw,
+            port,
+            params_raw: &raw[params_at..],
+            headers: None,
+        })
+    }
+
+    /// The full grammar, for every scheme and form.
+    pub(crate) fn parse_full(raw: &'a [u8]) -> Result<Uri<'a>, &'static str> {
         if raw.is_empty() {
             return Err("empty URI");
         }

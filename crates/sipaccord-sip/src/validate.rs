@@ -5,6 +5,7 @@
 use crate::error::{ErrorKind, ParseError, Position, Warning, WarningKind};
 use crate::message::{Header, Message, StartLine};
 use crate::names::{KnownHeader, Shape};
+use crate::quick;
 use crate::scan;
 use crate::uri::Scheme;
 use crate::views::{parse_call_id, parse_u32, CSeq, Contact, ContentType, NameAddr, Via};
@@ -59,8 +60,9 @@ impl<'a> Message<'a> {
             if let Some(known) = header.known {
                 self.check_header(header, known, &mut v);
             }
-            let bare_cr =
-                header.value.iter().enumerate().any(|(i, &b)| b == b'\r' && header.value.get(i + 1) != Some(&b'\n'));
+            // The parser noted whether any header line holds a CR besides its line end.
+            let bare_cr = self.has_stray_cr()
+                && memchr::memchr_iter(b'\r', header.value).any(|i| header.value.get(i + 1) != Some(&b'\n'));
             if bare_cr {
                 v.warnings.push(Warning {
                     line: header.line,
@@ -96,6 +98,9 @@ impl<'a> Message<'a> {
 
     fn check_start_line(&self, v: &mut Validation) {
         let Some(request) = self.request() else { return };
+        if quick::sip_uri(request.uri) {
+            return;
+        }
         match self.request_uri() {
             Some(Err(e)) => v.errors.push(e),
             Some(Ok(uri)) if uri.headers.is_some() && matches!(uri.scheme, Scheme::Sip | Scheme::Sips) => {
@@ -111,7 +116,21 @@ impl<'a> Message<'a> {
 
     fn check_header(&self, h: &Header<'a>, known: KnownHeader, v: &mut Validation) {
         let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
-        if known.shape() == Shape::List {
+        // A list value that is not empty and has no comma is one element, neither empty nor missing.
+        let list = known.shape() == Shape::List;
+        let one_element = list && !h.value.is_empty() && !h.value.contains(&b',');
+        if one_element || (!list && !h.value.is_empty()) {
+            // One value (already trimmed by the parser): the quick check may settle it.
+            let quick_ok = match known {
+                KnownHeader::VIA => quick::via(h.value),
+                k if k == KnownHeader::CONTACT || ADDRESS_HEADERS.contains(&k) => quick::name_addr(h.value),
+                _ => false,
+            };
+            if quick_ok {
+                return;
+            }
+        }
+        if list && !one_element {
             for element in h.values() {
                 if element.is_empty() && h.value.is_empty() {
                     // An empty header (e.g. `Supported:`) is allowed for some list headers.
@@ -128,21 +147,21 @@ impl<'a> Message<'a> {
         }
         match known {
             KnownHeader::VIA => {
-                for element in h.values().filter(|e| !e.is_empty()) {
+                for element in h.values().filter(|e| !e.is_empty() && !quick::via(e)) {
                     if let Err(e) = Via::parse(element) {
                         fail(element, e);
                     }
                 }
             }
             KnownHeader::CONTACT => {
-                for element in h.values().filter(|e| !e.is_empty()) {
+                for element in h.values().filter(|e| !e.is_empty() && !quick::name_addr(e)) {
                     if let Err(e) = Contact::parse(element) {
                         fail(element, e);
                     }
                 }
             }
             k if ADDRESS_HEADERS.contains(&k) => {
-                for element in h.values().filter(|e| !e.is_empty()) {
+                for element in h.values().filter(|e| !e.is_empty() && !quick::name_addr(e)) {
                     if let Err(e) = NameAddr::parse(element) {
                         fail(element, e);
                     }
@@ -199,27 +218,30 @@ impl<'a> Message<'a> {
     }
 
     fn check_counts(&self, v: &mut Validation) {
+        // How often each registered header occurs, counted in one pass.
+        let mut counts = [0u32; KnownHeader::COUNT];
+        for h in self.headers() {
+            if let Some(k) = h.known {
+                counts[k.index()] += 1;
+            }
+        }
         let is_request = self.request().is_some();
         for &m in MANDATORY {
             if m == KnownHeader::MAX_FORWARDS && !is_request {
                 continue;
             }
-            if self.known_header(m).is_none() {
+            if counts[m.index()] == 0 {
                 v.warnings.push(Warning { line: 0, kind: WarningKind::MissingHeader(m.name()) });
             }
         }
-        let mut seen: Vec<(KnownHeader, usize, u32)> = Vec::new();
+        // Single-valued headers that occur more than once, in the order they first appear.
         for h in self.headers() {
             let Some(k) = h.known else { continue };
-            if k.shape() != Shape::Single || k == KnownHeader::CONTENT_LENGTH {
+            if k.shape() != Shape::Single || k == KnownHeader::CONTENT_LENGTH || counts[k.index()] < 2 {
                 continue;
             }
-            match seen.iter_mut().find(|(s, _, _)| *s == k) {
-                Some(entry) => entry.1 += 1,
-                None => seen.push((k, 1, h.line)),
-            }
-        }
-        for (k, count, _) in seen.into_iter().filter(|(_, c, _)| *c > 1) {
+            let count = counts[k.index()] as usize;
+            counts[k.index()] = 0;
             let line = self.known_headers(k).nth(1).map_or(0, |h| h.line);
             v.warnings.push(Warning { line, kind: WarningKind::SeveralValues { header: k.name(), count } });
         }

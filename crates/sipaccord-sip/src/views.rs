@@ -3,6 +3,7 @@
 use crate::error::{ErrorKind, ParseError};
 use crate::message::{Header, Message};
 use crate::names::KnownHeader;
+use crate::quick;
 use crate::scan::{self, Params};
 use crate::uri::{self, Host, Uri};
 
@@ -118,6 +119,17 @@ pub struct NameAddr<'a> {
 impl<'a> NameAddr<'a> {
     /// Parses one `["Display"] <uri>;params` or `uri;params` value.
     pub fn parse(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
+        // The commonest form, `["Name"] <sip:user@host:port;p=v>;tag=t`, is delimited in one pass.
+        if let Some(parts) = quick::name_addr_parts(value) {
+            if let Some(uri) = Uri::split_plain_sip(parts.uri) {
+                return Ok(NameAddr { display_name: parts.display, uri, bracketed: true, params: parts.params });
+            }
+        }
+        Self::parse_full(value)
+    }
+
+    /// The full grammar, for every form.
+    pub(crate) fn parse_full(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
         let value = scan::trim(value);
         if value.is_empty() {
             return Err("empty value");

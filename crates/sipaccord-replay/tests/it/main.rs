@@ -33,6 +33,7 @@ fn message(frame: u64, src: &str, dst: &str, transport: Transport, text: &str) -
         transport,
         bytes: bytes::Bytes::from(bytes),
         outcome,
+        layout: None,
     }
 }
 

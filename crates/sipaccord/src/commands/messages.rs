@@ -1,11 +1,13 @@
 //! `sipaccord messages`: list every SIP message found in captures.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 use sipaccord_capture::{CaptureError, CaptureReader, OtherTraffic, Outcome as Parsed, SipMessage, Summary};
 
 use crate::Outcome;
@@ -30,83 +32,281 @@ enum Format {
     Jsonl,
 }
 
-/// One line of `--format jsonl`.
-#[derive(Debug, Serialize)]
-struct MessageLine {
-    file: String,
-    frame: u64,
-    time: String,
-    src: String,
-    dst: String,
-    transport: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+/// What a listing says about one message, borrowed from it (nothing is copied unless a header value
+/// is folded or not UTF-8).
+#[derive(Debug)]
+struct Line<'m> {
+    method: Option<&'m str>,
     status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    call_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cseq: Option<String>,
+    call_id: Option<Cow<'m, str>>,
+    cseq: Option<Cow<'m, str>>,
     /// Set when the message parsed but a header breaks its grammar.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    invalid: Option<String>,
+    invalid: Option<&'m str>,
     /// Set when the message could not be parsed at all.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    malformed: Option<String>,
+    malformed: Option<&'m str>,
 }
 
-impl MessageLine {
-    fn new(m: &SipMessage) -> MessageLine {
-        let mut line = MessageLine {
-            file: m.file.display().to_string(),
-            frame: m.frame,
-            time: sipaccord_replay::render::rfc3339(m.timestamp),
-            src: m.src.to_string(),
-            dst: m.dst.to_string(),
-            transport: m.transport.as_str(),
-            method: None,
-            status: None,
-            call_id: None,
-            cseq: None,
-            invalid: None,
-            malformed: None,
-        };
+impl<'m> Line<'m> {
+    fn new(m: &'m SipMessage, parsed: Option<&sipaccord_sip::Message<'m>>) -> Line<'m> {
+        let (mut invalid, mut malformed) = (None, None);
         match &m.outcome {
-            Parsed::Malformed(reason) => line.malformed = Some(reason.clone()),
-            Parsed::Invalid(reason) => line.invalid = Some(reason.clone()),
+            Parsed::Malformed(reason) => malformed = Some(reason.as_str()),
+            Parsed::Invalid(reason) => invalid = Some(reason.as_str()),
             Parsed::WellFormed => {}
         }
-        if let Ok(parsed) = m.parse() {
-            line.method = parsed.method().map(str::to_owned);
-            line.status = parsed.status();
-            let text =
-                |known| parsed.known_header(known).map(|h| String::from_utf8_lossy(&h.value_unfolded()).into_owned());
-            line.call_id = text(sipaccord_sip::KnownHeader::CALL_ID);
-            line.cseq = text(sipaccord_sip::KnownHeader::CSEQ);
+        let text = |known| parsed?.known_header(known).map(|h| lossy(h.value_unfolded()));
+        Line {
+            method: parsed.and_then(sipaccord_sip::Message::method),
+            status: parsed.and_then(sipaccord_sip::Message::status),
+            call_id: text(sipaccord_sip::KnownHeader::CALL_ID),
+            cseq: text(sipaccord_sip::KnownHeader::CSEQ),
+            invalid,
+            malformed,
         }
-        line
     }
 
-    fn text(&self, first_line: &str) -> String {
-        let mut s = format!(
-            "{}:{} {} {} {} -> {} {first_line}",
-            self.file, self.frame, self.time, self.transport, self.src, self.dst
-        );
-        if let Some(reason) = &self.malformed {
-            let _ = write!(s, "\n    malformed: {reason}");
-            return s;
-        }
-        let _ = write!(
-            s,
-            "  [Call-ID {}; CSeq {}]",
-            self.call_id.as_deref().unwrap_or("-"),
-            self.cseq.as_deref().unwrap_or("-")
-        );
-        if let Some(reason) = &self.invalid {
-            let _ = write!(s, "\n    invalid: {reason}");
-        }
-        s
+    fn is_finding(&self) -> bool {
+        self.malformed.is_some() || self.invalid.is_some()
     }
+}
+
+/// Text from header bytes, invalid UTF-8 replaced; borrowed when it is valid.
+fn lossy(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
+    match bytes {
+        // Checking is quicker than going through the lossy conversion, which is rarely needed.
+        Cow::Borrowed(b) => std::str::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed),
+        Cow::Owned(v) => {
+            Cow::Owned(String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        }
+    }
+}
+
+/// Writes the listing into one reused buffer: the per-file and per-second parts are formatted once,
+/// numbers and IPv4 addresses by hand, so a line costs no allocation.
+struct Writer {
+    buf: Vec<u8>,
+    /// The capture's name as given, for text lines.
+    file_text: String,
+    /// The same name as a JSON string (quotes included).
+    file_json: Vec<u8>,
+    /// The whole second last written, and its `YYYY-MM-DDTHH:MM:SS` form.
+    second: Option<u64>,
+    second_text: Vec<u8>,
+}
+
+/// Flush the buffer to the output once it holds this much.
+const FLUSH_AT: usize = 64 * 1024;
+
+impl Writer {
+    fn new() -> Writer {
+        Writer {
+            buf: Vec::with_capacity(FLUSH_AT + 4096),
+            file_text: String::new(),
+            file_json: Vec::new(),
+            second: None,
+            second_text: Vec::new(),
+        }
+    }
+
+    fn set_file(&mut self, path: &Path) {
+        self.file_text = path.display().to_string();
+        self.file_json.clear();
+        json_string(&mut self.file_json, &self.file_text);
+    }
+
+    fn flush_if_full(&mut self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// The time as RFC 3339 UTC with microseconds, as `sipaccord_replay::render::rfc3339` writes it.
+    fn time(&mut self, t: Duration) {
+        let secs = t.as_secs();
+        if self.second != Some(secs) {
+            let whole = sipaccord_replay::render::rfc3339(Duration::from_secs(secs));
+            let date = whole.rsplit_once('.').map_or(whole.as_str(), |(date, _)| date);
+            self.second_text.clear();
+            self.second_text.extend_from_slice(date.as_bytes());
+            self.second = Some(secs);
+        }
+        self.buf.extend_from_slice(&self.second_text);
+        self.buf.push(b'.');
+        let micros = t.subsec_micros();
+        let mut digits = [b'0'; 6];
+        let mut n = micros;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.buf.extend_from_slice(&digits);
+        self.buf.push(b'Z');
+    }
+
+    /// An address as `Display` writes it (`a.b.c.d:port`, `[v6]:port`).
+    fn addr(&mut self, a: SocketAddr) {
+        match a {
+            SocketAddr::V4(v4) => {
+                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(b'.');
+                    }
+                    small_decimal(&mut self.buf, octet);
+                }
+                self.buf.push(b':');
+                decimal(&mut self.buf, u64::from(v4.port()));
+            }
+            SocketAddr::V6(_) => {
+                // Writing to a Vec cannot fail.
+                let _ = write!(self.buf, "{a}");
+            }
+        }
+    }
+
+    /// One `--format jsonl` object and its newline; keys in a fixed order, absent ones left out.
+    fn jsonl(&mut self, m: &SipMessage, line: &Line<'_>) {
+        self.buf.extend_from_slice(b"{\"file\":");
+        self.buf.extend_from_slice(&self.file_json);
+        self.buf.extend_from_slice(b",\"frame\":");
+        decimal(&mut self.buf, m.frame);
+        self.buf.extend_from_slice(b",\"time\":\"");
+        self.time(m.timestamp);
+        self.buf.extend_from_slice(b"\",\"src\":\"");
+        self.addr(m.src);
+        self.buf.extend_from_slice(b"\",\"dst\":\"");
+        self.addr(m.dst);
+        self.buf.extend_from_slice(b"\",\"transport\":\"");
+        self.buf.extend_from_slice(m.transport.as_str().as_bytes());
+        self.buf.push(b'"');
+        if let Some(method) = line.method {
+            self.buf.extend_from_slice(b",\"method\":");
+            json_string(&mut self.buf, method);
+        }
+        if let Some(status) = line.status {
+            self.buf.extend_from_slice(b",\"status\":");
+            decimal(&mut self.buf, u64::from(status));
+        }
+        let strings = [
+            (&b",\"call_id\":"[..], line.call_id.as_deref()),
+            (b",\"cseq\":", line.cseq.as_deref()),
+            (b",\"invalid\":", line.invalid),
+            (b",\"malformed\":", line.malformed),
+        ];
+        for (key, value) in strings {
+            if let Some(value) = value {
+                self.buf.extend_from_slice(key);
+                json_string(&mut self.buf, value);
+            }
+        }
+        self.buf.extend_from_slice(b"}\n");
+    }
+
+    /// One text line: where and when, the first line, then Call-ID and CSeq or why it is not usable.
+    fn text(&mut self, m: &SipMessage, line: &Line<'_>) {
+        self.buf.extend_from_slice(self.file_text.as_bytes());
+        self.buf.push(b':');
+        decimal(&mut self.buf, m.frame);
+        self.buf.push(b' ');
+        self.time(m.timestamp);
+        self.buf.push(b' ');
+        self.buf.extend_from_slice(m.transport.as_str().as_bytes());
+        self.buf.push(b' ');
+        self.addr(m.src);
+        self.buf.extend_from_slice(b" -> ");
+        self.addr(m.dst);
+        self.buf.push(b' ');
+        self.buf.extend_from_slice(m.first_line().as_bytes());
+        if let Some(reason) = line.malformed {
+            self.buf.extend_from_slice(b"\n    malformed: ");
+            self.buf.extend_from_slice(reason.as_bytes());
+        } else {
+            self.buf.extend_from_slice(b"  [Call-ID ");
+            self.buf.extend_from_slice(line.call_id.as_deref().unwrap_or("-").as_bytes());
+            self.buf.extend_from_slice(b"; CSeq ");
+            self.buf.extend_from_slice(line.cseq.as_deref().unwrap_or("-").as_bytes());
+            self.buf.push(b']');
+            if let Some(reason) = line.invalid {
+                self.buf.extend_from_slice(b"\n    invalid: ");
+                self.buf.extend_from_slice(reason.as_bytes());
+            }
+        }
+        self.buf.push(b'\n');
+    }
+}
+
+/// Appends `n` (0 to 255) in decimal.
+fn small_decimal(buf: &mut Vec<u8>, n: u8) {
+    if n >= 100 {
+        buf.push(b'0' + n / 100);
+    }
+    if n >= 10 {
+        buf.push(b'0' + n / 10 % 10);
+    }
+    buf.push(b'0' + n % 10);
+}
+
+/// Appends `n` in decimal.
+fn decimal(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
+}
+
+/// Bytes JSON strings escape: `"`, `\` and the control characters.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it: `"` and `\`, the short forms
+/// `\b \f \n \r \t`, other control characters as `\u00xx`; everything else as is.
+fn json_string(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    let mut rest = s.as_bytes();
+    while let Some(at) = rest.iter().position(|&b| NEEDS_ESCAPE[usize::from(b)]) {
+        buf.extend_from_slice(&rest[..at]);
+        let b = rest[at];
+        let short = match b {
+            0x08 => b'b',
+            0x0c => b'f',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            b'"' | b'\\' => b,
+            _ => b'u',
+        };
+        buf.push(b'\\');
+        buf.push(short);
+        if short == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            buf.extend_from_slice(&[b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+        }
+        rest = &rest[at + 1..];
+    }
+    buf.extend_from_slice(rest);
+    buf.push(b'"');
 }
 
 /// Lists the messages of every capture; a capture that cannot be opened makes the exit status 2, a
@@ -114,7 +314,8 @@ impl MessageLine {
 pub fn run(args: &MessagesArgs) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::Clean;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = stdout.lock();
+    let mut writer = Writer::new();
     let mut totals = Totals::default();
     for path in &args.captures {
         let mut reader = match CaptureReader::open(path) {
@@ -125,19 +326,23 @@ pub fn run(args: &MessagesArgs) -> anyhow::Result<Outcome> {
                 continue;
             }
         };
+        writer.set_file(path);
         for item in &mut reader {
             match item {
                 Ok(message) => {
-                    let line = MessageLine::new(&message);
-                    if line.malformed.is_some() || line.invalid.is_some() {
+                    let parsed = message.parse().ok();
+                    let line = Line::new(&message, parsed.as_ref());
+                    if line.is_finding() {
                         outcome = outcome.max(Outcome::Findings);
                     }
                     match args.format {
-                        Format::Jsonl => writeln!(out, "{}", serde_json::to_string(&line)?)?,
-                        Format::Text => writeln!(out, "{}", line.text(&message.first_line()))?,
+                        Format::Jsonl => writer.jsonl(&message, &line),
+                        Format::Text => writer.text(&message, &line),
                     }
+                    writer.flush_if_full(&mut out)?;
                 }
                 Err(e) => {
+                    writer.flush(&mut out)?;
                     out.flush()?;
                     eprintln!("sipaccord: {e}");
                     outcome = outcome.max(match e {
@@ -150,8 +355,9 @@ pub fn run(args: &MessagesArgs) -> anyhow::Result<Outcome> {
         totals.add(reader.summary());
     }
     if args.format == Format::Text {
-        write!(out, "{}", totals.render())?;
+        writer.buf.extend_from_slice(totals.render().as_bytes());
     }
+    writer.flush(&mut out)?;
     out.flush()?;
     Ok(outcome)
 }

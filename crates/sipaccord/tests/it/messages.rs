@@ -69,3 +69,52 @@ fn a_file_that_is_not_a_capture_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim(), "sipaccord: fixtures/messages/invite.sip: not a pcap or pcapng file");
 }
+
+/// A classic pcap (Ethernet, IPv4, UDP) holding one datagram from 192.0.2.1:5060 to 192.0.2.2:5060.
+fn udp_capture(payload: &[u8]) -> Vec<u8> {
+    let mut pcap = Vec::new();
+    for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
+        pcap.extend_from_slice(&word.to_le_bytes());
+    }
+    let udp_len = 8 + payload.len();
+    let ip_len = 20 + udp_len;
+    let frame_len = 14 + ip_len;
+    for word in [1_700_000_000u32, 250_000, frame_len as u32, frame_len as u32] {
+        pcap.extend_from_slice(&word.to_le_bytes());
+    }
+    pcap.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+    pcap.extend_from_slice(&[0x45, 0, (ip_len >> 8) as u8, ip_len as u8, 0, 1, 0, 0, 64, 17, 0, 0]);
+    pcap.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+    pcap.extend_from_slice(&[0x13, 0xc4, 0x13, 0xc4, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
+    pcap.extend_from_slice(payload);
+    pcap
+}
+
+#[test]
+fn jsonl_escapes_strings_as_serde_json_does() {
+    // A Call-ID with a quote, a backslash, a tab, a control character and a byte that is not UTF-8.
+    let call_id: &[u8] = b"a\"b\\c\td\x01e\xffz@host";
+    let mut message = b"OPTIONS sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+        From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: "
+        .to_vec();
+    message.extend_from_slice(call_id);
+    message.extend_from_slice(b"\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+    let dir = std::env::temp_dir().join(format!("sipaccord-escapes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("escapes.pcap");
+    std::fs::write(&file, udp_capture(&message)).unwrap();
+    let out = sipaccord(&["messages", "--format", "jsonl", file.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    // The Call-ID breaks its grammar: the line says so and the exit status is 1.
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let line = text.lines().next().expect("one line");
+    let expected = String::from_utf8_lossy(call_id).into_owned();
+    let escaped = serde_json::to_string(&expected).unwrap();
+    assert!(line.contains(&format!(",\"call_id\":{escaped},")), "{line}");
+    let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(parsed["call_id"], expected.as_str());
+    assert_eq!(parsed["time"], "2023-11-14T22:13:20.250000Z");
+    assert_eq!(parsed["src"], "192.0.2.1:5060");
+    assert!(parsed["invalid"].as_str().is_some_and(|r| r.contains("Call-ID")), "{line}");
+}

@@ -1,0 +1,321 @@
+//! Quick acceptance checks for the commonest shapes of the values [`Message::validate`] checks: a plain
+//! `"Name" <sip:user@host:port;param=value>;tag=x`, a `SIP/2.0/UDP host:port;branch=x` Via, a plain
+//! `sip:` Request-URI.
+//!
+//! Each runs in one pass over the bytes and answers true only for values the full grammar (`views`,
+//! `uri`, `scan`) accepts too. Anything else (escapes, quoted strings with backslashes, IPv6 references,
+//! whitespace inside, URI headers, other schemes, quoted parameter values) answers false, and
+//! `validate` runs the full check, which also names the error. So these change how fast a message
+//! validates, never what validation says; the tests below check that implication on generated values.
+//!
+//! [`Message::validate`]: crate::Message::validate
+
+use memchr::memchr;
+
+use crate::scan::{is_lws, is_token_byte, trim, trim_start};
+
+/// Host bytes. For a host that is neither an IPv6 reference nor contains `:`, the full grammar
+/// accepts exactly the non-empty runs of these that do not start with `-` or `.` (a dotted IPv4
+/// address is such a run, and so is a dotted run of digits that is not an address).
+const HOST: u8 = 1;
+/// User part bytes taken here: the full grammar's, without `%` (escapes), `;` and `?`.
+const USER: u8 = 2;
+/// Token bytes (RFC 3261).
+const TOKEN: u8 = 4;
+/// Token bytes without `%`: parameter names and values in a URI, where `%` starts an escape.
+const URI_PARAM: u8 = 8;
+const DIGIT: u8 = 16;
+
+/// The classes of every byte, so each scan below costs a table lookup per byte.
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut class = 0;
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_') {
+            class |= HOST;
+        }
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'&' | b'=' | b'+' | b'$' | b',' | b'/'
+            )
+        {
+            class |= USER;
+        }
+        if c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+        {
+            class |= TOKEN;
+            if c != b'%' {
+                class |= URI_PARAM;
+            }
+        }
+        if c.is_ascii_digit() {
+            class |= DIGIT;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
+/// Length of the run of bytes of `class` at the start of `s`.
+fn run(s: &[u8], class: u8) -> usize {
+    s.iter().position(|&b| CLASS[usize::from(b)] & class == 0).unwrap_or(s.len())
+}
+
+/// Length of the run of bytes of `class` at the start of `s`, `None` when there is none.
+fn some_run(s: &[u8], class: u8) -> Option<usize> {
+    Some(run(s, class)).filter(|&n| n > 0)
+}
+
+/// A host and an optional port at the start of `s`, as the full grammar reads them; returns where
+/// they end, or `None`.
+fn host_port(s: &[u8]) -> Option<usize> {
+    let host = run(s, HOST);
+    if host == 0 || matches!(s[0], b'-' | b'.') {
+        return None;
+    }
+    if s.get(host) != Some(&b':') {
+        return Some(host);
+    }
+    let digits = run(&s[host + 1..], DIGIT);
+    if digits == 0 || digits > 5 {
+        return None;
+    }
+    let port = s[host + 1..host + 1 + digits].iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
+    (port <= u32::from(u16::MAX)).then_some(host + 1 + digits)
+}
+
+/// `;name[=value]...` at the start of `s`, names and values runs of `class` (token bytes, without
+/// `%` in a URI); returns where the parameters end (at a byte that is not `;`), or `None` when one
+/// is cut short.
+fn params_len(s: &[u8], class: u8) -> Option<usize> {
+    let mut i = 0;
+    while s.get(i) == Some(&b';') {
+        i += 1 + some_run(&s[i + 1..], class)?;
+        if s.get(i) == Some(&b'=') {
+            i += 1 + some_run(&s[i + 1..], class)?;
+        }
+    }
+    Some(i)
+}
+
+/// Header parameters: all of `s`.
+fn params(s: &[u8]) -> bool {
+    params_len(s, TOKEN) == Some(s.len())
+}
+
+/// The length of the `sip:` or `sips:` URI at the start of `u` (optional user without password or
+/// escapes, host, optional port, URI parameters, no headers); it ends at the first byte that cannot
+/// continue it. `None` when the start is no such URI.
+fn sip_uri_len(u: &[u8]) -> Option<usize> {
+    let scheme = if u.len() > 4 && u[..4].eq_ignore_ascii_case(b"sip:") {
+        4
+    } else if u.len() > 5 && u[..5].eq_ignore_ascii_case(b"sips:") {
+        5
+    } else {
+        return None;
+    };
+    let rest = &u[scheme..];
+    let user = run(rest, USER);
+    // Without `@` the bytes read as a user are the host: start over. Neither the host, the port nor
+    // the parameters take `@`, so the `@` taken here is the only one.
+    let host_start = if rest.get(user) == Some(&b'@') {
+        if user == 0 {
+            return None;
+        }
+        user + 1
+    } else {
+        0
+    };
+    let host_end = host_start + host_port(&rest[host_start..])?;
+    let params_end = host_end + params_len(&rest[host_end..], URI_PARAM)?;
+    Some(scheme + params_end)
+}
+
+/// A whole `sip:` or `sips:` URI as [`sip_uri_len`] reads it.
+pub(crate) fn sip_uri(u: &[u8]) -> bool {
+    sip_uri_len(u) == Some(u.len())
+}
+
+/// The parts of a name-addr [`name_addr_parts`] accepted, as `NameAddr::parse` delimits them.
+pub(crate) struct NameAddrParts<'a> {
+    /// The display name as written (quotes kept), `None` when absent.
+    pub display: Option<&'a [u8]>,
+    /// The URI between `<` and `>`.
+    pub uri: &'a [u8],
+    /// The header parameters after `>`.
+    pub params: &'a [u8],
+}
+
+/// A name-addr: optional display name (tokens, or a quoted string without backslashes), `<`, a URI
+/// [`sip_uri`] takes, `>`, token header parameters.
+pub(crate) fn name_addr_parts(value: &[u8]) -> Option<NameAddrParts<'_>> {
+    let v = trim(value);
+    let (display, rest) = match v.first()? {
+        b'<' => (None, v),
+        b'"' => {
+            let close = memchr(b'"', &v[1..])?;
+            if v[1..1 + close].contains(&b'\\') {
+                return None;
+            }
+            (Some(&v[..close + 2]), trim_start(&v[close + 2..]))
+        }
+        _ => {
+            let n = v.iter().take_while(|&&b| is_token_byte(b) || is_lws(b)).count();
+            let display = trim(&v[..n]);
+            ((!display.is_empty()).then_some(display), &v[n..])
+        }
+    };
+    let inner = rest.strip_prefix(b"<")?;
+    // The URI's bytes exclude `>`, so where it ends is the first `>`, as the full parser finds it.
+    let uri_len = sip_uri_len(inner)?;
+    let after = inner[uri_len..].strip_prefix(b">")?;
+    params(after).then_some(NameAddrParts { display, uri: &inner[..uri_len], params: after })
+}
+
+/// Whether [`name_addr_parts`] accepts the value.
+pub(crate) fn name_addr(value: &[u8]) -> bool {
+    name_addr_parts(value).is_some()
+}
+
+/// A Via value: `PROTOCOL/VERSION/TRANSPORT`, spaces, host, optional port, token parameters.
+pub(crate) fn via(v: &[u8]) -> bool {
+    let mut i = 0;
+    for part in 0..3 {
+        let Some(n) = some_run(&v[i..], TOKEN) else { return false };
+        i += n;
+        if part < 2 {
+            if v.get(i) != Some(&b'/') {
+                return false;
+            }
+            i += 1;
+        }
+    }
+    let spaces = v[i..].iter().take_while(|&&b| b == b' ').count();
+    if spaces == 0 {
+        return false;
+    }
+    i += spaces;
+    match host_port(&v[i..]) {
+        Some(end) => params(&v[i + end..]),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+
+    use super::*;
+    use crate::{NameAddr, Uri, Via};
+
+    #[test]
+    fn common_values_take_the_quick_path() {
+        for v in [
+            "<sip:+4915158607535@127.0.20.1:5073>;tag=20a8397b-0",
+            "<sip:+4930113071@127.0.10.1:5080>",
+            "\"Alice Smith\" <sips:alice@example.com>;tag=1928301774",
+            "Bob <sip:bob@biloxi.example.com;transport=tcp;lr>",
+            "<sip:127.0.10.1:5080;transport=UDP>",
+            "<sip:proxy.example.com;lr>;expires=3600;q=0.7",
+        ] {
+            assert!(name_addr(v.as_bytes()), "{v}");
+        }
+        for v in ["SIP/2.0/UDP 127.0.20.1:5073;branch=z9hG4bK-20a8-0-0", "SIP/2.0/TCP pc33.example.com;branch=z9;rport"]
+        {
+            assert!(via(v.as_bytes()), "{v}");
+        }
+        for v in ["sip:+4930113071@127.0.10.1:5080", "sip:bob@biloxi.com", "SIP:host"] {
+            assert!(sip_uri(v.as_bytes()), "{v}");
+        }
+    }
+
+    #[test]
+    fn everything_else_goes_to_the_full_check() {
+        for v in [
+            "sip:alice@example.com",
+            "<sip:a%40b@example.com>",
+            "\"A \\\"B\\\"\" <sip:a@b>",
+            "<sip:[2001:db8::1]:5060>",
+            "<sip:a@b?subject=x>",
+            "<tel:+1-201-555-0123>",
+            "<sip:a@b>;+sip.instance=\"<urn:uuid:1>\"",
+            "<sip:a@b:65536>",
+            "<sip:a@-b>",
+            "<sip:a:pw@b>",
+            "< sip:a@b>",
+            "<sip:a@b> ;tag=1",
+        ] {
+            assert!(!name_addr(v.as_bytes()), "{v}");
+        }
+        for v in ["SIP / 2.0 / UDP host", "SIP/2.0/UDP [2001:db8::1]", "SIP/2.0/UDP host;received=[::1]", "SIP/2.0/UDP"]
+        {
+            assert!(!via(v.as_bytes()), "{v}");
+        }
+    }
+
+    /// Values near the shapes above: a prefix, then pieces of the grammar, the characters that end its
+    /// parts, and now and then one it does not allow.
+    fn near(prefixes: &'static [&'static str]) -> impl Strategy<Value = String> {
+        const SEPARATORS: &[&str] = &[";", "=", "@", ":", ">", ".", "-", ";tag=", ";lr", ":5060", "<sip:", "\"", " "];
+        let piece = prop_oneof![
+            6 => "[a-zA-Z0-9]{1,4}",
+            4 => prop::sample::select(SEPARATORS).prop_map(str::to_owned),
+            1 => "[%\\[\\]?,/\\\\*!~'()&$+_<\"\t\r\n]",
+        ];
+        (prop::sample::select(prefixes), prop::collection::vec(piece, 0..12))
+            .prop_map(|(prefix, pieces)| format!("{prefix}{}", pieces.concat()))
+    }
+
+    /// Draws values and checks that whatever `quick` accepts, `full` accepts; also that the values
+    /// reach the quick path often enough for that to mean something.
+    fn quick_implies_full(
+        strategy: impl Strategy<Value = String>,
+        quick: fn(&[u8]) -> bool,
+        full: impl Fn(&str) -> bool,
+    ) {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let draws = 30_000;
+        let mut accepted = 0;
+        for _ in 0..draws {
+            let value = strategy.new_tree(&mut runner).expect("strategy").current();
+            if quick(value.as_bytes()) {
+                accepted += 1;
+                assert!(full(&value), "the quick check accepts {value:?}, the full grammar does not");
+            }
+        }
+        assert!(accepted * 50 > draws, "only {accepted} of {draws} values took the quick path");
+    }
+
+    #[test]
+    fn quick_uri_accepts_only_what_the_full_parser_accepts() {
+        let prefixes = &["sip:", "sips:", "SIP:", "sip:a@", "sip:+49@1.2.3.4", "sip:host:", "tel:", ""];
+        quick_implies_full(near(prefixes), sip_uri, |u| {
+            // What the quick path accepts, `Uri::parse` splits on its own: the parts must be the same.
+            let full = Uri::parse_full(u.as_bytes());
+            full.as_ref().is_ok_and(|p| p.headers.is_none()) && full == Uri::parse(u.as_bytes())
+        });
+    }
+
+    #[test]
+    fn quick_name_addr_accepts_only_what_the_full_parser_accepts() {
+        let prefixes =
+            &["<sip:", "\"A\" <sip:a@", "A b <sip:", "<sip:a@b>", "<sip:a@b>;tag=", "<sip:a@host", "\"", "<", " <sip:"];
+        quick_implies_full(near(prefixes), name_addr, |v| {
+            // What the quick path accepts, `NameAddr::parse` delimits on its own: the parts must be the same.
+            let full = NameAddr::parse_full(v.as_bytes());
+            full.is_ok() && full == NameAddr::parse(v.as_bytes())
+        });
+    }
+
+    #[test]
+    fn quick_via_accepts_only_what_the_full_parser_accepts() {
+        let prefixes = &["SIP/2.0/UDP ", "SIP/2.0/TCP host", "SIP/2.0/UDP 1.2.3.4:", "SIP/2.0/UDP h;branch=", "SIP/"];
+        quick_implies_full(near(prefixes), via, |v| Via::parse(v.as_bytes()).is_ok());
+    }
+}
