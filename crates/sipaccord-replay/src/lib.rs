@@ -141,10 +141,6 @@ impl<'s, 'a> Context<'s, 'a> {
     }
 }
 
-fn to_tag(m: &Message<'_>) -> Option<String> {
-    m.to().ok().flatten().and_then(|t| t.tag().map(str::to_owned))
-}
-
 impl<'c> Runner<'c> {
     /// A runner for one contract.
     pub fn new(contract: &'c Contract) -> Runner<'c> {
@@ -300,12 +296,9 @@ impl<'c> Runner<'c> {
             }
             _ => None,
         };
-        let message_to_tag = to_tag(message);
-        if let (Some(c), Some(from), Some(to)) =
-            (call_id, message.from().ok().flatten().and_then(|f| f.tag().map(str::to_owned)), &message_to_tag)
-        {
-            let (a, b) =
-                if from.as_str() < to.as_str() { (from.as_str(), to.as_str()) } else { (to.as_str(), from.as_str()) };
+        let message_to_tag = message.to_tag();
+        if let (Some(c), Some(from), Some(to)) = (call_id, message.from_tag(), message_to_tag) {
+            let (a, b) = if from < to { (from, to) } else { (to, from) };
             let mut hasher = rustc_hash::FxHasher::default();
             (c, a, b).hash(&mut hasher);
             self.dialogs.insert(hasher.finish());
@@ -349,6 +342,13 @@ impl<'c> Runner<'c> {
             if self.transactions.get(&key).is_some_and(|(m, _)| m.timestamp <= t) {
                 self.transactions.remove(&key);
             }
+        }
+        let window_passed = |leg: &PendingLeg| {
+            let window = Duration::from_millis(self.contract.correlations[leg.correlation].within_ms);
+            leg.message.timestamp + window < now
+        };
+        if !self.pending.iter().any(window_passed) {
+            return;
         }
         let expired: Vec<usize> = (0..self.pending.len())
             .filter(|&i| {
@@ -404,13 +404,21 @@ impl<'c> Runner<'c> {
     }
 
     fn check_declarations(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
-        let mut counts: HashMap<usize, (usize, u32)> = HashMap::new();
+        // (declaration, values seen, line of its first header): a few entries, searched linearly.
+        let mut counts: Vec<(usize, usize, u32)> = Vec::new();
         for h in ctx.message.headers() {
             let Some(i) = self.declaration(h) else { continue };
             let decl = &self.contract.headers[i];
-            let entry = counts.entry(i).or_insert((0, h.line));
+            let at = match counts.iter().position(|c| c.0 == i) {
+                Some(at) => at,
+                None => {
+                    counts.push((i, 0, h.line));
+                    counts.len() - 1
+                }
+            };
+            let entry = &mut counts[at];
             for value in values_of(h, decl.list) {
-                entry.0 += 1;
+                entry.1 += 1;
                 let Some(ty) = &decl.value else { continue };
                 let value = sipaccord_sip::unfold(value);
                 if !ty.matches(&value) {
@@ -429,9 +437,8 @@ impl<'c> Runner<'c> {
                 }
             }
         }
-        let mut over: Vec<(usize, usize, u32)> = counts.into_iter().map(|(i, (n, line))| (i, n, line)).collect();
-        over.sort_unstable();
-        for (i, n, line) in over {
+        counts.sort_unstable();
+        for (i, n, line) in counts {
             let decl = &self.contract.headers[i];
             if let Some(max) = decl.max.filter(|&m| n > m as usize) {
                 let origin = decl.origin.clone();

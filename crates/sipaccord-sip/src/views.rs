@@ -194,6 +194,34 @@ impl<'a> NameAddr<'a> {
     }
 }
 
+impl<'a> NameAddr<'a> {
+    /// The header parameters of a name-addr or addr-spec value, found without parsing or validating
+    /// the display name and URI: what follows the closing `>` (outside quotes), or, for an addr-spec,
+    /// what follows the first `;` after the user part. For a value that [`NameAddr::parse`] accepts,
+    /// the same parameters it gives; on others, a best effort that never fails.
+    pub fn params_of(value: &'a [u8]) -> Params<'a> {
+        let value = scan::trim(value);
+        let mut i = 0;
+        while i < value.len() {
+            match value[i] {
+                b'"' => i += scan::quoted_len(&value[i..]).unwrap_or(value.len() - i),
+                b'<' => {
+                    let close = value[i..].iter().position(|&b| b == b'>').map_or(value.len(), |g| i + g + 1);
+                    return Params::new(scan::trim_start(&value[close..]));
+                }
+                _ => i += 1,
+            }
+        }
+        Params::new(&value[rest_end(value)..])
+    }
+
+    /// The `tag` parameter of a From or To value, without validating the rest of the value (see
+    /// [`NameAddr::params_of`]); `Message::from_tag` and `Message::to_tag` read it this way.
+    pub fn tag_of(value: &'a [u8]) -> Option<&'a str> {
+        Self::params_of(value).get("tag").flatten().and_then(|v| std::str::from_utf8(v).ok())
+    }
+}
+
 /// End of an addr-spec: the first `;` that is not inside the user part, i.e. after the `@` if any.
 fn rest_end(value: &[u8]) -> usize {
     let from = value.iter().position(|&b| b == b'@').unwrap_or(0);
@@ -342,6 +370,17 @@ impl<'a> Message<'a> {
     /// To.
     pub fn to(&self) -> Result<Option<NameAddr<'a>>, ParseError> {
         self.name_addr(KnownHeader::TO)
+    }
+
+    /// The From tag, read without parsing the rest of the From value ([`NameAddr::tag_of`]): what
+    /// dialog tracking needs, at a fraction of [`Message::from`]'s cost. `None` without From or tag.
+    pub fn from_tag(&self) -> Option<&'a str> {
+        self.first_known(KnownHeader::FROM).and_then(|h| NameAddr::tag_of(h.value))
+    }
+
+    /// The To tag, read as [`Message::from_tag`] reads the From tag.
+    pub fn to_tag(&self) -> Option<&'a str> {
+        self.first_known(KnownHeader::TO).and_then(|h| NameAddr::tag_of(h.value))
     }
 
     /// Call-ID.

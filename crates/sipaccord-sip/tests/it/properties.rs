@@ -207,3 +207,89 @@ fn exercise(bytes: &[u8]) {
         }
     }
 }
+
+/// A name-addr or addr-spec value with awkward but valid parts: quoted display names holding `;`, `>`
+/// and escaped quotes, user parameters, URI parameters and headers, and header parameters.
+fn name_addr_value() -> impl Strategy<Value = String> {
+    (
+        prop::option::of(prop_oneof![
+            Just("\"A; b>c \\\" d\" ".to_owned()),
+            Just("Alice ".to_owned()),
+            "\"[a-z ;>,]{0,8}\" "
+        ]),
+        "[a-z0-9+]{1,8}",
+        prop::option::of(Just(";npdi;rn=+1".to_owned())),
+        "[a-z]{1,8}\\.example",
+        prop::option::of(Just(";transport=tcp;lr".to_owned())),
+        prop::option::of(Just("?X-A=b".to_owned())),
+        prop::collection::vec(("[a-z]{1,5}", prop::option::of(token())), 0..4),
+        prop::option::of(token()),
+        any::<bool>(),
+    )
+        .prop_map(|(display, user, user_params, host, uri_params, headers, params, tag, bracket)| {
+            let bracket = bracket || display.is_some() || headers.is_some() || uri_params.is_some();
+            let uri = format!(
+                "sip:{user}{}@{host}{}{}",
+                user_params.unwrap_or_default(),
+                if bracket { uri_params.unwrap_or_default() } else { String::new() },
+                if bracket { headers.unwrap_or_default() } else { String::new() }
+            );
+            let mut v = if bracket { format!("{}<{uri}>", display.unwrap_or_default()) } else { uri };
+            for (name, value) in params {
+                v.push(';');
+                v.push_str(&name);
+                if let Some(value) = value {
+                    v.push('=');
+                    v.push_str(&value);
+                }
+            }
+            if let Some(tag) = tag {
+                v.push_str(";tag=");
+                v.push_str(&tag);
+            }
+            v
+        })
+}
+
+proptest! {
+    /// The parameter-only lookups (`NameAddr::params_of`, `tag_of`, `Message::from_tag`) agree with the
+    /// full parse on every value the full parse accepts.
+    #[test]
+    fn tag_lookups_agree_with_the_full_parse(value in name_addr_value()) {
+        let full = sipaccord_sip::NameAddr::parse(value.as_bytes());
+        prop_assert!(full.is_ok(), "the generator makes valid values: {value} {full:?}");
+        let full = full.unwrap();
+        let quick: Vec<_> = sipaccord_sip::NameAddr::params_of(value.as_bytes()).map(|p| p.map(|p| (p.name, p.value))).collect();
+        let parsed: Vec<_> = full.params().map(|p| p.map(|p| (p.name, p.value))).collect();
+        prop_assert_eq!(quick, parsed, "{}", value);
+        prop_assert_eq!(sipaccord_sip::NameAddr::tag_of(value.as_bytes()), full.tag());
+        let message = format!(
+            "BYE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: {value}\r\nTo: {value}\r\n\
+             Call-ID: x\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        );
+        let m = Message::parse(message.as_bytes()).unwrap();
+        prop_assert_eq!(m.from_tag(), full.tag());
+        prop_assert_eq!(m.to_tag(), full.tag());
+    }
+}
+
+#[test]
+fn tag_lookups_on_hand_picked_values() {
+    use sipaccord_sip::NameAddr;
+    for (value, tag) in [
+        ("\"Bob;tag=no>\" <sip:bob@example.com;tag=uri>;tag=yes", Some("yes")),
+        ("sip:alice;tag=user@example.com;tag=1928", Some("1928")),
+        ("<sip:a@b>", None),
+        ("<tel:+15550100;phone-context=x>;TAG=Up", Some("Up")),
+        ("  <sip:a@b> ; tag = spaced ", Some("spaced")),
+    ] {
+        assert_eq!(NameAddr::tag_of(value.as_bytes()), tag, "{value}");
+        if let Ok(full) = NameAddr::parse(value.as_bytes()) {
+            assert_eq!(full.tag(), tag, "{value}");
+        }
+    }
+    // Values the full parse rejects still give a best-effort answer and never panic.
+    for value in ["<sip:a@b", "\"unterminated <sip:a@b>;tag=1", "", ";tag=x", "<>;tag"] {
+        let _ = NameAddr::tag_of(value.as_bytes());
+    }
+}
