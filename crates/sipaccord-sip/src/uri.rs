@@ -39,10 +39,8 @@ impl<'a> Host<'a> {
         if text.is_empty() {
             return Err("empty host");
         }
-        if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            if let Ok(v4) = text.parse() {
-                return Ok(Host::Ipv4(v4));
-            }
+        if let Some(v4) = dotted_ipv4(text.as_bytes()) {
+            return Ok(Host::Ipv4(v4));
         }
         if text.contains(':') {
             return Err("IPv6 address must be enclosed in `[...]`");
@@ -55,6 +53,28 @@ impl<'a> Host<'a> {
             Err("invalid character in host")
         }
     }
+}
+
+/// A dotted-quad IPv4 address as `Ipv4Addr::from_str` reads it (four decimal octets up to 255, no
+/// leading zeros), in one pass without the standard library's general parser.
+fn dotted_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    parts.next().is_none().then(|| std::net::Ipv4Addr::from(octets))
 }
 
 impl std::fmt::Display for Host<'_> {

@@ -75,7 +75,10 @@ impl<'a> Via<'a> {
         if !rest.is_empty() && rest[0] != b';' {
             return Err("unexpected text after the sent-by");
         }
-        Params::new(rest).validate()?;
+        // A value of the common shape was checked whole, parameters included, by the quick path.
+        if !crate::quick::via(value) {
+            Params::new(rest).validate()?;
+        }
         Ok(Via { protocol: parts[0], version: parts[1], transport: parts[2], host, port, params: rest })
     }
 

@@ -293,3 +293,16 @@ fn tag_lookups_on_hand_picked_values() {
         let _ = NameAddr::tag_of(value.as_bytes());
     }
 }
+
+proptest! {
+    /// `Host::parse` reads a dotted IPv4 address exactly as the standard library does (no leading
+    /// zeros, octets up to 255, four of them), and anything else made of digits and dots is not one.
+    #[test]
+    fn dotted_ipv4_hosts_read_as_the_standard_library_reads_them(text in "[0-9.]{1,17}|(25[0-9]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-9]|2[0-4][0-9]|0[0-9]|1?[0-9]?[0-9])){3}") {
+        let ours = sipaccord_sip::Host::parse(&text);
+        match text.parse::<std::net::Ipv4Addr>() {
+            Ok(v4) => prop_assert_eq!(ours, Ok(sipaccord_sip::Host::Ipv4(v4))),
+            Err(_) => prop_assert!(!matches!(ours, Ok(sipaccord_sip::Host::Ipv4(_))), "{} read as IPv4", text),
+        }
+    }
+}
