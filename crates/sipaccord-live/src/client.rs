@@ -8,7 +8,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use sipaccord_sip::{Framing, Limits, Message};
+use sipaccord_sip::{Limits, Message};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpSocket, UdpSocket};
@@ -28,6 +28,14 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// Parses a received message with this transport's rules (datagram or stream framing).
+    pub fn parse(self, bytes: &[u8]) -> Result<Message<'_>, sipaccord_sip::ParseError> {
+        match self {
+            Transport::Udp => Message::parse(bytes),
+            Transport::Tcp => Message::parse_stream(bytes, &Limits::default()),
+        }
+    }
+
     /// `udp` or `tcp`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,14 +56,14 @@ struct Inner {
     local: SocketAddr,
     remote: SocketAddr,
     transport: Transport,
-    events: Mutex<mpsc::Sender<Event>>,
+    events: mpsc::Sender<Event>,
     waiters: Waiters,
     uas: Option<Arc<Mutex<Uas<'static>>>>,
 }
 
 impl Inner {
     fn event(&self, e: Event) {
-        let _ = self.events.lock().map(|tx| tx.send(e));
+        let _ = self.events.send(e);
     }
 }
 
@@ -94,7 +102,7 @@ impl Endpoint {
                     crate::server::bind_udp_socket(local).map_err(|e| named(e, &format!("cannot bind udp:{local}")))?;
                 let local = socket.local_addr()?;
                 let socket = Arc::new(socket);
-                let inner = Arc::new(Inner { local, remote, transport, events: Mutex::new(events), waiters, uas });
+                let inner = Arc::new(Inner { local, remote, transport, events, waiters, uas });
                 let outbound = Arc::new(Outbound::Udp(socket.clone()));
                 let reader = tokio::spawn(udp_reader(inner.clone(), socket, outbound.clone()));
                 Ok(Endpoint { inner, outbound, reader })
@@ -106,7 +114,7 @@ impl Endpoint {
                     socket.connect(remote).await.map_err(|e| named(e, &format!("cannot connect to tcp:{remote}")))?;
                 let _ = stream.set_nodelay(true);
                 let local = stream.local_addr()?;
-                let inner = Arc::new(Inner { local, remote, transport, events: Mutex::new(events), waiters, uas });
+                let inner = Arc::new(Inner { local, remote, transport, events, waiters, uas });
                 inner.event(Event::TcpOpen { client: local, server: remote });
                 let (read, write) = stream.into_split();
                 let outbound = Arc::new(Outbound::Tcp(tokio::sync::Mutex::new(write)));
@@ -175,11 +183,7 @@ async fn send_on(inner: &Inner, outbound: &Outbound, bytes: Vec<u8>) -> std::io:
 
 /// Hands a received message to its waiter; answers it when it is a request.
 fn deliver(inner: &Inner, message: Bytes, src: SocketAddr) -> Vec<Vec<u8>> {
-    let parsed = match inner.transport {
-        Transport::Udp => Message::parse(&message),
-        Transport::Tcp => Message::parse_stream(&message, &Limits::default()),
-    };
-    let Ok(parsed) = parsed else { return Vec::new() };
+    let Ok(parsed) = inner.transport.parse(&message) else { return Vec::new() };
     let replies = match (&inner.uas, parsed.request().is_some()) {
         (Some(uas), true) => {
             let arrival = Arrival { src, local: inner.local, transport: inner.transport.as_str() };
@@ -226,16 +230,13 @@ async fn tcp_reader(inner: Arc<Inner>, mut read: tokio::net::tcp::OwnedReadHalf,
             }
         }
         loop {
-            let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
-            let _ = buf.split_to(start);
-            match sipaccord_sip::frame_stream(&buf, &limits) {
-                Ok(Framing::Complete(len)) if len > 0 => {
-                    let message = buf.split_to(len).freeze();
+            match crate::server::take_stream_message(&mut buf, &limits) {
+                Ok(Some(message)) => {
                     for reply in deliver(&inner, message, inner.remote) {
                         let _ = send_on(&inner, &outbound, reply).await;
                     }
                 }
-                Ok(_) => break,
+                Ok(None) => break,
                 Err(_) => {
                     // Not SIP, or too large: nothing more on this connection can be framed.
                     buf.clear();

@@ -588,7 +588,7 @@ impl<'c> Composer<'c> {
     }
 
     /// A value of a type (`None` for a pattern no candidate matches).
-    pub fn sample(&self, t: &ValueType) -> Option<String> {
+    fn sample(&self, t: &ValueType) -> Option<String> {
         Some(match t {
             ValueType::Literal { value } => value.clone(),
             ValueType::Regex { pattern } => CANDIDATES.iter().find(|v| pattern.is_match(v))?.to_string(),

@@ -80,7 +80,7 @@ struct Shared {
     contract: &'static Contract,
     /// The peer we answer.
     them: &'static str,
-    events: Mutex<mpsc::Sender<Event>>,
+    events: mpsc::Sender<Event>,
     counters: Arc<Counters>,
     limits: Limits,
     open_connections: AtomicUsize,
@@ -92,7 +92,7 @@ struct Shared {
 impl Shared {
     fn send(&self, event: Event) {
         // The monitor only goes away when the session ends.
-        let _ = self.events.lock().map(|tx| tx.send(event));
+        let _ = self.events.send(event);
     }
 
     /// Says (a few times per source, then only counts) that a datagram was not SIP.
@@ -185,7 +185,7 @@ impl Bound {
             uas: Mutex::new(uas),
             contract,
             them,
-            events: Mutex::new(events),
+            events,
             counters,
             limits: Limits::default(),
             open_connections: AtomicUsize::new(0),
@@ -392,33 +392,40 @@ async fn tcp_connection(
 fn frame_messages(shared: &Shared, buf: &mut BytesMut, arrival: Arrival) -> Result<Vec<Vec<u8>>, String> {
     let mut replies = Vec::new();
     loop {
-        let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
-        if start > 0 {
-            let _ = buf.split_to(start);
-        }
-        if buf.is_empty() {
-            return Ok(replies);
-        }
+        drop_keepalives(buf);
         // Not a start line once the first line is complete: this connection does not carry SIP.
-        if let Some(nl) = memchr_newline(buf) {
-            if !sipaccord_sip::is_start_line(&buf[..nl]) {
-                return Err(format!(
-                    "not SIP: the stream does not begin with a request or status line ({} bytes)",
-                    buf.len()
-                ));
-            }
+        if buf.contains(&b'\n') && !sipaccord_sip::looks_like_sip(buf) {
+            return Err(format!(
+                "not SIP: the stream does not begin with a request or status line ({} bytes)",
+                buf.len()
+            ));
         }
-        match sipaccord_sip::frame_stream(buf, &shared.limits) {
-            Ok(Framing::Complete(len)) => {
-                let message = buf.split_to(len).freeze();
-                replies.extend(shared.answer(&message, arrival, true));
-            }
-            Ok(Framing::Partial) => return Ok(replies),
+        match take_stream_message(buf, &shared.limits) {
+            Ok(Some(message)) => replies.extend(shared.answer(&message, arrival, true)),
+            Ok(None) => return Ok(replies),
             Err(e) => return Err(format!("unusable SIP framing: {e}")),
         }
     }
 }
 
-fn memchr_newline(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|b| *b == b'\n').map(|nl| if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl })
+/// Drops the CRLF keep-alives at the front of a TCP buffer.
+fn drop_keepalives(buf: &mut BytesMut) {
+    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
+    let _ = buf.split_to(start);
+}
+
+/// Cuts the next complete SIP message off the front of a TCP buffer (keep-alives before it are
+/// dropped); `Ok(None)` while more bytes are needed. Shared by the listeners and the calling side.
+pub(crate) fn take_stream_message(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<Bytes>, sipaccord_sip::ParseError> {
+    drop_keepalives(buf);
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    Ok(match sipaccord_sip::frame_stream(buf, limits)? {
+        Framing::Complete(len) => Some(buf.split_to(len).freeze()),
+        Framing::Partial => None,
+    })
 }

@@ -151,7 +151,7 @@ pub fn run(
 }
 
 /// Resolves when the session should end: after the duration, at Ctrl-C, or at SIGTERM.
-pub async fn until_end(duration: Option<Duration>) {
+async fn until_end(duration: Option<Duration>) {
     let timer = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,

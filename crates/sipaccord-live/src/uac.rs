@@ -9,15 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sipaccord_sip::{Limits, Message};
+use sipaccord_sip::Message;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::client::{Endpoint, Transport};
 use crate::compose::{host_text, media_address, sdp, Composer, Draft, MessageKind};
 use crate::scenario::{CALLED, CALLER};
-
-const T1: Duration = Duration::from_millis(500);
-const T2: Duration = Duration::from_secs(4);
+use crate::uas::{T1, T2};
 
 /// How many calls, how fast, how long.
 #[derive(Debug, Clone, Copy)]
@@ -141,7 +139,7 @@ async fn transaction(
         let wake = if retransmit { (tokio::time::Instant::now() + interval).min(deadline) } else { deadline };
         match tokio::time::timeout_at(wake, rx.recv()).await {
             Ok(Some(bytes)) => {
-                let Ok(m) = parse(&bytes, endpoint.transport()) else { continue };
+                let Ok(m) = endpoint.transport().parse(&bytes) else { continue };
                 let is_ours = m.status().is_some() && m.cseq().ok().flatten().is_some_and(|c| c.method == method);
                 if !is_ours {
                     on_other(&m);
@@ -162,13 +160,6 @@ async fn transaction(
     }
 }
 
-fn parse(bytes: &[u8], transport: Transport) -> Result<Message<'_>, sipaccord_sip::ParseError> {
-    match transport {
-        Transport::Udp => Message::parse(bytes),
-        Transport::Tcp => Message::parse_stream(bytes, &Limits::default()),
-    }
-}
-
 async fn one_call(composer: &Composer<'static>, endpoint: &Endpoint, n: u64, options: CallOptions) -> CallEnd {
     let call = CallBuilder { composer, endpoint, call_id: format!("{}@sipaccord", token(n)), from_tag: token(n + 1) };
     let mut rx = endpoint.expect(&call.call_id);
@@ -178,7 +169,7 @@ async fn one_call(composer: &Composer<'static>, endpoint: &Endpoint, n: u64, opt
         let Some(response) = transaction(endpoint, &mut rx, invite, "INVITE", options.timeout, |_| {}).await else {
             return CallEnd::TimedOut;
         };
-        let Ok(final_response) = parse(&response, endpoint.transport()) else { return CallEnd::TimedOut };
+        let Ok(final_response) = endpoint.transport().parse(&response) else { return CallEnd::TimedOut };
         let status = final_response.status().unwrap_or(0);
         let to_tag = final_response.to().ok().flatten().and_then(|t| t.tag().map(str::to_owned));
         // ACK: a new transaction for a 2xx, the INVITE's branch for other finals (RFC 3261 17.1.1.3).
@@ -192,7 +183,7 @@ async fn one_call(composer: &Composer<'static>, endpoint: &Endpoint, n: u64, opt
         // Hold, re-acknowledging 2xx retransmissions, until our BYE or theirs.
         let hold_end = tokio::time::Instant::now() + options.hold;
         while let Ok(Some(bytes)) = tokio::time::timeout_at(hold_end, rx.recv()).await {
-            match parse(&bytes, endpoint.transport()) {
+            match endpoint.transport().parse(&bytes) {
                 Ok(m) if m.method() == Some("BYE") => return CallEnd::EndedByThem,
                 Ok(m) if m.status().is_some_and(|s| (200..300).contains(&s)) => {
                     let _ = endpoint.send(ack.clone()).await;
@@ -208,12 +199,12 @@ async fn one_call(composer: &Composer<'static>, endpoint: &Endpoint, n: u64, opt
             &bye_branch,
             MessageKind::Request { method: "BYE", initial: false },
         );
-        match transaction(endpoint, &mut rx, bye, "BYE", options.timeout, |_| {}).await {
-            Some(r) if parse(&r, endpoint.transport()).ok().and_then(|m| m.status()).is_some_and(|s| s < 300) => {
-                CallEnd::Completed
-            }
-            Some(r) => CallEnd::Rejected(parse(&r, endpoint.transport()).ok().and_then(|m| m.status()).unwrap_or(0)),
-            None => CallEnd::TimedOut,
+        let Some(response) = transaction(endpoint, &mut rx, bye, "BYE", options.timeout, |_| {}).await else {
+            return CallEnd::TimedOut;
+        };
+        match endpoint.transport().parse(&response).ok().and_then(|m| m.status()).unwrap_or(0) {
+            200..=299 => CallEnd::Completed,
+            status => CallEnd::Rejected(status),
         }
     }
     .await;
@@ -294,7 +285,7 @@ pub async fn probe(
     );
     let started = Instant::now();
     let outcome = match transaction(&endpoint, &mut rx, options, "OPTIONS", wait, |_| {}).await {
-        Some(bytes) => match parse(&bytes, transport) {
+        Some(bytes) => match transport.parse(&bytes) {
             Ok(m) => ProbeOutcome::Answered {
                 status: m.status().unwrap_or(0),
                 reason: m.response().map(|s| String::from_utf8_lossy(s.reason).into_owned()).unwrap_or_default(),

@@ -15,9 +15,9 @@ use sipaccord_sip::{Host, Message};
 use crate::compose::{host_text, media_address, sdp, Composer, Draft, MessageKind};
 
 /// RFC 3261 T1: the first retransmission interval.
-const T1: Duration = Duration::from_millis(500);
+pub(crate) const T1: Duration = Duration::from_millis(500);
 /// RFC 3261 T2: the longest retransmission interval.
-const T2: Duration = Duration::from_secs(4);
+pub(crate) const T2: Duration = Duration::from_secs(4);
 /// How long a call is remembered (64 * T1, as Timer H).
 const CALL_MEMORY: Duration = Duration::from_secs(32);
 
