@@ -1,7 +1,7 @@
 //! One SIP message: start line, headers in wire order, body. Parsing here is structural only; typed
 //! views are computed when asked (see [`crate::views`]) and full validation lives in [`crate::validate`].
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 use crate::error::{ErrorKind, ParseError, Warning, WarningKind};
 use crate::names::{KnownHeader, Shape};
@@ -456,18 +456,13 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
                 1,
             ));
         }
-        // The line ends at its LF; a CR met on the way that is not the one before the LF is noted,
-        // so validation looks for bare CRs only in messages that have one.
-        let line_end = match memchr2(b'\r', b'\n', &input[pos..]).map(|i| pos + i) {
-            Some(at) if input[at] == b'\n' => Some(at),
-            Some(at) if input.get(at + 1) == Some(&b'\n') => Some(at + 1),
-            Some(at) => {
-                stray_cr = true;
-                memchr(b'\n', &input[at..]).map(|i| at + i)
-            }
-            None => None,
-        };
-        let Some(line_end) = line_end else {
+        // The name is usually a run of token bytes ending at the colon; the line ends at its LF, found
+        // from there (token bytes are never control bytes).
+        let mut token_end = pos;
+        while token_end < input.len() && scan::is_token_byte(input[token_end]) {
+            token_end += 1;
+        }
+        let Some(line_end) = line_end(input, token_end, &mut stray_cr) else {
             check_line_length(input.len() - pos, limits, line_no)?;
             return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
         };
@@ -497,9 +492,8 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
             pos = line_end + 1;
             continue;
         }
-        // Usually the name is a run of token bytes ending at the colon; otherwise find the colon and
-        // check what comes before it.
-        let token_run = line.iter().take_while(|&&b| scan::is_token_byte(b)).count();
+        let token_run = token_end - pos;
+        // Otherwise find the colon and check what comes before it.
         let (colon, name) = if token_run > 0 && line.get(token_run) == Some(&b':') {
             (token_run, &line[..token_run])
         } else {
@@ -607,6 +601,47 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings, stray_cr })
 }
 
+/// The LF that ends the physical line containing `from`, or `None` when the input ends first. A CR
+/// met on the way that does not end the line sets `stray_cr`, so validation looks for bare CRs only in
+/// messages that have one.
+fn line_end(input: &[u8], from: usize, stray_cr: &mut bool) -> Option<usize> {
+    let mut i = from;
+    loop {
+        i = find_control(input, i);
+        match *input.get(i)? {
+            b'\n' => return Some(i),
+            b'\r' if input.get(i + 1) == Some(&b'\n') => return Some(i + 1),
+            b'\r' => *stray_cr = true,
+            _ => {} // a tab or another control byte inside the line
+        }
+        i += 1;
+    }
+}
+
+/// Index of the first control byte (below 0x20: CR, LF, HT, ...) at or after `from`, or `s.len()`.
+///
+/// Header lines are mostly a few dozen printable bytes, so this looks at eight bytes at a time with
+/// word arithmetic instead of calling a vectorised search once per line: for each byte `b`, the high
+/// bit of `(b - 0x20) & !b` is set exactly when `b < 0x20`, and a borrow from one byte into the next
+/// only happens below such a byte, so the lowest flagged byte is the first control byte.
+fn find_control(s: &[u8], from: usize) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut i = from;
+    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let word = u64::from_le_bytes(*chunk);
+        let flagged = word.wrapping_sub(SPACES) & !word & HIGH_BITS;
+        if flagged != 0 {
+            return i + (flagged.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && s[i] >= 0x20 {
+        i += 1;
+    }
+    i
+}
+
 fn check_line_length(len: usize, limits: &Limits, line: u32) -> Result<(), ParseError> {
     if len > limits.max_line_length {
         Err(err(ErrorKind::LineTooLong { limit: limits.max_line_length }, line, 1))
@@ -654,8 +689,7 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
             ));
         }
         let reason = if code_end < rest.len() { &rest[code_end + 1..] } else { &rest[rest.len()..] };
-        let version = ascii(version);
-        return Ok(StartLine::Response(StatusLine { version, code, reason }));
+        return Ok(StartLine::Response(StatusLine { version: ascii(version), code, reason }));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version
     let sp1 = memchr(b' ', line)
@@ -699,7 +733,8 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
     Ok(StartLine::Request(RequestLine { method: ascii(method), uri, version: ascii(version) }))
 }
 
-/// Text already checked to be ASCII (tokens, versions).
+/// Text already checked to be ASCII (tokens, versions). It must borrow from the input (not be an equal
+/// static string): [`Message::layout`] records where each part lies.
 fn ascii(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or("")
 }

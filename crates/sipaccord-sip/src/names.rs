@@ -179,37 +179,85 @@ registry! {
 const LONGEST: usize = 32;
 
 /// The headers nearly every message carries, compared directly: the parser's hot path.
+#[inline]
 fn common(name: &[u8]) -> Option<KnownHeader> {
-    let is = |full: &str| name.eq_ignore_ascii_case(full.as_bytes());
-    // Length and first letter pick the one or two candidates worth comparing.
-    let known = match (name.len(), name.first()?.to_ascii_lowercase()) {
-        (2, b't') if is("To") => KnownHeader::TO,
-        (3, b'v') if is("Via") => KnownHeader::VIA,
-        (4, b'f') if is("From") => KnownHeader::FROM,
-        (4, b'c') if is("CSeq") => KnownHeader::CSEQ,
-        (5, b'r') if is("Route") => KnownHeader::ROUTE,
-        (5, b'a') if is("Allow") => KnownHeader::ALLOW,
-        (6, b'a') if is("Accept") => KnownHeader::ACCEPT,
-        (6, b's') if is("Server") => KnownHeader::SERVER,
-        (7, b'e') if is("Expires") => KnownHeader::EXPIRES,
-        (7, b'r') if is("Require") => KnownHeader::REQUIRE,
-        (7, b'p') if is("Privacy") => KnownHeader::PRIVACY,
-        (7, b'c') if is("Call-ID") => KnownHeader::CALL_ID,
-        (7, b'c') if is("Contact") => KnownHeader::CONTACT,
-        (9, b's') if is("Supported") => KnownHeader::SUPPORTED,
-        (10, b'u') if is("User-Agent") => KnownHeader::USER_AGENT,
-        (12, b'm') if is("Max-Forwards") => KnownHeader::MAX_FORWARDS,
-        (12, b'c') if is("Content-Type") => KnownHeader::CONTENT_TYPE,
-        (12, b'r') if is("Record-Route") => KnownHeader::RECORD_ROUTE,
-        (13, b'a') if is("Authorization") => KnownHeader::AUTHORIZATION,
-        (14, b'c') if is("Content-Length") => KnownHeader::CONTENT_LENGTH,
-        (15, b's') if is("Session-Expires") => KnownHeader::SESSION_EXPIRES,
-        (16, b'w') if is("WWW-Authenticate") => KnownHeader::WWW_AUTHENTICATE,
-        (17, b'p') if is("P-Charging-Vector") => KnownHeader::P_CHARGING_VECTOR,
-        (19, b'p') if is("P-Asserted-Identity") => KnownHeader::P_ASSERTED_IDENTITY,
+    use KnownHeader as K;
+    // Length and first letter pick the one candidate worth comparing (a jump table, no chain of tests).
+    let first = name.first()? | 0x20;
+    let candidate = match name.len() {
+        2 => K::TO,
+        3 => K::VIA,
+        4 => match first {
+            b'f' => K::FROM,
+            _ => K::CSEQ,
+        },
+        5 => match first {
+            b'r' => K::ROUTE,
+            _ => K::ALLOW,
+        },
+        6 => match first {
+            b'a' => K::ACCEPT,
+            _ => K::SERVER,
+        },
+        7 => match (first, name[1] | 0x20, name[5] | 0x20) {
+            (b'e', ..) => K::EXPIRES,
+            (b'r', ..) => K::REQUIRE,
+            (b'p', ..) => K::PRIVACY,
+            (_, _, b'i') => K::CALL_ID,
+            _ => K::CONTACT,
+        },
+        9 => K::SUPPORTED,
+        10 => K::USER_AGENT,
+        12 => match first {
+            b'm' => K::MAX_FORWARDS,
+            b'c' => K::CONTENT_TYPE,
+            _ => K::RECORD_ROUTE,
+        },
+        13 => K::AUTHORIZATION,
+        14 => K::CONTENT_LENGTH,
+        15 => K::SESSION_EXPIRES,
+        16 => K::WWW_AUTHENTICATE,
+        17 => K::P_CHARGING_VECTOR,
+        19 => K::P_ASSERTED_IDENTITY,
         _ => return None,
     };
-    Some(known)
+    eq_ignore_case(name, candidate.name().as_bytes()).then_some(candidate)
+}
+
+/// ASCII case-insensitive equality of `name` (any bytes) with `registered`, a registered header name
+/// (letters, digits and `-` only), eight bytes at a time.
+///
+/// Setting bit 0x20 of every byte lowercases letters and leaves digits and `-` as they are; the only
+/// other bytes it maps onto a letter, a digit or `-` are control bytes (CR onto `-`, 0x10-0x19 onto
+/// digits), which a registered name never holds, so each word is also checked to hold no byte below
+/// 0x21.
+#[inline]
+fn eq_ignore_case(name: &[u8], registered: &[u8]) -> bool {
+    const FOLD: u64 = u64::from_le_bytes([0x20; 8]);
+    const BELOW_21: u64 = u64::from_le_bytes([0x21; 8]);
+    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let same_word = |a: &[u8; 8], b: &[u8; 8]| {
+        let (a, b) = (u64::from_le_bytes(*a), u64::from_le_bytes(*b));
+        (a | FOLD) == (b | FOLD) && a.wrapping_sub(BELOW_21) & !a & HIGH_BITS == 0
+    };
+    if name.len() != registered.len() {
+        return false;
+    }
+    if name.len() < 8 {
+        return name.iter().zip(registered).all(|(&a, &b)| (a | 0x20) == (b | 0x20) && a > 0x20);
+    }
+    // Whole words from the start, then one word ending at the end (it may overlap the last one).
+    let (mut a, mut b) = (name, registered);
+    while let (Some((wa, ra)), Some((wb, rb))) = (a.split_first_chunk::<8>(), b.split_first_chunk::<8>()) {
+        if !same_word(wa, wb) {
+            return false;
+        }
+        (a, b) = (ra, rb);
+    }
+    match (name.last_chunk::<8>(), registered.last_chunk::<8>()) {
+        (Some(wa), Some(wb)) => same_word(wa, wb),
+        _ => false,
+    }
 }
 
 /// Registry entries bucketed by name length and first letter, so a lookup compares against one or two
@@ -249,6 +297,7 @@ impl KnownHeader {
     }
 
     /// Looks a header name up as written on the wire: case-insensitive, compact forms resolved.
+    #[inline]
     pub fn lookup(name: &[u8]) -> Option<KnownHeader> {
         match name {
             [] => None,
@@ -263,7 +312,7 @@ impl KnownHeader {
             [] => None,
             _ => tables().buckets[bucket_index(name)]
                 .iter()
-                .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+                .find(|(candidate, _)| eq_ignore_case(name, candidate))
                 .map(|&(_, known)| known),
         }
     }
@@ -352,6 +401,28 @@ mod tests {
         assert_eq!(KnownHeader::lookup(b"q"), None);
         assert!(same_header_name(b"i", b"call-id"));
         assert!(!same_header_name(b"X-A", b"X-B"));
+    }
+
+    proptest::proptest! {
+        /// The word-wise comparison agrees with the standard library's on registered names with any
+        /// byte changed, control bytes (CR for `-`, 0x10-0x19 for digits) included.
+        #[test]
+        fn case_insensitive_compare_agrees_with_std(
+            index in 0..REGISTRY.len(),
+            changes in proptest::collection::vec((0usize..64, proptest::prelude::any::<u8>(), 0u8..3), 0..4),
+        ) {
+            let registered = REGISTRY[index].name.as_bytes();
+            let mut name = registered.to_vec();
+            for (at, byte, how) in changes {
+                let at = at % name.len();
+                name[at] = match how {
+                    0 => name[at] ^ 0x20,
+                    1 => byte,
+                    _ => name[at] & 0x1f,
+                };
+            }
+            proptest::prop_assert_eq!(eq_ignore_case(&name, registered), name.eq_ignore_ascii_case(registered));
+        }
     }
 
     #[test]

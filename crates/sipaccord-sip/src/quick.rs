@@ -62,36 +62,41 @@ static CLASS: [u8; 256] = {
 };
 
 /// Length of the run of bytes of `class` at the start of `s`.
+#[inline]
 fn run(s: &[u8], class: u8) -> usize {
     s.iter().position(|&b| CLASS[usize::from(b)] & class == 0).unwrap_or(s.len())
 }
 
 /// Length of the run of bytes of `class` at the start of `s`, `None` when there is none.
+#[inline]
 fn some_run(s: &[u8], class: u8) -> Option<usize> {
     Some(run(s, class)).filter(|&n| n > 0)
 }
 
-/// A host and an optional port at the start of `s`, as the full grammar reads them; returns where
-/// they end, or `None`.
-fn host_port(s: &[u8]) -> Option<usize> {
+/// A host and an optional port at the start of `s`, as the full grammar reads them: where the host
+/// ends, the port, and where both end; or `None`.
+#[inline]
+fn host_port(s: &[u8]) -> Option<(usize, Option<u16>, usize)> {
     let host = run(s, HOST);
     if host == 0 || matches!(s[0], b'-' | b'.') {
         return None;
     }
     if s.get(host) != Some(&b':') {
-        return Some(host);
+        return Some((host, None, host));
     }
     let digits = run(&s[host + 1..], DIGIT);
     if digits == 0 || digits > 5 {
         return None;
     }
     let port = s[host + 1..host + 1 + digits].iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
-    (port <= u32::from(u16::MAX)).then_some(host + 1 + digits)
+    let port = u16::try_from(port).ok()?;
+    Some((host, Some(port), host + 1 + digits))
 }
 
 /// `;name[=value]...` at the start of `s`, names and values runs of `class` (token bytes, without
 /// `%` in a URI); returns where the parameters end (at a byte that is not `;`), or `None` when one
 /// is cut short.
+#[inline]
 fn params_len(s: &[u8], class: u8) -> Option<usize> {
     let mut i = 0;
     while s.get(i) == Some(&b';') {
@@ -104,14 +109,30 @@ fn params_len(s: &[u8], class: u8) -> Option<usize> {
 }
 
 /// Header parameters: all of `s`.
-fn params(s: &[u8]) -> bool {
+pub(crate) fn params(s: &[u8]) -> bool {
     params_len(s, TOKEN) == Some(s.len())
 }
 
-/// The length of the `sip:` or `sips:` URI at the start of `u` (optional user without password or
-/// escapes, host, optional port, URI parameters, no headers); it ends at the first byte that cannot
-/// continue it. `None` when the start is no such URI.
-fn sip_uri_len(u: &[u8]) -> Option<usize> {
+/// Where the parts of a `sip:` or `sips:` URI lie, as offsets into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SipUriParts {
+    /// Where the URI ends.
+    pub len: usize,
+    /// `true` for `sips:`.
+    pub secure: bool,
+    /// The user part, when there is one (before `@`).
+    pub user: Option<(usize, usize)>,
+    /// The host.
+    pub host: (usize, usize),
+    pub port: Option<u16>,
+    /// Where the URI parameters start (at their first `;`, or at `len` when there are none).
+    pub params: usize,
+}
+
+/// The `sip:` or `sips:` URI at the start of `u` (optional user without password or escapes, host,
+/// optional port, URI parameters, no headers); it ends at the first byte that cannot continue it.
+/// `None` when the start is no such URI.
+pub(crate) fn sip_uri_parts(u: &[u8]) -> Option<SipUriParts> {
     let scheme = if u.len() > 4 && u[..4].eq_ignore_ascii_case(b"sip:") {
         4
     } else if u.len() > 5 && u[..5].eq_ignore_ascii_case(b"sips:") {
@@ -119,26 +140,26 @@ fn sip_uri_len(u: &[u8]) -> Option<usize> {
     } else {
         return None;
     };
-    let rest = &u[scheme..];
-    let user = run(rest, USER);
+    let user_len = run(&u[scheme..], USER);
     // Without `@` the bytes read as a user are the host: start over. Neither the host, the port nor
     // the parameters take `@`, so the `@` taken here is the only one.
-    let host_start = if rest.get(user) == Some(&b'@') {
-        if user == 0 {
+    let (user, host_start) = if u.get(scheme + user_len) == Some(&b'@') {
+        if user_len == 0 {
             return None;
         }
-        user + 1
+        (Some((scheme, scheme + user_len)), scheme + user_len + 1)
     } else {
-        0
+        (None, scheme)
     };
-    let host_end = host_start + host_port(&rest[host_start..])?;
-    let params_end = host_end + params_len(&rest[host_end..], URI_PARAM)?;
-    Some(scheme + params_end)
+    let (host_len, port, host_port_len) = host_port(&u[host_start..])?;
+    let params = host_start + host_port_len;
+    let len = params + params_len(&u[params..], URI_PARAM)?;
+    Some(SipUriParts { len, secure: scheme == 5, user, host: (host_start, host_start + host_len), port, params })
 }
 
-/// A whole `sip:` or `sips:` URI as [`sip_uri_len`] reads it.
+/// A whole `sip:` or `sips:` URI as [`sip_uri_parts`] reads it.
 pub(crate) fn sip_uri(u: &[u8]) -> bool {
-    sip_uri_len(u) == Some(u.len())
+    sip_uri_parts(u).is_some_and(|p| p.len == u.len())
 }
 
 /// The parts of a name-addr [`name_addr_parts`] accepted, as `NameAddr::parse` delimits them.
@@ -147,6 +168,8 @@ pub(crate) struct NameAddrParts<'a> {
     pub display: Option<&'a [u8]>,
     /// The URI between `<` and `>`.
     pub uri: &'a [u8],
+    /// Where its parts lie.
+    pub uri_parts: SipUriParts,
     /// The header parameters after `>`.
     pub params: &'a [u8],
 }
@@ -172,9 +195,9 @@ pub(crate) fn name_addr_parts(value: &[u8]) -> Option<NameAddrParts<'_>> {
     };
     let inner = rest.strip_prefix(b"<")?;
     // The URI's bytes exclude `>`, so where it ends is the first `>`, as the full parser finds it.
-    let uri_len = sip_uri_len(inner)?;
-    let after = inner[uri_len..].strip_prefix(b">")?;
-    params(after).then_some(NameAddrParts { display, uri: &inner[..uri_len], params: after })
+    let uri_parts = sip_uri_parts(inner)?;
+    let after = inner[uri_parts.len..].strip_prefix(b">")?;
+    params(after).then_some(NameAddrParts { display, uri: &inner[..uri_parts.len], uri_parts, params: after })
 }
 
 /// Whether [`name_addr_parts`] accepts the value.
@@ -201,7 +224,7 @@ pub(crate) fn via(v: &[u8]) -> bool {
     }
     i += spaces;
     match host_port(&v[i..]) {
-        Some(end) => params(&v[i + end..]),
+        Some((_, _, end)) => params(&v[i + end..]),
         None => false,
     }
 }

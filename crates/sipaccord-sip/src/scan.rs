@@ -19,28 +19,35 @@ const fn byte_class(marks: &[u8]) -> [bool; 256] {
 
 static TOKEN: [bool; 256] = byte_class(b"-.!%*_+`'~");
 static WORD: [bool; 256] = byte_class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
+static PARAM_NAME: [bool; 256] = byte_class(b"-.!%*_+`'~[]/:&$");
+static PARAM_VALUE: [bool; 256] = byte_class(b"-.!%*_+`'~:[]/&$@?()");
 
 /// RFC 3261 `token` characters.
+#[inline]
 pub(crate) fn is_token_byte(b: u8) -> bool {
     TOKEN[usize::from(b)]
 }
 
 /// RFC 3261 `word` characters (Call-ID).
+#[inline]
 pub(crate) fn is_word_byte(b: u8) -> bool {
     WORD[usize::from(b)]
 }
 
 /// Whitespace inside a header value: SP and HT, and the CR LF of a folded line.
+#[inline]
 pub(crate) fn is_lws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// Whether every byte is a token byte (and there is at least one).
+#[inline]
 pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_token_byte(b))
 }
 
 /// Strips linear whitespace from both ends.
+#[inline]
 pub(crate) fn trim(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|&b| !is_lws(b)).unwrap_or(s.len());
     let end = s.iter().rposition(|&b| !is_lws(b)).map_or(start, |i| i + 1);
@@ -48,6 +55,7 @@ pub(crate) fn trim(s: &[u8]) -> &[u8] {
 }
 
 /// Strips linear whitespace from the start.
+#[inline]
 pub(crate) fn trim_start(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|&b| !is_lws(b)).unwrap_or(s.len());
     &s[start..]
@@ -215,25 +223,21 @@ fn parse_one_param(s: &[u8]) -> Result<(Param<'_>, usize), &'static str> {
     if s[0] != b';' {
         return Err("expected `;` before a parameter");
     }
-    let mut i = 1;
-    i += s[i..].iter().take_while(|&&b| is_lws(b)).count();
-    let name_start = i;
-    i += s[i..].iter().take_while(|&&b| is_param_name_byte(b)).count();
-    let name = &s[name_start..i];
+    let name_start = skip_while(s, 1, is_lws);
+    let after_name = skip_while(s, name_start, is_param_name_byte);
+    let name = &s[name_start..after_name];
     if name.is_empty() {
         return Err("empty parameter");
     }
-    let after_name = i;
-    i += s[i..].iter().take_while(|&&b| is_lws(b)).count();
+    let mut i = skip_while(s, after_name, is_lws);
     if i >= s.len() || s[i] != b'=' {
         if i < s.len() && s[i] != b';' {
             return Err("unexpected character after parameter name");
         }
         return Ok((Param { name, value: None }, after_name.max(i)));
     }
-    i += 1;
-    i += s[i..].iter().take_while(|&&b| is_lws(b)).count();
-    let value_start = i;
+    let value_start = skip_while(s, i + 1, is_lws);
+    i = value_start;
     if i < s.len() && s[i] == b'"' {
         i += quoted_len(&s[i..]).ok_or("unterminated quoted string in parameter")?;
     } else if i < s.len() && s[i] == b'[' {
@@ -241,28 +245,39 @@ fn parse_one_param(s: &[u8]) -> Result<(Param<'_>, usize), &'static str> {
         let close = s[i..].iter().position(|&b| b == b']').ok_or("unterminated `[` in parameter")?;
         i += close + 1;
     } else {
-        i += s[i..].iter().take_while(|&&b| is_param_value_byte(b)).count();
+        i = skip_while(s, i, is_param_value_byte);
     }
     let value = &s[value_start..i];
     if value.is_empty() {
         return Err("parameter has `=` but no value");
     }
-    let mut end = i;
-    end += s[end..].iter().take_while(|&&b| is_lws(b)).count();
+    let end = skip_while(s, i, is_lws);
     if end < s.len() && s[end] != b';' {
         return Err("unexpected character in parameter value");
     }
     Ok((Param { name, value: Some(value) }, i))
 }
 
+/// The first index at or after `from` whose byte is not in the class (`s.len()` when all are).
+#[inline]
+fn skip_while(s: &[u8], from: usize, in_class: impl Fn(u8) -> bool) -> usize {
+    let mut i = from;
+    while i < s.len() && in_class(s[i]) {
+        i += 1;
+    }
+    i
+}
+
+#[inline]
 fn is_param_name_byte(b: u8) -> bool {
-    is_token_byte(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'$')
+    PARAM_NAME[usize::from(b)]
 }
 
 /// Parameter values: tokens, hosts (with `:` for IPv6 without brackets, RFC 5118 4.5.2) and the URI
 /// parameter characters.
+#[inline]
 fn is_param_value_byte(b: u8) -> bool {
-    is_token_byte(b) || matches!(b, b':' | b'[' | b']' | b'/' | b'&' | b'$' | b'@' | b'?' | b'(' | b')')
+    PARAM_VALUE[usize::from(b)]
 }
 
 /// Splits `text` at the first whitespace run: `(before, after)` with `after` starting at non-whitespace.
@@ -322,6 +337,11 @@ mod tests {
         assert_eq!(token, b"!%'*+-._`~");
         let word: Vec<u8> = (0..=255u8).filter(|&b| is_word_byte(b)).filter(|b| !b.is_ascii_alphanumeric()).collect();
         assert_eq!(word, b"!\"%'()*+-./:<>?[\\]_`{}~");
+        let others = |class: fn(u8) -> bool| -> Vec<u8> {
+            (0..=255u8).filter(|&b| class(b)).filter(|b| !b.is_ascii_alphanumeric()).collect()
+        };
+        assert_eq!(others(is_param_name_byte), b"!$%&'*+-./:[]_`~");
+        assert_eq!(others(is_param_value_byte), b"!$%&'()*+-./:?@[]_`~");
     }
 
     #[test]

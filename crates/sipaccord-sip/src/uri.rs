@@ -58,23 +58,38 @@ impl<'a> Host<'a> {
 /// A dotted-quad IPv4 address as `Ipv4Addr::from_str` reads it (four decimal octets up to 255, no
 /// leading zeros), in one pass without the standard library's general parser.
 fn dotted_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
+    if !(7..=15).contains(&text.len()) {
+        return None;
+    }
     let mut octets = [0u8; 4];
-    let mut parts = text.split(|&b| b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut n: u16 = 0;
-        for &b in part {
-            if !b.is_ascii_digit() {
+    let mut done = 0; // octets finished
+    let (mut value, mut digits) = (0u32, 0u32);
+    for &b in text {
+        if b == b'.' {
+            if digits == 0 || done == 3 {
                 return None;
             }
-            n = n * 10 + u16::from(b - b'0');
+            octets[done] = value as u8; // at most 255, checked below
+            done += 1;
+            (value, digits) = (0, 0);
+        } else {
+            let digit = u32::from(b.wrapping_sub(b'0'));
+            // Not a digit, a leading zero, or above 255 (which four digits always are).
+            if digit > 9 || (digits == 1 && value == 0) {
+                return None;
+            }
+            value = value * 10 + digit;
+            digits += 1;
+            if value > 255 {
+                return None;
+            }
         }
-        *octet = u8::try_from(n).ok()?;
     }
-    parts.next().is_none().then(|| std::net::Ipv4Addr::from(octets))
+    if digits == 0 || done != 3 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(std::net::Ipv4Addr::from(octets))
 }
 
 impl std::fmt::Display for Host<'_> {
@@ -171,47 +186,32 @@ impl<'a> Uri<'a> {
         }
     }
 
-    /// The quick path: a URI [`crate::quick::sip_uri`] accepts (user, host, port, token parameters)
-    /// is split where its delimiters are, without checking its bytes again; the same parts as
-    /// [`Uri::parse_full`] gives.
+    /// The quick path: a URI [`crate::quick::sip_uri_parts`] accepts whole (user, host, port, token
+    /// parameters) is built from the parts it found, without checking its bytes again; the same parts
+    /// as [`Uri::parse_full`] gives.
     fn parse_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
-        if !crate::quick::sip_uri(raw) {
-            return None;
-        }
-        Self::split_plain_sip(raw)
+        let parts = crate::quick::sip_uri_parts(raw).filter(|p| p.len == raw.len())?;
+        Self::from_quick_parts(raw, &parts)
     }
 
-    /// Splits a URI [`crate::quick::sip_uri`] accepted (the caller checked) at its delimiters: the
-    /// first `:` ends the scheme, an `@` ends the user, the first `;` starts the parameters, a `:`
-    /// before it starts the port (no other byte of such a URI is one of these).
-    pub(crate) fn split_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
+    /// The URI `raw` whose parts [`crate::quick::sip_uri_parts`] found (the caller checked).
+    pub(crate) fn from_quick_parts(raw: &'a [u8], parts: &crate::quick::SipUriParts) -> Option<Uri<'a>> {
         let raw = std::str::from_utf8(raw).ok()?;
-        let b = raw.as_bytes();
-        let find = |from: usize, to: usize, byte: u8| b[from..to].iter().position(|&c| c == byte).map(|i| from + i);
-        let colon = find(0, b.len(), b':')?;
-        let scheme = if colon == 3 { Scheme::Sip } else { Scheme::Sips };
-        let params_at = find(colon + 1, b.len(), b';').unwrap_or(b.len());
-        let (user, host_at) = match find(colon + 1, params_at, b'@') {
-            Some(at) => (Some(&raw[colon + 1..at]), at + 1),
-            None => (None, colon + 1),
-        };
-        let (host_raw, port) = match find(host_at, params_at, b':') {
-            Some(c) => {
-                let port = b[c + 1..params_at].iter().fold(0u32, |n, &d| n * 10 + u32::from(d.wrapping_sub(b'0')));
-                (&raw[host_at..c], Some(u16::try_from(port).ok()?))
-            }
-            None => (&raw[host_at..params_at], None),
-        };
-        let host = Some(Host::parse(host_raw).ok()?);
+        let host_raw = raw.get(parts.host.0..parts.host.1)?;
         Some(Uri {
             raw,
-            scheme,
-            user,
+            scheme: if parts.secure { Scheme::Sips } else { Scheme::Sip },
+            user: match parts.user {
+                Some((start, end)) => Some(raw.get(start..end)?),
+                None => None,
+            },
             password: None,
-            host,
+            // The quick path took only host-name bytes, not starting with `-` or `.`: an IPv4
+            // address when it reads as one, else a host name (as `Host::parse` decides).
+            host: Some(dotted_ipv4(host_raw.as_bytes()).map_or(Host::Name(host_raw), Host::Ipv4)),
             host_raw,
-            port,
-            params_raw: &raw[params_at..],
+            port: parts.port,
+            params_raw: raw.get(parts.params..)?,
             headers: None,
         })
     }

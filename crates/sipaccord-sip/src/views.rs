@@ -48,7 +48,7 @@ impl<'a> Via<'a> {
             if n == 0 {
                 return Err("expected SIP/2.0/TRANSPORT");
             }
-            *part = std::str::from_utf8(&rest[..n]).unwrap_or("");
+            *part = sent_protocol_text(&rest[..n]);
             rest = scan::trim_start(&rest[n..]);
             if i < 2 {
                 rest = rest.strip_prefix(b"/").ok_or("expected `/` in the sent-protocol")?;
@@ -75,8 +75,8 @@ impl<'a> Via<'a> {
         if !rest.is_empty() && rest[0] != b';' {
             return Err("unexpected text after the sent-by");
         }
-        // A value of the common shape was checked whole, parameters included, by the quick path.
-        if !crate::quick::via(value) {
+        // Plain token parameters pass the quick check; anything else gets the full one.
+        if !quick::params(rest) {
             Params::new(rest).validate()?;
         }
         Ok(Via { protocol: parts[0], version: parts[1], transport: parts[2], host, port, params: rest })
@@ -107,6 +107,18 @@ impl<'a> Via<'a> {
     }
 }
 
+/// A token of a Via's sent-protocol as text: the usual ones without a UTF-8 check.
+fn sent_protocol_text(token: &[u8]) -> &str {
+    match token {
+        b"SIP" => "SIP",
+        b"2.0" => "2.0",
+        b"UDP" => "UDP",
+        b"TCP" => "TCP",
+        b"TLS" => "TLS",
+        _ => std::str::from_utf8(token).unwrap_or(""),
+    }
+}
+
 /// A name-addr or addr-spec with header parameters (From, To, Contact, Route, P-Asserted-Identity, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameAddr<'a> {
@@ -124,7 +136,7 @@ impl<'a> NameAddr<'a> {
     pub fn parse(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
         // The commonest form, `["Name"] <sip:user@host:port;p=v>;tag=t`, is delimited in one pass.
         if let Some(parts) = quick::name_addr_parts(value) {
-            if let Some(uri) = Uri::split_plain_sip(parts.uri) {
+            if let Some(uri) = Uri::from_quick_parts(parts.uri, &parts.uri_parts) {
                 return Ok(NameAddr { display_name: parts.display, uri, bracketed: true, params: parts.params });
             }
         }
@@ -251,7 +263,28 @@ impl<'a> CSeq<'a> {
         if !scan::is_token(method) {
             return Err("method is not a token");
         }
-        Ok(CSeq { number: number as u32, method: std::str::from_utf8(method).unwrap_or("") })
+        Ok(CSeq { number: number as u32, method: method_text(method) })
+    }
+}
+
+/// A method already checked to be a token, as text: the registered methods without a UTF-8 check.
+fn method_text(method: &[u8]) -> &str {
+    match method {
+        b"INVITE" => "INVITE",
+        b"ACK" => "ACK",
+        b"BYE" => "BYE",
+        b"CANCEL" => "CANCEL",
+        b"OPTIONS" => "OPTIONS",
+        b"REGISTER" => "REGISTER",
+        b"PRACK" => "PRACK",
+        b"UPDATE" => "UPDATE",
+        b"INFO" => "INFO",
+        b"SUBSCRIBE" => "SUBSCRIBE",
+        b"NOTIFY" => "NOTIFY",
+        b"REFER" => "REFER",
+        b"MESSAGE" => "MESSAGE",
+        b"PUBLISH" => "PUBLISH",
+        _ => std::str::from_utf8(method).unwrap_or(""),
     }
 }
 
@@ -314,19 +347,21 @@ impl<'a> Contact<'a> {
 
 /// Checks a Call-ID: `word ["@" word]` (RFC 3261 25.1).
 pub fn parse_call_id(value: &[u8]) -> Result<&str, ValueError> {
-    let valid = match value.iter().position(|&b| b == b'@') {
-        Some(at) => is_word(&value[..at]) && is_word(&value[at + 1..]),
-        None => is_word(value),
-    };
+    // word [ "@" word ]: word bytes with at most one `@`, not first or last.
+    let mut at = None;
+    for (i, &b) in value.iter().enumerate() {
+        if b == b'@' && at.is_none() {
+            at = Some(i);
+        } else if !scan::is_word_byte(b) {
+            return Err("Call-ID must be word[@word]");
+        }
+    }
+    let valid = !value.is_empty() && at.is_none_or(|at| at > 0 && at + 1 < value.len());
     if valid {
         std::str::from_utf8(value).map_err(|_| "Call-ID is not ASCII")
     } else {
         Err("Call-ID must be word[@word]")
     }
-}
-
-fn is_word(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| scan::is_word_byte(b))
 }
 
 /// Parses a delta-seconds / small integer value that must fit in `u32` (Expires, Min-Expires, RSeq...).
