@@ -456,13 +456,11 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
                 1,
             ));
         }
-        // The name is usually a run of token bytes ending at the colon; the line ends at its LF, found
-        // from there (token bytes are never control bytes).
-        let mut token_end = pos;
-        while token_end < input.len() && scan::is_token_byte(input[token_end]) {
-            token_end += 1;
-        }
-        let Some(line_end) = line_end(input, token_end, &mut stray_cr) else {
+        // The name usually ends at the first colon, before any control byte; the line ends at its LF,
+        // found from there.
+        let stop = find_colon_or_control(input, pos);
+        let colon_at = (input.get(stop) == Some(&b':')).then_some(stop);
+        let Some(line_end) = line_end(input, colon_at.map_or(stop, |c| c + 1), &mut stray_cr) else {
             check_line_length(input.len() - pos, limits, line_no)?;
             return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
         };
@@ -492,19 +490,26 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
             pos = line_end + 1;
             continue;
         }
-        let token_run = token_end - pos;
-        // Otherwise find the colon and check what comes before it.
-        let (colon, name) = if token_run > 0 && line.get(token_run) == Some(&b':') {
-            (token_run, &line[..token_run])
-        } else {
-            let Some(colon) = memchr(b':', line) else {
-                return Err(err(ErrorKind::MissingColon, line_no, 1));
-            };
-            let name = trim_end_wsp(&line[..colon]);
-            if !scan::is_token(name) {
-                return Err(err(ErrorKind::HeaderName(String::from_utf8_lossy(name).into_owned()), line_no, 1));
+        // A registered name (matched case-insensitively, so only letters, digits and `-`) needs no
+        // byte check; another name must be a token. Anything else (whitespace before the colon, no
+        // colon) takes the general path, which also names the error.
+        let before_colon = colon_at.filter(|&c| c > pos).map(|c| &input[pos..c]);
+        let quick = before_colon.and_then(|name| match KnownHeader::lookup(name) {
+            Some(known) => Some((name, Some(known))),
+            None => scan::is_token(name).then_some((name, None)),
+        });
+        let (colon, name, known) = match quick {
+            Some((name, known)) => (name.len(), name, known),
+            None => {
+                let Some(colon) = memchr(b':', line) else {
+                    return Err(err(ErrorKind::MissingColon, line_no, 1));
+                };
+                let name = trim_end_wsp(&line[..colon]);
+                if !scan::is_token(name) {
+                    return Err(err(ErrorKind::HeaderName(String::from_utf8_lossy(name).into_owned()), line_no, 1));
+                }
+                (colon, name, KnownHeader::lookup(name))
             }
-            (colon, name)
         };
         if headers.len() >= limits.max_headers {
             return Err(err(ErrorKind::TooManyHeaders { limit: limits.max_headers }, line_no, 1));
@@ -516,7 +521,6 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
         } else {
             value.as_ptr() as usize - input.as_ptr() as usize
         };
-        let known = KnownHeader::lookup(name);
         if known == Some(KnownHeader::CONTENT_LENGTH) {
             content_length_count += 1;
         }
@@ -616,6 +620,30 @@ fn line_end(input: &[u8], from: usize, stray_cr: &mut bool) -> Option<usize> {
         }
         i += 1;
     }
+}
+
+/// Index of the first `:` or control byte at or after `from`, or `s.len()`: eight bytes at a time as
+/// in [`find_control`], a byte equal to `:` being one that XOR `:` turns into zero (and a zero byte is
+/// one below 1).
+fn find_colon_or_control(s: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    const COLONS: u64 = u64::from_le_bytes([b':'; 8]);
+    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut i = from;
+    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let word = u64::from_le_bytes(*chunk);
+        let colons = word ^ COLONS;
+        let flagged = (colons.wrapping_sub(ONES) & !colons | word.wrapping_sub(SPACES) & !word) & HIGH_BITS;
+        if flagged != 0 {
+            return i + (flagged.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && s[i] >= 0x20 && s[i] != b':' {
+        i += 1;
+    }
+    i
 }
 
 /// Index of the first control byte (below 0x20: CR, LF, HT, ...) at or after `from`, or `s.len()`.

@@ -129,8 +129,15 @@ impl<'a> Iterator for ListItems<'a> {
             self.rest = None;
             return Some(trim(rest));
         }
-        // Most values hold no quote and no `<`: the first comma, if any, splits.
-        let split_at = match memchr::memchr3(b',', b'"', b'<', rest) {
+        // Most values hold no quote and no `<`: the first comma, if any, splits. List elements are
+        // often short (`ACK, BYE`), where a plain loop beats a vectorised search's set-up; longer
+        // values go to the vectorised search after the first 16 bytes.
+        let head = rest.len().min(16);
+        let special = rest[..head]
+            .iter()
+            .position(|&b| matches!(b, b',' | b'"' | b'<'))
+            .or_else(|| memchr::memchr3(b',', b'"', b'<', &rest[head..]).map(|i| head + i));
+        let split_at = match special {
             None => Ok(None),
             Some(at) if rest[at] == b',' => Ok(Some(at)),
             Some(_) => find_unquoted(rest, b','),

@@ -55,6 +55,18 @@ impl<'a> Host<'a> {
     }
 }
 
+impl<'a> Host<'a> {
+    /// A host of host-name bytes (letters, digits, `-`, `.`, `_`) that does not start with `-` or `.`,
+    /// as [`Host::parse`] reads it: an IPv4 address when it is one, else a name. `None` only for bytes
+    /// that are not ASCII.
+    pub(crate) fn parse_plain(bytes: &'a [u8]) -> Option<Host<'a>> {
+        match dotted_ipv4(bytes) {
+            Some(v4) => Some(Host::Ipv4(v4)),
+            None => std::str::from_utf8(bytes).ok().map(Host::Name),
+        }
+    }
+}
+
 /// A dotted-quad IPv4 address as `Ipv4Addr::from_str` reads it (four decimal octets up to 255, no
 /// leading zeros), in one pass without the standard library's general parser.
 fn dotted_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {

@@ -35,11 +35,31 @@ pub struct Via<'a> {
     /// The sent-by port, if given.
     pub port: Option<u16>,
     params: &'a [u8],
+    /// The `branch` parameter as [`Params::get`] finds it, looked up once while parsing.
+    branch: Option<Option<&'a [u8]>>,
 }
 
 impl<'a> Via<'a> {
     /// Parses one Via value (one element of the comma list).
     pub fn parse(value: &'a [u8]) -> Result<Via<'a>, ValueError> {
+        // The commonest form, `SIP/2.0/UDP host:port;branch=x`, is delimited in one pass.
+        if let Some(parts) = quick::via_parts(value) {
+            let [protocol, version, transport] = parts.protocol.map(sent_protocol_text);
+            return Ok(Via {
+                protocol,
+                version,
+                transport,
+                host: Host::parse_plain(parts.host).ok_or("host is not ASCII")?,
+                port: parts.port,
+                params: parts.params,
+                branch: parts.branch,
+            });
+        }
+        Self::parse_full(value)
+    }
+
+    /// The full grammar, for every form.
+    pub(crate) fn parse_full(value: &'a [u8]) -> Result<Via<'a>, ValueError> {
         let mut rest = value;
         let mut parts = [""; 3];
         for (i, part) in parts.iter_mut().enumerate() {
@@ -79,7 +99,8 @@ impl<'a> Via<'a> {
         if !quick::params(rest) {
             Params::new(rest).validate()?;
         }
-        Ok(Via { protocol: parts[0], version: parts[1], transport: parts[2], host, port, params: rest })
+        let branch = Params::new(rest).get("branch");
+        Ok(Via { protocol: parts[0], version: parts[1], transport: parts[2], host, port, params: rest, branch })
     }
 
     /// Via parameters (`branch`, `received`, `rport`, `maddr`, `ttl` and extensions).
@@ -89,7 +110,7 @@ impl<'a> Via<'a> {
 
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&'a str> {
-        self.param_str("branch")
+        self.branch.flatten().and_then(|v| std::str::from_utf8(v).ok())
     }
 
     /// The `received` parameter.
@@ -129,6 +150,8 @@ pub struct NameAddr<'a> {
     /// Whether the URI was enclosed in `<...>`.
     pub bracketed: bool,
     params: &'a [u8],
+    /// The `tag` parameter as [`Params::get`] finds it, looked up once while parsing.
+    tag: Option<Option<&'a [u8]>>,
 }
 
 impl<'a> NameAddr<'a> {
@@ -137,7 +160,8 @@ impl<'a> NameAddr<'a> {
         // The commonest form, `["Name"] <sip:user@host:port;p=v>;tag=t`, is delimited in one pass.
         if let Some(parts) = quick::name_addr_parts(value) {
             if let Some(uri) = Uri::from_quick_parts(parts.uri, &parts.uri_parts) {
-                return Ok(NameAddr { display_name: parts.display, uri, bracketed: true, params: parts.params });
+                let (display_name, params, tag) = (parts.display, parts.params, parts.tag);
+                return Ok(NameAddr { display_name, uri, bracketed: true, params, tag });
             }
         }
         Self::parse_full(value)
@@ -176,7 +200,8 @@ impl<'a> NameAddr<'a> {
             let uri = Uri::parse(spec)?;
             let params = &value[end..];
             Params::new(params).validate()?;
-            return Ok(NameAddr { display_name: None, uri, bracketed: false, params });
+            let tag = Params::new(params).get("tag");
+            return Ok(NameAddr { display_name: None, uri, bracketed: false, params, tag });
         };
         let inner = &rest[1..];
         let gt = inner.iter().position(|&b| b == b'>').ok_or("`<` without closing `>`")?;
@@ -190,7 +215,8 @@ impl<'a> NameAddr<'a> {
             return Err("unexpected text after `>`");
         }
         Params::new(params).validate()?;
-        Ok(NameAddr { display_name, uri, bracketed: true, params })
+        let tag = Params::new(params).get("tag");
+        Ok(NameAddr { display_name, uri, bracketed: true, params, tag })
     }
 
     /// Header parameters (after the URI): `tag`, `expires`, `q`, ...
@@ -200,7 +226,7 @@ impl<'a> NameAddr<'a> {
 
     /// The `tag` parameter (From/To).
     pub fn tag(&self) -> Option<&'a str> {
-        self.params().get("tag").flatten().and_then(|v| std::str::from_utf8(v).ok())
+        self.tag.flatten().and_then(|v| std::str::from_utf8(v).ok())
     }
 
     /// The display name without quotes (escapes left as written).
