@@ -352,6 +352,8 @@ impl<'a> ContentType<'a> {
 }
 
 /// One Contact value: `*` or an address.
+// A view lives briefly on the stack; boxing the address would cost an allocation per Contact read.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Contact<'a> {
     /// `Contact: *` (REGISTER removing all bindings).
