@@ -493,8 +493,9 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
         // A registered name (matched case-insensitively, so only letters, digits and `-`) needs no
         // byte check; another name must be a token. Anything else (whitespace before the colon, no
         // colon) takes the general path, which also names the error.
-        let before_colon = colon_at.filter(|&c| c > pos).map(|c| &input[pos..c]);
-        let quick = before_colon.and_then(|name| match KnownHeader::lookup(name) {
+        let before_colon =
+            colon_at.filter(|&c| c > pos).map(|c| (&input[pos..c], KnownHeader::lookup_in(input, pos, c - pos)));
+        let quick = before_colon.and_then(|(name, known)| match known {
             Some(known) => Some((name, Some(known))),
             None => scan::is_token(name).then_some((name, None)),
         });

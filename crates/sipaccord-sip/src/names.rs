@@ -181,6 +181,13 @@ const LONGEST: usize = 32;
 /// The headers nearly every message carries, compared directly: the parser's hot path.
 #[inline]
 fn common(name: &[u8]) -> Option<KnownHeader> {
+    let candidate = candidate(name)?;
+    eq_ignore_case(name, candidate.name().as_bytes()).then_some(candidate)
+}
+
+/// The one common header a name of this length and first letter can be.
+#[inline]
+fn candidate(name: &[u8]) -> Option<KnownHeader> {
     use KnownHeader as K;
     // Length and first letter pick the one candidate worth comparing (a jump table, no chain of tests).
     let first = name.first()? | 0x20;
@@ -221,8 +228,26 @@ fn common(name: &[u8]) -> Option<KnownHeader> {
         19 => K::P_ASSERTED_IDENTITY,
         _ => return None,
     };
-    eq_ignore_case(name, candidate.name().as_bytes()).then_some(candidate)
+    Some(candidate)
 }
+
+const FOLD: u64 = u64::from_le_bytes([0x20; 8]);
+
+/// Every registered name with bit 0x20 set on each byte, in little-endian words, zero past its end.
+static FOLDED: [[u64; 4]; REGISTRY.len()] = {
+    let mut table = [[0u64; 4]; REGISTRY.len()];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        let name = REGISTRY[i].name.as_bytes();
+        let mut b = 0;
+        while b < name.len() {
+            table[i][b / 8] |= ((name[b] | 0x20) as u64) << (8 * (b % 8));
+            b += 1;
+        }
+        i += 1;
+    }
+    table
+};
 
 /// ASCII case-insensitive equality of `name` (any bytes) with `registered`, a registered header name
 /// (letters, digits and `-` only), eight bytes at a time.
@@ -305,6 +330,30 @@ impl KnownHeader {
             _ if name.len() > LONGEST => None,
             _ => common(name).or_else(|| Self::lookup_registry(name)),
         }
+    }
+
+    /// [`KnownHeader::lookup`] of the name `input[start..start + len]`, for the parser: the name holds
+    /// no control byte (the parser's scan stops at the first), so setting bit 0x20 of each byte is an
+    /// exact case fold against registered names, and it is compared a word at a time, read straight
+    /// from the input (which goes on past the name with its colon and value).
+    #[inline]
+    pub(crate) fn lookup_in(input: &[u8], start: usize, len: usize) -> Option<KnownHeader> {
+        let name = &input[start..start + len];
+        let Some(candidate) = candidate(name) else {
+            return Self::lookup(name);
+        };
+        let folded = &FOLDED[candidate.index()];
+        for (k, &expected) in folded.iter().enumerate().take(len.div_ceil(8)) {
+            let Some(word) = input.get(start + 8 * k..).and_then(<[u8]>::first_chunk::<8>) else {
+                return Self::lookup(name); // the input ends within eight bytes
+            };
+            let remaining = len - 8 * k;
+            let mask = if remaining >= 8 { u64::MAX } else { (1u64 << (8 * remaining)) - 1 };
+            if (u64::from_le_bytes(*word) | FOLD) & mask != expected {
+                return Self::lookup_registry(name);
+            }
+        }
+        Some(candidate)
     }
 
     fn lookup_registry(name: &[u8]) -> Option<KnownHeader> {
@@ -422,6 +471,13 @@ mod tests {
                 };
             }
             proptest::prop_assert_eq!(eq_ignore_case(&name, registered), name.eq_ignore_ascii_case(registered));
+            // The parser's lookup, on names without control bytes (as its scan guarantees), both with
+            // the rest of a header line after the name and at the very end of the input.
+            if name.iter().all(|&b| b >= 0x20) {
+                let line = [&name[..], b": value"].concat();
+                proptest::prop_assert_eq!(KnownHeader::lookup_in(&line, 0, name.len()), KnownHeader::lookup(&name));
+                proptest::prop_assert_eq!(KnownHeader::lookup_in(&name, 0, name.len()), KnownHeader::lookup(&name));
+            }
         }
     }
 
