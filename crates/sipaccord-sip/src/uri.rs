@@ -203,12 +203,11 @@ impl<'a> Uri<'a> {
     /// as [`Uri::parse_full`] gives.
     fn parse_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
         let parts = crate::quick::sip_uri_parts(raw).filter(|p| p.len == raw.len())?;
-        Self::from_quick_parts(raw, &parts)
+        Self::from_quick_parts(std::str::from_utf8(raw).ok()?, &parts)
     }
 
     /// The URI `raw` whose parts [`crate::quick::sip_uri_parts`] found (the caller checked).
-    pub(crate) fn from_quick_parts(raw: &'a [u8], parts: &crate::quick::SipUriParts) -> Option<Uri<'a>> {
-        let raw = std::str::from_utf8(raw).ok()?;
+    pub(crate) fn from_quick_parts(raw: &'a str, parts: &crate::quick::SipUriParts) -> Option<Uri<'a>> {
         let host_raw = raw.get(parts.host.0..parts.host.1)?;
         Some(Uri {
             raw,

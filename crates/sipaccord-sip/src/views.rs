@@ -150,8 +150,8 @@ pub struct NameAddr<'a> {
     /// Whether the URI was enclosed in `<...>`.
     pub bracketed: bool,
     params: &'a [u8],
-    /// The `tag` parameter as [`Params::get`] finds it, looked up once while parsing.
-    tag: Option<Option<&'a [u8]>>,
+    /// The `tag` parameter's value as [`NameAddr::tag`] gives it, looked up once while parsing.
+    tag: Option<&'a str>,
 }
 
 impl<'a> NameAddr<'a> {
@@ -159,9 +159,22 @@ impl<'a> NameAddr<'a> {
     pub fn parse(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
         // The commonest form, `["Name"] <sip:user@host:port;p=v>;tag=t`, is delimited in one pass.
         if let Some(parts) = quick::name_addr_parts(value) {
-            if let Some(uri) = Uri::from_quick_parts(parts.uri, &parts.uri_parts) {
-                let (display_name, params, tag) = (parts.display, parts.params, parts.tag);
-                return Ok(NameAddr { display_name, uri, bracketed: true, params, tag });
+            // One UTF-8 check for the whole value; the URI and the tag are slices of it.
+            if let Ok(text) = std::str::from_utf8(value) {
+                let text_of = |part: &[u8]| {
+                    let start = part.as_ptr() as usize - value.as_ptr() as usize;
+                    text.get(start..start + part.len())
+                };
+                let tag = parts.tag.flatten().and_then(text_of);
+                if let Some(uri) = text_of(parts.uri).and_then(|raw| Uri::from_quick_parts(raw, &parts.uri_parts)) {
+                    return Ok(NameAddr {
+                        display_name: parts.display,
+                        uri,
+                        bracketed: true,
+                        params: parts.params,
+                        tag,
+                    });
+                }
             }
         }
         Self::parse_full(value)
@@ -200,7 +213,7 @@ impl<'a> NameAddr<'a> {
             let uri = Uri::parse(spec)?;
             let params = &value[end..];
             Params::new(params).validate()?;
-            let tag = Params::new(params).get("tag");
+            let tag = tag_text(Params::new(params));
             return Ok(NameAddr { display_name: None, uri, bracketed: false, params, tag });
         };
         let inner = &rest[1..];
@@ -215,7 +228,7 @@ impl<'a> NameAddr<'a> {
             return Err("unexpected text after `>`");
         }
         Params::new(params).validate()?;
-        let tag = Params::new(params).get("tag");
+        let tag = tag_text(Params::new(params));
         Ok(NameAddr { display_name, uri, bracketed: true, params, tag })
     }
 
@@ -226,7 +239,7 @@ impl<'a> NameAddr<'a> {
 
     /// The `tag` parameter (From/To).
     pub fn tag(&self) -> Option<&'a str> {
-        self.tag.flatten().and_then(|v| std::str::from_utf8(v).ok())
+        self.tag
     }
 
     /// The display name without quotes (escapes left as written).
@@ -259,8 +272,13 @@ impl<'a> NameAddr<'a> {
     /// The `tag` parameter of a From or To value, without validating the rest of the value (see
     /// [`NameAddr::params_of`]); `Message::from_tag` and `Message::to_tag` read it this way.
     pub fn tag_of(value: &'a [u8]) -> Option<&'a str> {
-        Self::params_of(value).get("tag").flatten().and_then(|v| std::str::from_utf8(v).ok())
+        tag_text(Self::params_of(value))
     }
+}
+
+/// The value of the first `tag` parameter, when it has one that is text.
+fn tag_text(params: Params<'_>) -> Option<&str> {
+    params.get("tag").flatten().and_then(|v| std::str::from_utf8(v).ok())
 }
 
 /// End of an addr-spec: the first `;` that is not inside the user part, i.e. after the `@` if any.
@@ -375,16 +393,14 @@ impl<'a> Contact<'a> {
 
 /// Checks a Call-ID: `word ["@" word]` (RFC 3261 25.1).
 pub fn parse_call_id(value: &[u8]) -> Result<&str, ValueError> {
-    // word [ "@" word ]: word bytes with at most one `@`, not first or last.
-    let mut at = None;
-    for (i, &b) in value.iter().enumerate() {
-        if b == b'@' && at.is_none() {
-            at = Some(i);
-        } else if !scan::is_word_byte(b) {
-            return Err("Call-ID must be word[@word]");
+    // word [ "@" word ]: word bytes (which `@` is not) with at most one `@`, not first or last.
+    let valid = match value.iter().position(|&b| !scan::is_word_byte(b)) {
+        None => !value.is_empty(),
+        Some(at) => {
+            let rest = &value[at + 1..];
+            value[at] == b'@' && at > 0 && !rest.is_empty() && rest.iter().all(|&b| scan::is_word_byte(b))
         }
-    }
-    let valid = !value.is_empty() && at.is_none_or(|at| at > 0 && at + 1 < value.len());
+    };
     if valid {
         std::str::from_utf8(value).map_err(|_| "Call-ID is not ASCII")
     } else {
@@ -520,6 +536,16 @@ impl<'a> Message<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_id_is_word_at_word() {
+        for ok in ["abc", "a@b", "f81d4fae-7dec@foo.bar.com", "(x)<y>:\"z\"/[?]{~}@w", "!%*_+`'~-."] {
+            assert_eq!(parse_call_id(ok.as_bytes()), Ok(ok), "{ok}");
+        }
+        for bad in ["", "@", "@b", "a@", "a@b@c", "a b", "a;b", "a,b", "a@b=c", "a\u{e9}"] {
+            assert!(parse_call_id(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn via_with_folding_and_ipv6() {
