@@ -515,7 +515,12 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
         if headers.len() >= limits.max_headers {
             return Err(err(ErrorKind::TooManyHeaders { limit: limits.max_headers }, line_no, 1));
         }
-        let value = scan::trim(&line[colon + 1..]);
+        // Usually one space, then a value that does not end in whitespace.
+        let after_colon = &line[colon + 1..];
+        let value = match after_colon {
+            [b' ', first, .., last] if !scan::is_lws(*first) && !scan::is_lws(*last) => &after_colon[1..],
+            _ => scan::trim(after_colon),
+        };
         let value_offset = if value.is_empty() {
             // An empty value so far: place it at the end of the line; a continuation line may supply it.
             content_end
@@ -759,7 +764,12 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
         };
         return Err(err(ErrorKind::RequestUri(why.into()), line_no, uri_col + i as u32));
     }
-    Ok(StartLine::Request(RequestLine { method: ascii(method), uri, version: ascii(version) }))
+    // One UTF-8 check for the whole line when it is text; else one per part.
+    let (method, version) = match std::str::from_utf8(line) {
+        Ok(text) => (&text[..sp1], &text[line.len() - version.len()..]),
+        Err(_) => (ascii(method), ascii(version)),
+    };
+    Ok(StartLine::Request(RequestLine { method, uri, version }))
 }
 
 /// Text already checked to be ASCII (tokens, versions). It must borrow from the input (not be an equal
