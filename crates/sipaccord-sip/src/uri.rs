@@ -70,38 +70,33 @@ impl<'a> Host<'a> {
 /// A dotted-quad IPv4 address as `Ipv4Addr::from_str` reads it (four decimal octets up to 255, no
 /// leading zeros), in one pass without the standard library's general parser.
 fn dotted_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
-    if !(7..=15).contains(&text.len()) {
-        return None;
-    }
+    let digit = |at: usize| text.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
     let mut octets = [0u8; 4];
-    let mut done = 0; // octets finished
-    let (mut value, mut digits) = (0u32, 0u32);
-    for &b in text {
-        if b == b'.' {
-            if digits == 0 || done == 3 {
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if text.get(i) != Some(&b'.') {
                 return None;
             }
-            octets[done] = value as u8; // at most 255, checked below
-            done += 1;
-            (value, digits) = (0, 0);
-        } else {
-            let digit = u32::from(b.wrapping_sub(b'0'));
-            // Not a digit, a leading zero, or above 255 (which four digits always are).
-            if digit > 9 || (digits == 1 && value == 0) {
-                return None;
-            }
-            value = value * 10 + digit;
-            digits += 1;
-            if value > 255 {
-                return None;
-            }
+            i += 1;
         }
+        // One to three digits, no leading zero, at most 255; a fourth digit fails at the next `.`.
+        let first = digit(i)?;
+        *octet = match (digit(i + 1), digit(i + 2)) {
+            (None, _) => first,
+            _ if first == 0 => return None,
+            (Some(second), None) => first * 10 + second,
+            (Some(second), Some(third)) => {
+                u8::try_from(u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third)).ok()?
+            }
+        };
+        i += match (digit(i + 1), digit(i + 2)) {
+            (None, _) => 1,
+            (Some(_), None) => 2,
+            _ => 3,
+        };
     }
-    if digits == 0 || done != 3 {
-        return None;
-    }
-    octets[3] = value as u8;
-    Some(std::net::Ipv4Addr::from(octets))
+    (i == text.len()).then(|| std::net::Ipv4Addr::from(octets))
 }
 
 impl std::fmt::Display for Host<'_> {

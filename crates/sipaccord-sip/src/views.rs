@@ -42,20 +42,26 @@ pub struct Via<'a> {
 impl<'a> Via<'a> {
     /// Parses one Via value (one element of the comma list).
     pub fn parse(value: &'a [u8]) -> Result<Via<'a>, ValueError> {
-        // The commonest form, `SIP/2.0/UDP host:port;branch=x`, is delimited in one pass.
-        if let Some(parts) = quick::via_parts(value) {
-            let [protocol, version, transport] = parts.protocol.map(sent_protocol_text);
-            return Ok(Via {
-                protocol,
-                version,
-                transport,
-                host: Host::parse_plain(parts.host).ok_or("host is not ASCII")?,
-                port: parts.port,
-                params: parts.params,
-                branch: parts.branch,
-            });
+        match Self::parse_quick(value) {
+            Some(via) => Ok(via),
+            None => Self::parse_full(value),
         }
-        Self::parse_full(value)
+    }
+
+    /// The commonest form, `SIP/2.0/UDP host:port;branch=x`, delimited in one pass; `None` for any
+    /// other form.
+    fn parse_quick(value: &'a [u8]) -> Option<Via<'a>> {
+        let parts = quick::via_parts(value)?;
+        let [protocol, version, transport] = parts.protocol.map(sent_protocol_text);
+        Some(Via {
+            protocol,
+            version,
+            transport,
+            host: Host::parse_plain(parts.host)?,
+            port: parts.port,
+            params: parts.params,
+            branch: parts.branch,
+        })
     }
 
     /// The full grammar, for every form.
@@ -425,6 +431,10 @@ impl<'a> Message<'a> {
         match self.first_known(KnownHeader::VIA) {
             None => Ok(None),
             Some(h) => {
+                // A line with one plain Via (no comma can pass the quick check) needs no list split.
+                if let Some(via) = Via::parse_quick(h.value) {
+                    return Ok(Some(via));
+                }
                 let first = h.values().next().unwrap_or_default();
                 Via::parse(first).map(Some).map_err(|e| h.error(e))
             }
