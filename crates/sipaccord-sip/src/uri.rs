@@ -82,18 +82,16 @@ fn dotted_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
         }
         // One to three digits, no leading zero, at most 255; a fourth digit fails at the next `.`.
         let first = digit(i)?;
-        *octet = match (digit(i + 1), digit(i + 2)) {
-            (None, _) => first,
+        let second = digit(i + 1);
+        let third = second.and_then(|_| digit(i + 2));
+        (*octet, i) = match (second, third) {
+            (None, _) => (first, i + 1),
             _ if first == 0 => return None,
-            (Some(second), None) => first * 10 + second,
+            (Some(second), None) => (first * 10 + second, i + 2),
             (Some(second), Some(third)) => {
-                u8::try_from(u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third)).ok()?
+                let value = u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third);
+                (u8::try_from(value).ok()?, i + 3)
             }
-        };
-        i += match (digit(i + 1), digit(i + 2)) {
-            (None, _) => 1,
-            (Some(_), None) => 2,
-            _ => 3,
         };
     }
     (i == text.len()).then(|| std::net::Ipv4Addr::from(octets))
