@@ -81,6 +81,11 @@ fn too_large_or_partial(size: usize, limits: &Limits, line: u32) -> Result<Frami
 
 /// If the line is a Content-Length header, its value (or the bad text).
 fn content_length_of(line: &[u8]) -> Option<Result<usize, String>> {
+    // Most lines are other headers: only a name starting with `C` or `l` (after any whitespace, which
+    // `trim` skips) can be it.
+    if !matches!(line.first()?, b'c' | b'C' | b'l' | b'L' | b' ' | b'\t' | b'\r') {
+        return None;
+    }
     let colon = memchr(b':', line)?;
     let name = scan::trim(&line[..colon]);
     if !(name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l")) {
