@@ -217,7 +217,7 @@ fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddr
         b'<' => (None, v),
         b'"' => {
             let close = memchr(b'"', &v[1..])?;
-            if v[1..1 + close].contains(&b'\\') {
+            if memchr(b'\\', &v[1..1 + close]).is_some() {
                 return None;
             }
             (Some(&v[..close + 2]), trim_start(&v[close + 2..]))

@@ -118,7 +118,7 @@ impl<'a> Message<'a> {
         let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
         // A list value that is not empty and has no comma is one element, neither empty nor missing.
         let list = known.shape() == Shape::List;
-        let one_element = list && !h.value.is_empty() && !h.value.contains(&b',');
+        let one_element = list && !h.value.is_empty() && memchr::memchr(b',', h.value).is_none();
         if one_element || (!list && !h.value.is_empty()) {
             // One value (already trimmed by the parser): the quick check may settle it.
             let quick_ok = match known {
