@@ -1,7 +1,7 @@
 //! One SIP message: start line, headers in wire order, body. Parsing here is structural only; typed
 //! views are computed when asked (see [`crate::views`]) and full validation lives in [`crate::validate`].
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 
 use crate::error::{ErrorKind, ParseError, Warning, WarningKind};
 use crate::names::{KnownHeader, Shape};
@@ -617,7 +617,13 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
 fn line_end(input: &[u8], from: usize, stray_cr: &mut bool) -> Option<usize> {
     let mut i = from;
     loop {
-        i = find_control(input, i);
+        // Most lines end within a few words; in a long one CR and LF (the only control bytes that
+        // matter here) are found with the vectorised search.
+        let limit = input.len().min(i + 64);
+        i = find_control_before(input, i, limit);
+        if i == limit && limit < input.len() {
+            i = memchr2(b'\r', b'\n', &input[limit..]).map_or(input.len(), |at| limit + at);
+        }
         match *input.get(i)? {
             b'\n' => return Some(i),
             b'\r' if input.get(i + 1) == Some(&b'\n') => return Some(i + 1),
@@ -629,7 +635,7 @@ fn line_end(input: &[u8], from: usize, stray_cr: &mut bool) -> Option<usize> {
 }
 
 /// Index of the first `:` or control byte at or after `from`, or `s.len()`: eight bytes at a time as
-/// in [`find_control`], a byte equal to `:` being one that XOR `:` turns into zero (and a zero byte is
+/// in [`find_control_before`], a byte equal to `:` being one that XOR `:` turns into zero (and a zero byte is
 /// one below 1).
 fn find_colon_or_control(s: &[u8], from: usize) -> usize {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
@@ -652,15 +658,16 @@ fn find_colon_or_control(s: &[u8], from: usize) -> usize {
     i
 }
 
-/// Index of the first control byte (below 0x20: CR, LF, HT, ...) at or after `from`, or `s.len()`.
+/// Index of the first control byte (below 0x20: CR, LF, HT, ...) in `s[from..limit]`, or `limit`.
 ///
 /// Header lines are mostly a few dozen printable bytes, so this looks at eight bytes at a time with
 /// word arithmetic instead of calling a vectorised search once per line: for each byte `b`, the high
 /// bit of `(b - 0x20) & !b` is set exactly when `b < 0x20`, and a borrow from one byte into the next
 /// only happens below such a byte, so the lowest flagged byte is the first control byte.
-fn find_control(s: &[u8], from: usize) -> usize {
+fn find_control_before(s: &[u8], from: usize, limit: usize) -> usize {
     const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
     const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let s = &s[..limit];
     let mut i = from;
     while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let word = u64::from_le_bytes(*chunk);
