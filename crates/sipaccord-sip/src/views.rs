@@ -338,6 +338,19 @@ fn method_text(method: &[u8]) -> &str {
     }
 }
 
+/// A media type or subtype already checked to be a token, as text: the usual ones without a UTF-8 check.
+fn media_text(token: &[u8]) -> &str {
+    match token {
+        b"application" => "application",
+        b"sdp" => "sdp",
+        b"multipart" => "multipart",
+        b"mixed" => "mixed",
+        b"text" => "text",
+        b"plain" => "plain",
+        _ => std::str::from_utf8(token).unwrap_or(""),
+    }
+}
+
 /// Content-Type: media type, subtype and parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentType<'a> {
@@ -351,6 +364,19 @@ pub struct ContentType<'a> {
 impl<'a> ContentType<'a> {
     /// Parses `type/subtype;params`.
     pub fn parse(value: &'a [u8]) -> Result<ContentType<'a>, ValueError> {
+        // The common `type/subtype` with no parameters and no whitespace, as the full path reads it.
+        if let Some(slash) = memchr::memchr(b'/', value) {
+            let (media_type, subtype) = (&value[..slash], &value[slash + 1..]);
+            if scan::is_token(media_type) && scan::is_token(subtype) {
+                let params = &value[value.len()..];
+                return Ok(ContentType { media_type: media_text(media_type), subtype: media_text(subtype), params });
+            }
+        }
+        Self::parse_full(value)
+    }
+
+    /// The full grammar: whitespace, parameters.
+    fn parse_full(value: &'a [u8]) -> Result<ContentType<'a>, ValueError> {
         let value = scan::trim(value);
         let slash = value.iter().position(|&b| b == b'/').ok_or("expected type/subtype")?;
         let media_type = scan::trim(&value[..slash]);
@@ -546,6 +572,17 @@ impl<'a> Message<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_type_quick_path_reads_as_the_full_grammar() {
+        for v in ["application/sdp", "APPLICATION/SDP", "multipart/mixed", "a/b", "text/plain", "x-y/z.w+v"] {
+            assert_eq!(ContentType::parse(v.as_bytes()), ContentType::parse_full(v.as_bytes()), "{v}");
+            assert!(ContentType::parse(v.as_bytes()).is_ok(), "{v}");
+        }
+        for v in ["application/", "/sdp", "a/b/c", "a b/c", "a/b;x", " a/b", "a/b ", "a/\u{e9}"] {
+            assert_eq!(ContentType::parse(v.as_bytes()), ContentType::parse_full(v.as_bytes()), "{v}");
+        }
+    }
 
     #[test]
     fn call_id_is_word_at_word() {
