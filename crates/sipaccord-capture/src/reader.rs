@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,8 @@ use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption
 use pcap_file::pcapng::PcapNgReader;
 use pcap_file::{Endianness, PcapError, TsResolution};
 
-use crate::decode::{Decoder, Packet};
-use crate::{CaptureError, Limits, SipMessage, Summary};
+use crate::decode::{Decoder, Lend, Packet};
+use crate::{CaptureError, Limits, MessageRef, SipMessage, Summary};
 
 type Source = Box<dyn Read + Send>;
 
@@ -142,6 +143,49 @@ impl CaptureReader {
         (self.decoder.summary().clone(), error)
     }
 
+    /// Reads what is left of the file and lends each message to `f` as soon as it is found: the
+    /// messages the iterator would yield, in the same order, each fully parsed and validated, but
+    /// without the copy of its bytes and the layout a [`SipMessage`] keeps. `f` returns
+    /// [`ControlFlow::Break`] to stop reading (nothing after that message is lent).
+    /// Returns the error that stopped the reading early, as the iterator's last item would be.
+    pub fn for_each_message(&mut self, mut f: impl FnMut(&MessageRef<'_>) -> ControlFlow<()>) -> Option<CaptureError> {
+        let stop = std::cell::Cell::new(false);
+        // Messages already queued by an iteration that was not finished.
+        while let Some(message) = self.decoder.pop() {
+            let parsed = message.parse().ok();
+            let lent = MessageRef {
+                file: &message.file,
+                frame: message.frame,
+                timestamp: message.timestamp,
+                src: message.src,
+                dst: message.dst,
+                transport: message.transport,
+                bytes: &message.bytes,
+                outcome: &message.outcome,
+                parsed: parsed.as_ref(),
+            };
+            if f(&lent).is_break() {
+                return None;
+            }
+        }
+        let mut lend = |m: &MessageRef<'_>| {
+            if !stop.get() {
+                stop.set(f(m).is_break());
+            }
+        };
+        while !self.finished {
+            if !self.read_record(Some(&mut lend)) {
+                self.finished = true;
+                self.format = None;
+                self.decoder.finish(Some(&mut lend));
+            }
+            if stop.get() {
+                return None;
+            }
+        }
+        self.pending_error.take()
+    }
+
     /// The file being read.
     pub fn path(&self) -> &Path {
         &self.path
@@ -154,7 +198,7 @@ impl CaptureReader {
 
     /// Reads the next record into the decoder. Returns false at the end of the file or on error
     /// (the error is kept in `pending_error`).
-    fn read_record(&mut self) -> bool {
+    fn read_record<'a>(&'a mut self, lend: Option<Lend<'a>>) -> bool {
         let Some(format) = self.format.as_mut() else {
             return false;
         };
@@ -173,7 +217,7 @@ impl CaptureReader {
                     self.frame += 1;
                     let packet =
                         Packet { frame: self.frame, ts, link: *link, data: &raw.data, orig_len: raw.orig_len as usize };
-                    self.decoder.packet(&packet);
+                    self.decoder.packet(&packet, lend);
                     true
                 }
             },
@@ -259,7 +303,7 @@ impl CaptureReader {
                     data: &data,
                     orig_len: orig,
                 };
-                self.decoder.packet(&packet);
+                self.decoder.packet(&packet, lend);
                 return true;
             },
         }
@@ -307,10 +351,10 @@ impl Iterator for CaptureReader {
             if self.finished {
                 return self.pending_error.take().map(Err);
             }
-            if !self.read_record() {
+            if !self.read_record(None) {
                 self.finished = true;
                 self.format = None;
-                self.decoder.finish();
+                self.decoder.finish(None);
             }
         }
     }

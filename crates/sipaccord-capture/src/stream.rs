@@ -95,7 +95,7 @@ impl Streams {
     /// [`crate::Limits::max_buffered_bytes`] by evicting the least recently active ones.
     pub fn segment(
         &mut self,
-        out: &mut Out,
+        out: &mut Out<'_>,
         src: SocketAddr,
         dst: SocketAddr,
         seq: u32,
@@ -116,7 +116,7 @@ impl Streams {
 
     fn segment_inner(
         &mut self,
-        out: &mut Out,
+        out: &mut Out<'_>,
         src: SocketAddr,
         dst: SocketAddr,
         seq: u32,
@@ -211,7 +211,7 @@ impl Streams {
 
     /// Evicts the `n` least recently active directions (never `keep`), reporting the partial
     /// messages they held.
-    fn evict(&mut self, out: &mut Out, n: usize, keep: Option<(SocketAddr, SocketAddr)>) {
+    fn evict(&mut self, out: &mut Out<'_>, n: usize, keep: Option<(SocketAddr, SocketAddr)>) {
         let mut ages: Vec<(u64, (SocketAddr, SocketAddr))> =
             self.dirs.iter().filter(|(k, _)| Some(**k) != keep).map(|(k, d)| (d.last_used, *k)).collect();
         if ages.is_empty() {
@@ -234,7 +234,7 @@ impl Streams {
     }
 
     /// End of capture: a SIP direction holding part of a message reports it as malformed.
-    pub fn finish(&mut self, out: &mut Out) {
+    pub fn finish(&mut self, out: &mut Out<'_>) {
         let mut keys: Vec<_> = self.dirs.iter().map(|(k, d)| (d.last_frame, *k)).collect();
         keys.sort();
         for (_, key) in keys {
@@ -284,7 +284,7 @@ fn drain_ahead(dir: &mut Dir) {
 }
 
 /// Reports whatever partial SIP message a direction still holds as malformed (it never completed).
-fn flush_dir(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+fn flush_dir(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     let keepalive = dir.buf.iter().all(|&b| b == b'\r' || b == b'\n');
     if dir.mode == Mode::Sip && !keepalive {
         let (frame, ts) = (out.frame, out.ts);
@@ -333,7 +333,7 @@ const HTTP_STARTS: &[&[u8]] = &[
 ];
 
 /// Consumes what the direction's buffer holds according to its mode.
-fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Verdict {
+fn process(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Verdict {
     let mut verdict = match dir.mode {
         Mode::Tls => Verdict::Other(OtherTraffic::Encrypted),
         Mode::NotSip => Verdict::Other(OtherTraffic::TcpNotSip),
@@ -456,7 +456,7 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
 }
 
 /// Frames and emits every complete SIP message at the start of the buffer.
-fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     loop {
         let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         if skip == dir.buf.len() {
@@ -502,7 +502,7 @@ fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) 
 }
 
 /// Decodes WebSocket frames; text and binary messages that are SIP are emitted (RFC 7118).
-fn websocket(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+fn websocket(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     loop {
         let b = &dir.buf;
         if b.len() < 2 {
@@ -577,14 +577,15 @@ fn websocket(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
 }
 
 /// Marks a direction as TLS and reports it once as a skipped (not inspected) stream.
-fn mark_tls(out: &mut Out, dir: &mut Dir, src: SocketAddr, dst: SocketAddr) {
+fn mark_tls(out: &mut Out<'_>, dir: &mut Dir, src: SocketAddr, dst: SocketAddr) {
     dir.mode = Mode::Tls;
     dir.skipped = Some(out.summary.skipped_streams.len());
+    let first_frame = out.frame;
     out.summary.skipped_streams.push(SkippedStream {
         reason: SkipReason::Tls,
         src,
         dst,
-        first_frame: out.frame,
+        first_frame,
         packets: 0,
         bytes: 0,
     });

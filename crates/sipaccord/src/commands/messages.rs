@@ -4,11 +4,12 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use sipaccord_capture::{CaptureError, CaptureReader, OtherTraffic, Outcome as Parsed, SipMessage, Summary};
+use sipaccord_capture::{CaptureError, CaptureReader, MessageRef, OtherTraffic, Outcome as Parsed, Summary};
 
 use crate::Outcome;
 
@@ -47,9 +48,10 @@ struct Line<'m> {
 }
 
 impl<'m> Line<'m> {
-    fn new(m: &'m SipMessage, parsed: Option<&sipaccord_sip::Message<'m>>) -> Line<'m> {
+    fn new(m: &MessageRef<'m>) -> Line<'m> {
+        let parsed = m.parsed;
         let (mut invalid, mut malformed) = (None, None);
-        match &m.outcome {
+        match m.outcome {
             Parsed::Malformed(reason) => malformed = Some(reason.as_str()),
             Parsed::Invalid(reason) => invalid = Some(reason.as_str()),
             Parsed::WellFormed => {}
@@ -171,7 +173,7 @@ impl Writer {
     }
 
     /// One `--format jsonl` object and its newline; keys in a fixed order, absent ones left out.
-    fn jsonl(&mut self, m: &SipMessage, line: &Line<'_>) {
+    fn jsonl(&mut self, m: &MessageRef<'_>, line: &Line<'_>) {
         self.buf.extend_from_slice(b"{\"file\":");
         self.buf.extend_from_slice(&self.file_json);
         self.buf.extend_from_slice(b",\"frame\":");
@@ -209,7 +211,7 @@ impl Writer {
     }
 
     /// One text line: where and when, the first line, then Call-ID and CSeq or why it is not usable.
-    fn text(&mut self, m: &SipMessage, line: &Line<'_>) {
+    fn text(&mut self, m: &MessageRef<'_>, line: &Line<'_>) {
         self.buf.extend_from_slice(self.file_text.as_bytes());
         self.buf.push(b':');
         decimal(&mut self.buf, m.frame);
@@ -327,30 +329,35 @@ pub fn run(args: &MessagesArgs) -> anyhow::Result<Outcome> {
             }
         };
         writer.set_file(path);
-        for item in &mut reader {
-            match item {
-                Ok(message) => {
-                    let parsed = message.parse().ok();
-                    let line = Line::new(&message, parsed.as_ref());
-                    if line.is_finding() {
-                        outcome = outcome.max(Outcome::Findings);
-                    }
-                    match args.format {
-                        Format::Jsonl => writer.jsonl(&message, &line),
-                        Format::Text => writer.text(&message, &line),
-                    }
-                    writer.flush_if_full(&mut out)?;
-                }
+        let mut write_error = None;
+        let error = reader.for_each_message(|message| {
+            let line = Line::new(message);
+            if line.is_finding() {
+                outcome = outcome.max(Outcome::Findings);
+            }
+            match args.format {
+                Format::Jsonl => writer.jsonl(message, &line),
+                Format::Text => writer.text(message, &line),
+            }
+            match writer.flush_if_full(&mut out) {
+                Ok(()) => ControlFlow::Continue(()),
                 Err(e) => {
-                    writer.flush(&mut out)?;
-                    out.flush()?;
-                    eprintln!("sipaccord: {e}");
-                    outcome = outcome.max(match e {
-                        CaptureError::Truncated { .. } | CaptureError::Invalid { .. } => Outcome::Findings,
-                        CaptureError::Io { .. } | CaptureError::NotACapture { .. } => Outcome::Unusable,
-                    });
+                    write_error = Some(e);
+                    ControlFlow::Break(())
                 }
             }
+        });
+        if let Some(e) = write_error {
+            return Err(e.into());
+        }
+        if let Some(e) = error {
+            writer.flush(&mut out)?;
+            out.flush()?;
+            eprintln!("sipaccord: {e}");
+            outcome = outcome.max(match e {
+                CaptureError::Truncated { .. } | CaptureError::Invalid { .. } => Outcome::Findings,
+                CaptureError::Io { .. } | CaptureError::NotACapture { .. } => Outcome::Unusable,
+            });
         }
         totals.add(reader.summary());
     }
