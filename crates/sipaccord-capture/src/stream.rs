@@ -50,6 +50,8 @@ struct Dir {
     skipped: Option<usize>,
     /// Bytes delivered in order so far.
     delivered: u64,
+    /// The SIP message at the start of `buf` was found incomplete (more bytes are needed).
+    incomplete: bool,
 }
 
 impl Dir {
@@ -66,6 +68,7 @@ impl Dir {
             ws_message: Vec::new(),
             skipped: None,
             delivered: 0,
+            incomplete: false,
         }
     }
 }
@@ -300,6 +303,7 @@ fn flush_dir(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir)
         out.ts = ts;
     }
     dir.buf.clear();
+    dir.incomplete = false;
 }
 
 fn is_tls_record(d: &[u8]) -> bool {
@@ -469,6 +473,7 @@ fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut D
         if !sipaccord_sip::is_start_line(&rest[..nl]) {
             // Lost sync (a gap, or garbage between messages): skip to the next start line.
             out.count_unusable(UnusableReason::StreamResync, 1);
+            dir.incomplete = false;
             match find_start_line(rest) {
                 Some(at) => {
                     dir.buf.drain(..skip + at);
@@ -481,12 +486,31 @@ fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut D
             }
             continue;
         }
+        // Usually the buffer holds the whole message: its parse says where it ends, and framing it
+        // first would read every header line twice. A parse that fails (a partial message, or one
+        // that cannot be framed) goes the framing way below, as does a folded header line, where
+        // the two could disagree about which line is a Content-Length.
+        // Once a parse found the message incomplete, framing alone says when the rest has come.
+        let parse =
+            if dir.incomplete { None } else { sipaccord_sip::Message::parse_stream(rest, &out.limits.sip).ok() };
+        if let Some(message) = parse {
+            if !has_folded_lines(&message) {
+                let len = message.len();
+                out.emit_parsed(Transport::Tcp, src, dst, &rest[..len], &message);
+                dir.buf.drain(..skip + len);
+                continue;
+            }
+        }
         match frame_stream(&dir.buf, &out.limits.sip) {
             Ok(Framing::Complete(len)) => {
                 out.emit(Transport::Tcp, src, dst, &dir.buf[..len], None);
                 dir.buf.drain(..len);
+                dir.incomplete = false;
             }
-            Ok(Framing::Partial) => return,
+            Ok(Framing::Partial) => {
+                dir.incomplete = true;
+                return;
+            }
             Err(e) => {
                 // Cannot frame (bad Content-Length, too large): report up to the next start line.
                 let first = skip + nl + 1;
@@ -495,10 +519,26 @@ fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut D
                     None => dir.buf.len(),
                 };
                 let message: Vec<u8> = dir.buf.drain(..cut).collect();
+                dir.incomplete = false;
                 out.emit(Transport::Tcp, src, dst, &message, Some(e.to_string()));
             }
         }
     }
+}
+
+/// Whether a parsed message has a header line folded onto the next (a continuation line): one line
+/// per header, the start line being line 1, and only the empty line after the last header.
+fn has_folded_lines(message: &sipaccord_sip::Message<'_>) -> bool {
+    let headers = message.headers();
+    let Some(last) = headers.last() else {
+        return false;
+    };
+    if last.line as usize != headers.len() + 1 {
+        return true;
+    }
+    let body_start = message.len() - message.body().len();
+    let tail = message.input().get(last.offset as usize..body_start).unwrap_or_default();
+    memchr::memchr_iter(b'\n', tail).count() != 2
 }
 
 /// Decodes WebSocket frames; text and binary messages that are SIP are emitted (RFC 7118).
