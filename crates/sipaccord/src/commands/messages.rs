@@ -39,12 +39,74 @@ enum Format {
 struct Line<'m> {
     method: Option<&'m str>,
     status: Option<u16>,
-    call_id: Option<Cow<'m, str>>,
-    cseq: Option<Cow<'m, str>>,
+    call_id: Option<Text<'m>>,
+    cseq: Option<Text<'m>>,
     /// Set when the message parsed but a header breaks its grammar.
     invalid: Option<&'m str>,
     /// Set when the message could not be parsed at all.
     malformed: Option<&'m str>,
+}
+
+/// A header value to print.
+#[derive(Debug)]
+enum Text<'m> {
+    /// Printable ASCII without `"` or `\`: written as is, in JSON strings too (the common case).
+    Plain(&'m [u8]),
+    /// Anything else: unfolded, invalid UTF-8 replaced, escaped in JSON.
+    Other(Cow<'m, str>),
+}
+
+impl<'m> Text<'m> {
+    fn new(value: &'m [u8]) -> Text<'m> {
+        if is_plain(value) {
+            Text::Plain(value)
+        } else {
+            Text::Other(lossy(sipaccord_sip::unfold(value)))
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Text::Plain(b) => b,
+            Text::Other(s) => s.as_bytes(),
+        }
+    }
+
+    fn json(&self, buf: &mut Vec<u8>) {
+        match self {
+            Text::Plain(b) => {
+                buf.push(b'"');
+                buf.extend_from_slice(b);
+                buf.push(b'"');
+            }
+            Text::Other(s) => json_string(buf, s),
+        }
+    }
+}
+
+/// Whether the bytes are printable ASCII (0x20 to 0x7e) other than `"` and `\`: valid UTF-8 that
+/// neither folding nor JSON escaping changes. Eight bytes at a time.
+fn is_plain(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `v` is zero (exact as a yes or no over the word).
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        // Non-ASCII, below 0x20 (given ASCII), DEL, a quote, a backslash.
+        let bad = (v & HIGH)
+            | (v.wrapping_sub(ONES * 0x20) & !v & HIGH)
+            | zero_byte(v ^ (ONES * 0x7f))
+            | zero_byte(v ^ (ONES * u64::from(b'"')))
+            | zero_byte(v ^ (ONES * u64::from(b'\\')));
+        if bad != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 impl<'m> Line<'m> {
@@ -56,12 +118,25 @@ impl<'m> Line<'m> {
             Parsed::Invalid(reason) => invalid = Some(reason.as_str()),
             Parsed::WellFormed => {}
         }
-        let text = |known| parsed?.known_header(known).map(|h| lossy(h.value_unfolded()));
+        // The first Call-ID and the first CSeq, in one pass over the headers.
+        let (mut call_id, mut cseq) = (None, None);
+        if let Some(message) = parsed {
+            for h in message.headers() {
+                match h.known {
+                    Some(sipaccord_sip::KnownHeader::CALL_ID) if call_id.is_none() => call_id = Some(h.value),
+                    Some(sipaccord_sip::KnownHeader::CSEQ) if cseq.is_none() => cseq = Some(h.value),
+                    _ => continue,
+                }
+                if call_id.is_some() && cseq.is_some() {
+                    break;
+                }
+            }
+        }
         Line {
             method: parsed.and_then(sipaccord_sip::Message::method),
             status: parsed.and_then(sipaccord_sip::Message::status),
-            call_id: text(sipaccord_sip::KnownHeader::CALL_ID),
-            cseq: text(sipaccord_sip::KnownHeader::CSEQ),
+            call_id: call_id.map(Text::new),
+            cseq: cseq.map(Text::new),
             invalid,
             malformed,
         }
@@ -156,14 +231,42 @@ impl Writer {
     fn addr(&mut self, a: SocketAddr) {
         match a {
             SocketAddr::V4(v4) => {
+                // At most `255.255.255.255:65535`, written in place and appended once.
+                let mut text = [0u8; 21];
+                let mut at = 0;
                 for (i, octet) in v4.ip().octets().into_iter().enumerate() {
                     if i > 0 {
-                        self.buf.push(b'.');
+                        text[at] = b'.';
+                        at += 1;
                     }
-                    small_decimal(&mut self.buf, octet);
+                    if octet >= 100 {
+                        text[at] = b'0' + octet / 100;
+                        at += 1;
+                    }
+                    if octet >= 10 {
+                        text[at] = b'0' + octet / 10 % 10;
+                        at += 1;
+                    }
+                    text[at] = b'0' + octet % 10;
+                    at += 1;
                 }
-                self.buf.push(b':');
-                decimal(&mut self.buf, u64::from(v4.port()));
+                text[at] = b':';
+                at += 1;
+                let port = v4.port();
+                let digits = match port {
+                    0..=9 => 1,
+                    10..=99 => 2,
+                    100..=999 => 3,
+                    1000..=9999 => 4,
+                    _ => 5,
+                };
+                let mut n = port;
+                for d in text[at..at + digits].iter_mut().rev() {
+                    *d = b'0' + (n % 10) as u8;
+                    n /= 10;
+                }
+                at += digits;
+                self.buf.extend_from_slice(&text[..at]);
             }
             SocketAddr::V6(_) => {
                 // Writing to a Vec cannot fail.
@@ -195,12 +298,15 @@ impl Writer {
             self.buf.extend_from_slice(b",\"status\":");
             decimal(&mut self.buf, u64::from(status));
         }
-        let strings = [
-            (&b",\"call_id\":"[..], line.call_id.as_deref()),
-            (b",\"cseq\":", line.cseq.as_deref()),
-            (b",\"invalid\":", line.invalid),
-            (b",\"malformed\":", line.malformed),
-        ];
+        if let Some(call_id) = &line.call_id {
+            self.buf.extend_from_slice(b",\"call_id\":");
+            call_id.json(&mut self.buf);
+        }
+        if let Some(cseq) = &line.cseq {
+            self.buf.extend_from_slice(b",\"cseq\":");
+            cseq.json(&mut self.buf);
+        }
+        let strings = [(&b",\"invalid\":"[..], line.invalid), (b",\"malformed\":", line.malformed)];
         for (key, value) in strings {
             if let Some(value) = value {
                 self.buf.extend_from_slice(key);
@@ -230,9 +336,9 @@ impl Writer {
             self.buf.extend_from_slice(reason.as_bytes());
         } else {
             self.buf.extend_from_slice(b"  [Call-ID ");
-            self.buf.extend_from_slice(line.call_id.as_deref().unwrap_or("-").as_bytes());
+            self.buf.extend_from_slice(line.call_id.as_ref().map_or(&b"-"[..], Text::as_bytes));
             self.buf.extend_from_slice(b"; CSeq ");
-            self.buf.extend_from_slice(line.cseq.as_deref().unwrap_or("-").as_bytes());
+            self.buf.extend_from_slice(line.cseq.as_ref().map_or(&b"-"[..], Text::as_bytes));
             self.buf.push(b']');
             if let Some(reason) = line.invalid {
                 self.buf.extend_from_slice(b"\n    invalid: ");
@@ -241,17 +347,6 @@ impl Writer {
         }
         self.buf.push(b'\n');
     }
-}
-
-/// Appends `n` (0 to 255) in decimal.
-fn small_decimal(buf: &mut Vec<u8>, n: u8) {
-    if n >= 100 {
-        buf.push(b'0' + n / 100);
-    }
-    if n >= 10 {
-        buf.push(b'0' + n / 10 % 10);
-    }
-    buf.push(b'0' + n % 10);
 }
 
 /// Appends `n` in decimal.
