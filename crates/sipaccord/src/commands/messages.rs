@@ -232,40 +232,37 @@ impl Writer {
         match a {
             SocketAddr::V4(v4) => {
                 // At most `255.255.255.255:65535`, written in place and appended once.
-                let mut text = [0u8; 21];
+                let mut text = [0u8; 22];
                 let mut at = 0;
-                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-                    if i > 0 {
-                        text[at] = b'.';
-                        at += 1;
-                    }
-                    if octet >= 100 {
-                        text[at] = b'0' + octet / 100;
-                        at += 1;
-                    }
-                    if octet >= 10 {
-                        text[at] = b'0' + octet / 10 % 10;
-                        at += 1;
-                    }
-                    text[at] = b'0' + octet % 10;
-                    at += 1;
+                for octet in v4.ip().octets() {
+                    let (digits, len) = OCTETS[usize::from(octet)];
+                    text[at..at + 4].copy_from_slice(&digits);
+                    at += len;
                 }
-                text[at] = b':';
-                at += 1;
+                // The fourth octet's dot becomes the colon.
+                text[at - 1] = b':';
                 let port = v4.port();
-                let digits = match port {
+                let len = match port {
                     0..=9 => 1,
                     10..=99 => 2,
                     100..=999 => 3,
                     1000..=9999 => 4,
                     _ => 5,
                 };
-                let mut n = port;
-                for d in text[at..at + digits].iter_mut().rev() {
-                    *d = b'0' + (n % 10) as u8;
-                    n /= 10;
+                let mut n = usize::from(port);
+                let mut end = at + len;
+                while n >= 100 {
+                    let pair = n % 100 * 2;
+                    text[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+                    end -= 2;
+                    n /= 100;
                 }
-                at += digits;
+                if n >= 10 {
+                    text[end - 2..end].copy_from_slice(&PAIRS[n * 2..n * 2 + 2]);
+                } else {
+                    text[end - 1] = b'0' + n as u8;
+                }
+                at += len;
                 self.buf.extend_from_slice(&text[..at]);
             }
             SocketAddr::V6(_) => {
@@ -292,7 +289,7 @@ impl Writer {
         self.buf.push(b'"');
         if let Some(method) = line.method {
             self.buf.extend_from_slice(b",\"method\":");
-            json_string(&mut self.buf, method);
+            Text::new(method.as_bytes()).json(&mut self.buf);
         }
         if let Some(status) = line.status {
             self.buf.extend_from_slice(b",\"status\":");
@@ -349,17 +346,57 @@ impl Writer {
     }
 }
 
+/// Each octet in decimal followed by a dot (four bytes, of which the first `len` count).
+static OCTETS: [([u8; 4], usize); 256] = {
+    let mut table = [([0u8; 4], 0usize); 256];
+    let mut n = 0;
+    while n < 256 {
+        let (mut digits, mut len) = ([0u8; 4], 0);
+        if n >= 100 {
+            digits[len] = b'0' + (n / 100) as u8;
+            len += 1;
+        }
+        if n >= 10 {
+            digits[len] = b'0' + (n / 10 % 10) as u8;
+            len += 1;
+        }
+        digits[len] = b'0' + (n % 10) as u8;
+        digits[len + 1] = b'.';
+        table[n] = (digits, len + 2);
+        n += 1;
+    }
+    table
+};
+
+/// `00` to `99`, two bytes each.
+static PAIRS: [u8; 200] = {
+    let mut table = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        table[n * 2] = b'0' + (n / 10) as u8;
+        table[n * 2 + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    table
+};
+
 /// Appends `n` in decimal.
 fn decimal(buf: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        digits[at] = b'0' + n as u8;
     }
     buf.extend_from_slice(&digits[at..]);
 }
