@@ -27,7 +27,8 @@
 //! (256 MiB by default), pending IP fragment sets and their size (about 70 MiB at most by default).
 //! The oldest state is evicted first when a limit is reached; the eviction is counted in
 //! [`Summary::unusable`] and a partial SIP message it held is yielded as malformed.
-//! Besides these, the reader keeps pcap-file's read buffer (8 MB), one small entry per SCTP
+//! Besides these, the reader keeps a read buffer (256 KiB for pcap, grown to the largest record if
+//! one is larger; pcap-file's 8 MB for pcapng), one small entry per SCTP
 //! direction (recent TSNs) and one per distinct SIP flow (for [`Summary::flows`]).
 //! IP fragment sets expire after [`Limits::fragment_timeout`] of capture time.
 
@@ -37,6 +38,7 @@
 mod decode;
 mod frag;
 mod reader;
+mod records;
 mod stream;
 
 use std::collections::BTreeMap;

@@ -8,25 +8,26 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::PcapNgReader;
 use pcap_file::{Endianness, PcapError, TsResolution};
 
 use crate::decode::{Decoder, Lend, Packet};
+use crate::records::PcapRecords;
 use crate::{CaptureError, Limits, MessageRef, SipMessage, Summary};
 
 type Source = Box<dyn Read + Send>;
 
 enum Format {
-    Pcap { reader: PcapReader<Source>, link: u32, nanos: bool },
+    Pcap { records: PcapRecords<Source>, link: u32, nanos: bool },
     PcapNg { reader: PcapNgReader<Source> },
 }
 
 /// Reads one capture file and yields its SIP messages in the order they completed.
 ///
 /// Create it with [`CaptureReader::open`]; iterate it; read [`CaptureReader::summary`] at the end.
-/// The file is read record by record (pcap-file keeps a read buffer of a few MiB), never whole.
+/// The file is read record by record through a read buffer (256 KiB for pcap, 8 MB for pcapng),
+/// never whole.
 pub struct CaptureReader {
     path: PathBuf,
     format: Option<Format>,
@@ -105,11 +106,11 @@ impl CaptureReader {
             | [0xd4, 0xc3, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d]
             | [0x4d, 0x3c, 0xb2, 0xa1] => {
-                let reader = PcapReader::new(source).map_err(|e| header_error(path, e))?;
-                let header = reader.header();
+                let records = PcapRecords::new(source).map_err(|e| header_error(path, e))?;
+                let header = records.header();
                 let link = u32::from(header.datalink);
                 let nanos = header.ts_resolution == TsResolution::NanoSecond;
-                (Format::Pcap { reader, link, nanos }, 24)
+                (Format::Pcap { records, link, nanos }, 24)
             }
             _ => return Err(not_capture()),
         };
@@ -203,20 +204,25 @@ impl CaptureReader {
             return false;
         };
         match format {
-            Format::Pcap { reader, link, nanos } => match reader.next_raw_packet() {
-                None => false,
-                Some(Err(e)) => {
+            Format::Pcap { records, link, nanos } => match records.next_record() {
+                Ok(None) => false,
+                Err(e) => {
                     self.pending_error = Some(record_error(&self.path, self.offset, e));
                     false
                 }
-                Some(Ok(raw)) => {
-                    let frac = u64::from(raw.ts_frac);
-                    let ts = Duration::from_secs(u64::from(raw.ts_sec))
+                Ok(Some(record)) => {
+                    let frac = u64::from(record.ts_frac);
+                    let ts = Duration::from_secs(u64::from(record.ts_sec))
                         + if *nanos { Duration::from_nanos(frac) } else { Duration::from_micros(frac) };
-                    self.offset += 16 + u64::from(raw.incl_len);
+                    self.offset += 16 + u64::from(record.incl_len);
                     self.frame += 1;
-                    let packet =
-                        Packet { frame: self.frame, ts, link: *link, data: &raw.data, orig_len: raw.orig_len as usize };
+                    let packet = Packet {
+                        frame: self.frame,
+                        ts,
+                        link: *link,
+                        data: records.data(&record),
+                        orig_len: record.orig_len as usize,
+                    };
                     self.decoder.packet(&packet, lend);
                     true
                 }
