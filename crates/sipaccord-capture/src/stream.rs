@@ -105,27 +105,6 @@ impl Streams {
         flags: u8,
         payload: &[u8],
     ) -> Verdict {
-        let key = (src, dst);
-        let before = self.dirs.get(&key).map_or(0, Dir::held);
-        let verdict = self.segment_inner(out, src, dst, seq, flags, payload);
-        let after = self.dirs.get(&key).map_or(0, Dir::held);
-        self.held = (self.held + after).saturating_sub(before);
-        while self.held > out.limits.max_buffered_bytes && self.dirs.len() > 1 {
-            let n = (self.dirs.len() / 8).max(1);
-            self.evict(out, n, Some(key));
-        }
-        verdict
-    }
-
-    fn segment_inner(
-        &mut self,
-        out: &mut Out<'_>,
-        src: SocketAddr,
-        dst: SocketAddr,
-        seq: u32,
-        flags: u8,
-        payload: &[u8],
-    ) -> Verdict {
         self.clock += 1;
         let key = (src, dst);
         if !self.dirs.contains_key(&key) {
@@ -137,81 +116,108 @@ impl Streams {
                 let n = (self.dirs.len() / 8).max(1);
                 self.evict(out, n, None);
             }
+            self.dirs.insert(key, Dir::new());
         }
-        let clock = self.clock;
-        let dir = self.dirs.entry(key).or_insert_with(Dir::new);
-        dir.last_used = clock;
-        if flags & SYN != 0 {
-            let isn = seq.wrapping_add(1);
-            // A SYN at or just behind the next expected byte is a retransmission; elsewhere it opens a
-            // new connection on the same addresses and ports.
-            let restart = dir.next_seq.is_some_and(|n| {
-                let delta = seq_delta(isn, n);
-                delta > 0 || delta < -(out.limits.max_stream_buffer as i64)
-            });
-            if restart {
-                // A new connection on the same ports: report what the old one left incomplete.
-                flush_dir(out, src, dst, dir);
-                *dir = Dir::new();
-                dir.last_used = clock;
-            }
-            dir.next_seq = Some(isn);
-            if payload.is_empty() {
-                return Verdict::Other(OtherTraffic::TcpNotSip);
-            }
-        }
-        if payload.is_empty() {
-            return if dir.mode == Mode::Tls {
-                Verdict::Other(OtherTraffic::Encrypted)
-            } else {
-                Verdict::Other(OtherTraffic::TcpNotSip)
-            };
-        }
-        let seq = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
-        let next = *dir.next_seq.get_or_insert(seq);
-        let delta = seq_delta(seq, next);
-        let limit = out.limits.max_stream_buffer;
-        if delta <= 0 {
-            let overlap = usize::try_from(-delta).unwrap_or(usize::MAX);
-            if overlap < payload.len() {
-                append(dir, &payload[overlap..]);
-            }
-        } else if delta as usize > limit {
-            // Far ahead: the capture missed a lot (or the stream restarted). Start over here.
-            out.count_unusable(UnusableReason::StreamGap, 1);
-            flush_dir(out, src, dst, dir);
-            dir.buf.clear();
-            dir.ahead.clear();
-            dir.ahead_bytes = 0;
-            dir.next_seq = Some(seq);
-            append(dir, payload);
-        } else {
-            dir.ahead.push((seq, payload.to_vec()));
-            dir.ahead_bytes += payload.len();
-            if dir.ahead_bytes + dir.buf.len() > limit {
-                // The hole was never filled: skip to the earliest waiting segment.
-                out.count_unusable(UnusableReason::StreamGap, 1);
-                flush_dir(out, src, dst, dir);
-                dir.buf.clear();
-                let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
-                dir.next_seq = earliest;
-            }
-        }
-        drain_ahead(dir);
-        dir.last_frame = out.frame;
-        dir.last_ts = out.ts;
-        let verdict = process(out, src, dst, dir);
-        if let Some(skipped) = dir.skipped.and_then(|i| out.summary.skipped_streams.get_mut(i)) {
-            skipped.packets += 1;
-            skipped.bytes = dir.delivered;
-        }
-        if dir.buf.len() > limit {
-            out.count_unusable(UnusableReason::StreamGap, 1);
-            dir.buf.clear();
+        let Some(dir) = self.dirs.get_mut(&key) else {
+            return Verdict::Other(OtherTraffic::TcpNotSip);
+        };
+        let before = dir.held();
+        let verdict = dir_segment(out, src, dst, seq, flags, payload, dir, self.clock);
+        let after = dir.held();
+        self.held = (self.held + after).saturating_sub(before);
+        while self.held > out.limits.max_buffered_bytes && self.dirs.len() > 1 {
+            let n = (self.dirs.len() / 8).max(1);
+            self.evict(out, n, Some(key));
         }
         verdict
     }
+}
 
+/// One segment of a direction that exists (`clock` is the segment's count, for eviction order).
+#[allow(clippy::too_many_arguments)]
+fn dir_segment(
+    out: &mut Out<'_>,
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    flags: u8,
+    payload: &[u8],
+    dir: &mut Dir,
+    clock: u64,
+) -> Verdict {
+    dir.last_used = clock;
+    if flags & SYN != 0 {
+        let isn = seq.wrapping_add(1);
+        // A SYN at or just behind the next expected byte is a retransmission; elsewhere it opens a
+        // new connection on the same addresses and ports.
+        let restart = dir.next_seq.is_some_and(|n| {
+            let delta = seq_delta(isn, n);
+            delta > 0 || delta < -(out.limits.max_stream_buffer as i64)
+        });
+        if restart {
+            // A new connection on the same ports: report what the old one left incomplete.
+            flush_dir(out, src, dst, dir);
+            *dir = Dir::new();
+            dir.last_used = clock;
+        }
+        dir.next_seq = Some(isn);
+        if payload.is_empty() {
+            return Verdict::Other(OtherTraffic::TcpNotSip);
+        }
+    }
+    if payload.is_empty() {
+        return if dir.mode == Mode::Tls {
+            Verdict::Other(OtherTraffic::Encrypted)
+        } else {
+            Verdict::Other(OtherTraffic::TcpNotSip)
+        };
+    }
+    let seq = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
+    let next = *dir.next_seq.get_or_insert(seq);
+    let delta = seq_delta(seq, next);
+    let limit = out.limits.max_stream_buffer;
+    if delta <= 0 {
+        let overlap = usize::try_from(-delta).unwrap_or(usize::MAX);
+        if overlap < payload.len() {
+            append(dir, &payload[overlap..]);
+        }
+    } else if delta as usize > limit {
+        // Far ahead: the capture missed a lot (or the stream restarted). Start over here.
+        out.count_unusable(UnusableReason::StreamGap, 1);
+        flush_dir(out, src, dst, dir);
+        dir.buf.clear();
+        dir.ahead.clear();
+        dir.ahead_bytes = 0;
+        dir.next_seq = Some(seq);
+        append(dir, payload);
+    } else {
+        dir.ahead.push((seq, payload.to_vec()));
+        dir.ahead_bytes += payload.len();
+        if dir.ahead_bytes + dir.buf.len() > limit {
+            // The hole was never filled: skip to the earliest waiting segment.
+            out.count_unusable(UnusableReason::StreamGap, 1);
+            flush_dir(out, src, dst, dir);
+            dir.buf.clear();
+            let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
+            dir.next_seq = earliest;
+        }
+    }
+    drain_ahead(dir);
+    dir.last_frame = out.frame;
+    dir.last_ts = out.ts;
+    let verdict = process(out, src, dst, dir);
+    if let Some(skipped) = dir.skipped.and_then(|i| out.summary.skipped_streams.get_mut(i)) {
+        skipped.packets += 1;
+        skipped.bytes = dir.delivered;
+    }
+    if dir.buf.len() > limit {
+        out.count_unusable(UnusableReason::StreamGap, 1);
+        dir.buf.clear();
+    }
+    verdict
+}
+
+impl Streams {
     /// Evicts the `n` least recently active directions (never `keep`), reporting the partial
     /// messages they held.
     fn evict(&mut self, out: &mut Out<'_>, n: usize, keep: Option<(SocketAddr, SocketAddr)>) {
