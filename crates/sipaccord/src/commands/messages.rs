@@ -216,12 +216,11 @@ impl Writer {
         }
         self.buf.extend_from_slice(&self.second_text);
         self.buf.push(b'.');
-        let micros = t.subsec_micros();
+        // Six digits, two at a time.
+        let micros = t.subsec_micros() as usize;
         let mut digits = [b'0'; 6];
-        let mut n = micros;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
+        for (i, pair) in [micros / 10_000, micros / 100 % 100, micros % 100].into_iter().enumerate() {
+            digits[i * 2..i * 2 + 2].copy_from_slice(&PAIRS[pair * 2..pair * 2 + 2]);
         }
         self.buf.extend_from_slice(&digits);
         self.buf.push(b'Z');
