@@ -11,7 +11,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::frag::{FragKey, Fragments, Reassembly};
 use crate::stream::Streams;
-use crate::{Layer, Limits, OtherTraffic, Outcome, SipMessage, Summary, Transport, UnusableReason};
+use crate::{Layer, Limits, MessageRef, OtherTraffic, Outcome, SipMessage, Summary, Transport, UnusableReason};
 
 /// Tunnels deeper than this are not followed (a guard against crafted loops).
 const MAX_DEPTH: u8 = 8;
@@ -39,8 +39,9 @@ pub(crate) enum Verdict {
     Other(OtherTraffic),
 }
 
-/// Where messages go, with the context of the packet being decoded.
-pub(crate) struct Out {
+/// The decoder's output side, kept across packets: what was counted, the queue of messages, the
+/// context of the packet being decoded.
+pub(crate) struct State {
     pub file: Arc<Path>,
     pub limits: Limits,
     pub summary: Summary,
@@ -52,7 +53,47 @@ pub(crate) struct Out {
     pub truncated: bool,
 }
 
-impl Out {
+/// A caller's closure that messages are lent to instead of being queued (see
+/// [`crate::CaptureReader::for_each_message`]).
+pub(crate) type Lend<'a> = &'a mut dyn FnMut(&MessageRef<'_>);
+
+/// Where messages go while one packet is decoded: the [`State`], and the closure they are lent to,
+/// if any (else they are queued as [`SipMessage`]s).
+pub(crate) struct Out<'a> {
+    state: &'a mut State,
+    lend: Option<Lend<'a>>,
+}
+
+impl<'a> Out<'a> {
+    pub fn new(state: &'a mut State, lend: Option<Lend<'a>>) -> Out<'a> {
+        Out { state, lend }
+    }
+}
+
+/// What the decoder knows of a message's parse when it hands the message on.
+enum Parsed<'m, 'a> {
+    /// It parsed, with the reader's limits.
+    Yes(&'m sipaccord_sip::Message<'a>),
+    /// It was not parsed, or did not parse; `reparse` when a parse with the default limits (what
+    /// `SipMessage::parse` does) might still succeed.
+    Not { reparse: bool },
+}
+
+impl std::ops::Deref for Out<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        self.state
+    }
+}
+
+impl std::ops::DerefMut for Out<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.state
+    }
+}
+
+impl State {
     /// Verdict for a header that does not fit: snaplen if the packet was cut, bad header otherwise.
     pub fn short(&self, layer: Layer) -> Verdict {
         if self.truncated {
@@ -73,8 +114,11 @@ impl Out {
             Verdict::Other(o) => *self.summary.other.entry(o).or_default() += 1,
         }
     }
+}
 
-    /// Queues one message found in the capture, parsing it to record the outcome.
+impl Out<'_> {
+    /// Parses and validates one message found in the capture (`raw` may start with keep-alive line
+    /// endings) and queues it, or lends it to the caller; `problem` marks it malformed without parsing.
     pub fn emit(
         &mut self,
         transport: Transport,
@@ -84,33 +128,103 @@ impl Out {
         problem: Option<String>,
     ) {
         let skip = raw.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
-        let (outcome, layout) = match problem {
-            Some(reason) => (Outcome::Malformed(reason), None),
-            None => classify(&raw[skip..], transport, &self.limits.sip),
-        };
-        // Offsets in the layout are from the start of these bytes, wherever they are kept.
-        let bytes = Bytes::copy_from_slice(&raw[skip..]);
+        let bytes = &raw[skip..];
+        match problem {
+            Some(reason) => {
+                self.deliver(transport, src, dst, bytes, Outcome::Malformed(reason), Parsed::Not { reparse: true })
+            }
+            None => match parse_message(bytes, transport, &self.state.limits.sip) {
+                Ok(message) => self.emit_parsed(transport, src, dst, bytes, &message),
+                Err(e) => {
+                    // Parsing again with the same limits would fail the same way.
+                    let reparse = self.state.limits.sip != sipaccord_sip::Limits::default();
+                    self.deliver(
+                        transport,
+                        src,
+                        dst,
+                        bytes,
+                        Outcome::Malformed(e.to_string()),
+                        Parsed::Not { reparse },
+                    );
+                }
+            },
+        }
+    }
+
+    /// One message that `message` parsed from the start of `bytes` (keep-alives skipped) with the rules
+    /// of its transport and the reader's limits; its input may go on past `bytes` (a stream buffer).
+    pub fn emit_parsed(
+        &mut self,
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        bytes: &[u8],
+        message: &sipaccord_sip::Message<'_>,
+    ) {
+        let outcome = validate(message);
+        self.deliver(transport, src, dst, bytes, outcome, Parsed::Yes(message));
+    }
+
+    fn deliver(
+        &mut self,
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        bytes: &[u8],
+        outcome: Outcome,
+        parsed: Parsed<'_, '_>,
+    ) {
+        let state = &mut *self.state;
         let (a, b) = if src <= dst { (src, dst) } else { (dst, src) };
         let flow_transport = if transport == Transport::WebSocket { Transport::Tcp } else { transport };
-        if self.flows.insert((flow_transport, a, b)) {
-            self.summary.flows += 1;
+        if state.flows.insert((flow_transport, a, b)) {
+            state.summary.flows += 1;
         }
-        self.summary.messages += 1;
+        state.summary.messages += 1;
         match outcome {
             Outcome::WellFormed => {}
-            Outcome::Invalid(_) => self.summary.invalid += 1,
-            Outcome::Malformed(_) => self.summary.malformed += 1,
+            Outcome::Invalid(_) => state.summary.invalid += 1,
+            Outcome::Malformed(_) => state.summary.malformed += 1,
         }
-        self.queue.push_back(SipMessage {
-            file: self.file.clone(),
-            frame: self.frame,
-            timestamp: self.ts,
+        if let Some(lend) = self.lend.as_mut() {
+            // What `SipMessage::parse` gives for a message the reader did not parse (or parsed with
+            // other limits than the default): a parse of the bytes with the default limits.
+            let reparsed;
+            let parsed = match parsed {
+                Parsed::Yes(m) => Some(m),
+                Parsed::Not { reparse: true } => {
+                    reparsed = parse_message(bytes, transport, &sipaccord_sip::Limits::default());
+                    reparsed.as_ref().ok()
+                }
+                Parsed::Not { reparse: false } => None,
+            };
+            lend(&MessageRef {
+                file: &state.file,
+                frame: state.frame,
+                timestamp: state.ts,
+                src,
+                dst,
+                transport,
+                bytes,
+                outcome: &outcome,
+                parsed,
+            });
+            return;
+        }
+        state.queue.push_back(SipMessage {
+            file: state.file.clone(),
+            frame: state.frame,
+            timestamp: state.ts,
             src,
             dst,
             transport,
-            bytes,
+            // Offsets in the layout are from the start of these bytes, wherever they are kept.
+            bytes: Bytes::copy_from_slice(bytes),
             outcome,
-            layout,
+            layout: match parsed {
+                Parsed::Yes(m) => Some(m.layout()),
+                Parsed::Not { .. } => None,
+            },
         });
     }
 
@@ -199,20 +313,16 @@ impl Out {
 /// Headers a message must have to be usable (RFC 3261 8.1.1, Max-Forwards aside).
 const ESSENTIAL: &[&str] = &["Call-ID", "CSeq", "From", "To", "Via"];
 
-/// Parses a message with the rules of its transport and validates it; the layout of what parsed.
-fn classify(
-    bytes: &[u8],
+/// Parses a message with the rules of its transport.
+fn parse_message<'a>(
+    bytes: &'a [u8],
     transport: Transport,
     limits: &sipaccord_sip::Limits,
-) -> (Outcome, Option<sipaccord_sip::Layout>) {
-    let parsed = if transport.is_stream() {
+) -> Result<sipaccord_sip::Message<'a>, sipaccord_sip::ParseError> {
+    if transport.is_stream() {
         sipaccord_sip::Message::parse_stream(bytes, limits)
     } else {
         sipaccord_sip::Message::parse_with(bytes, limits)
-    };
-    match parsed {
-        Err(e) => (Outcome::Malformed(e.to_string()), None),
-        Ok(message) => (validate(&message), Some(message.layout())),
     }
 }
 
@@ -251,7 +361,12 @@ fn ipv6(d: &[u8], at: usize) -> Ipv6Addr {
 
 /// The decoder: per-file state (fragments, streams, SCTP partial messages) and the output queue.
 pub(crate) struct Decoder {
-    out: Out,
+    state: State,
+    parts: Parts,
+}
+
+/// The decoder's reassembly state.
+struct Parts {
     frags: Fragments,
     streams: Streams,
     sctp: FxHashMap<(SocketAddr, SocketAddr, u16), (Vec<u8>, u64)>,
@@ -262,7 +377,7 @@ pub(crate) struct Decoder {
 impl Decoder {
     pub fn new(file: Arc<Path>, limits: Limits) -> Decoder {
         Decoder {
-            out: Out {
+            state: State {
                 file,
                 limits,
                 summary: Summary::default(),
@@ -272,170 +387,180 @@ impl Decoder {
                 ts: Duration::ZERO,
                 truncated: false,
             },
-            frags: Fragments::default(),
-            streams: Streams::default(),
-            sctp: FxHashMap::default(),
-            tsns: FxHashMap::default(),
-            last_expiry: Duration::ZERO,
+            parts: Parts {
+                frags: Fragments::default(),
+                streams: Streams::default(),
+                sctp: FxHashMap::default(),
+                tsns: FxHashMap::default(),
+                last_expiry: Duration::ZERO,
+            },
         }
     }
 
     pub fn set_limits(&mut self, limits: Limits) {
-        self.out.limits = limits;
+        self.state.limits = limits;
     }
 
     pub fn summary(&self) -> &Summary {
-        &self.out.summary
+        &self.state.summary
     }
 
     pub fn pop(&mut self) -> Option<SipMessage> {
-        self.out.queue.pop_front()
+        self.state.queue.pop_front()
     }
 
-    pub fn packet(&mut self, p: &Packet<'_>) {
-        self.out.frame = p.frame;
-        self.out.ts = p.ts;
-        self.out.truncated = p.data.len() < p.orig_len;
-        self.out.summary.packets += 1;
-        // Expiry scans every pending set, so it runs at most once per second of capture time.
-        if p.ts.saturating_sub(self.last_expiry) >= Duration::from_secs(1) || p.ts < self.last_expiry {
-            self.last_expiry = p.ts;
-            for dropped in self.frags.expire(p.ts, &self.out.limits) {
-                self.out.count_unusable(dropped, 1);
-            }
-        }
-        let v = self.link(p.link, p.data, 0);
-        self.out.count_verdict(v);
-        if self.frags.evicted > 0 {
-            let n = std::mem::take(&mut self.frags.evicted);
-            self.out.count_unusable(UnusableReason::FragmentLimit, n);
-        }
+    /// Decodes one record; its messages are queued, or lent to `lend`.
+    pub fn packet<'a>(&'a mut self, p: &Packet<'_>, lend: Option<Lend<'a>>) {
+        let mut out = Out::new(&mut self.state, lend);
+        self.parts.packet(&mut out, p);
     }
 
     /// A HEPv3 packet received outside any capture (e.g. by a HEP listener).
     pub fn hep(&mut self, frame: u64, ts: Duration, payload: &[u8]) {
-        self.out.frame = frame;
-        self.out.ts = ts;
-        self.out.truncated = false;
-        self.out.summary.packets += 1;
-        let v = self.out.hep(payload);
-        self.out.count_verdict(v);
+        let mut out = Out::new(&mut self.state, None);
+        out.frame = frame;
+        out.ts = ts;
+        out.truncated = false;
+        out.summary.packets += 1;
+        let v = out.hep(payload);
+        out.count_verdict(v);
     }
 
-    /// End of file: incomplete stream data and fragment sets are reported.
-    pub fn finish(&mut self) {
-        self.streams.finish(&mut self.out);
+    /// End of file: incomplete stream data and fragment sets are reported (queued, or lent to `lend`).
+    pub fn finish<'a>(&'a mut self, lend: Option<Lend<'a>>) {
+        let mut out = Out::new(&mut self.state, lend);
+        self.parts.finish(&mut out);
+    }
+}
+
+impl Parts {
+    fn packet(&mut self, out: &mut Out<'_>, p: &Packet<'_>) {
+        out.frame = p.frame;
+        out.ts = p.ts;
+        out.truncated = p.data.len() < p.orig_len;
+        out.summary.packets += 1;
+        // Expiry scans every pending set, so it runs at most once per second of capture time.
+        if p.ts.saturating_sub(self.last_expiry) >= Duration::from_secs(1) || p.ts < self.last_expiry {
+            self.last_expiry = p.ts;
+            for dropped in self.frags.expire(p.ts, &out.limits) {
+                out.count_unusable(dropped, 1);
+            }
+        }
+        let v = self.link(out, p.link, p.data, 0);
+        out.count_verdict(v);
+        if self.frags.evicted > 0 {
+            let n = std::mem::take(&mut self.frags.evicted);
+            out.count_unusable(UnusableReason::FragmentLimit, n);
+        }
+    }
+
+    fn finish(&mut self, out: &mut Out<'_>) {
+        self.streams.finish(out);
         let pending = self.frags.clear();
         if pending > 0 {
-            self.out.count_unusable(UnusableReason::FragmentTimeout, pending);
+            out.count_unusable(UnusableReason::FragmentTimeout, pending);
         }
         let leftovers: Vec<_> = self.sctp.drain().collect();
         for ((src, dst, _), (data, frame)) in leftovers {
             if sipaccord_sip::looks_like_sip(&data) {
-                self.out.frame = frame;
-                self.out.emit(
-                    Transport::Sctp,
-                    src,
-                    dst,
-                    &data,
-                    Some("SCTP message incomplete at end of capture".into()),
-                );
+                out.frame = frame;
+                out.emit(Transport::Sctp, src, dst, &data, Some("SCTP message incomplete at end of capture".into()));
             }
         }
     }
 
-    fn link(&mut self, link: u32, d: &[u8], depth: u8) -> Verdict {
+    fn link(&mut self, out: &mut Out<'_>, link: u32, d: &[u8], depth: u8) -> Verdict {
         match link {
             // DLT_NULL: address family in host byte order.
             0 => {
                 if d.len() < 4 {
-                    return self.out.short(Layer::Link);
+                    return out.short(Layer::Link);
                 }
                 let le = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);
                 let be = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
-                self.family(if le < 0x10000 { le } else { be }, &d[4..], depth)
+                self.family(out, if le < 0x10000 { le } else { be }, &d[4..], depth)
             }
             // DLT_LOOP: address family in network byte order.
             108 => {
                 if d.len() < 4 {
-                    return self.out.short(Layer::Link);
+                    return out.short(Layer::Link);
                 }
-                self.family(be32(d, 0), &d[4..], depth)
+                self.family(out, be32(d, 0), &d[4..], depth)
             }
-            1 => self.ether(d, depth),
+            1 => self.ether(out, d, depth),
             // Raw IP (101, and the historical 12 and 14).
-            101 | 12 | 14 => self.ip(d, depth),
-            228 => self.ipv4(d, depth),
-            229 => self.ipv6(d, depth),
+            101 | 12 | 14 => self.ip(out, d, depth),
+            228 => self.ipv4(out, d, depth),
+            229 => self.ipv6(out, d, depth),
             // Linux cooked capture v1.
             113 => {
                 if d.len() < 16 {
-                    return self.out.short(Layer::Link);
+                    return out.short(Layer::Link);
                 }
                 let hatype = be16(d, 2);
                 let proto = be16(d, 14);
                 if hatype == 778 {
                     // ARPHRD_IPGRE: the payload is a GRE packet.
-                    return self.gre(&d[16..], depth);
+                    return self.gre(out, &d[16..], depth);
                 }
                 if proto == 0x0004 || proto == 0x0001 {
                     return Verdict::Other(OtherTraffic::NotIp);
                 }
-                self.ethertype(proto, &d[16..], depth)
+                self.ethertype(out, proto, &d[16..], depth)
             }
             // Linux cooked capture v2.
             276 => {
                 if d.len() < 20 {
-                    return self.out.short(Layer::Link);
+                    return out.short(Layer::Link);
                 }
-                self.ethertype(be16(d, 0), &d[20..], depth)
+                self.ethertype(out, be16(d, 0), &d[20..], depth)
             }
             // PPP, PPP in HDLC framing.
-            9 | 50 => self.ppp(d, depth),
+            9 | 50 => self.ppp(out, d, depth),
             // PPPoE session frames without Ethernet (DLT_PPP_ETHER).
-            51 => self.pppoe(d, depth),
+            51 => self.pppoe(out, d, depth),
             other => Verdict::Unusable(UnusableReason::UnsupportedLinkType(other)),
         }
     }
 
-    fn family(&mut self, family: u32, d: &[u8], depth: u8) -> Verdict {
+    fn family(&mut self, out: &mut Out<'_>, family: u32, d: &[u8], depth: u8) -> Verdict {
         match family {
-            2 => self.ipv4(d, depth),
-            24 | 28 | 30 | 10 => self.ipv6(d, depth),
+            2 => self.ipv4(out, d, depth),
+            24 | 28 | 30 | 10 => self.ipv6(out, d, depth),
             _ => Verdict::Other(OtherTraffic::NotIp),
         }
     }
 
-    fn ether(&mut self, d: &[u8], depth: u8) -> Verdict {
+    fn ether(&mut self, out: &mut Out<'_>, d: &[u8], depth: u8) -> Verdict {
         if d.len() < 14 {
-            return self.out.short(Layer::Link);
+            return out.short(Layer::Link);
         }
         let et = be16(d, 12);
         if et < 0x0600 {
             // 802.3 with LLC; SNAP carries an Ethertype.
             if d.len() >= 22 && d[14] == 0xaa && d[15] == 0xaa {
-                return self.ethertype(be16(d, 20), &d[22..], depth);
+                return self.ethertype(out, be16(d, 20), &d[22..], depth);
             }
             return Verdict::Other(OtherTraffic::NotIp);
         }
-        self.ethertype(et, &d[14..], depth)
+        self.ethertype(out, et, &d[14..], depth)
     }
 
-    fn ethertype(&mut self, et: u16, d: &[u8], depth: u8) -> Verdict {
+    fn ethertype(&mut self, out: &mut Out<'_>, et: u16, d: &[u8], depth: u8) -> Verdict {
         match et {
-            0x0800 => self.ipv4(d, depth),
-            0x86dd => self.ipv6(d, depth),
+            0x0800 => self.ipv4(out, d, depth),
+            0x86dd => self.ipv6(out, d, depth),
             0x8100 | 0x88a8 | 0x9100 | 0x9200 => {
                 // Strip stacked tags in a loop: a crafted frame could hold thousands.
                 let mut d = d;
                 loop {
                     if d.len() < 4 {
-                        return self.out.short(Layer::Vlan);
+                        return out.short(Layer::Vlan);
                     }
                     let inner = be16(d, 2);
                     d = &d[4..];
                     if !matches!(inner, 0x8100 | 0x88a8 | 0x9100 | 0x9200) {
-                        return self.ethertype(inner, d, depth);
+                        return self.ethertype(out, inner, d, depth);
                     }
                 }
             }
@@ -443,7 +568,7 @@ impl Decoder {
                 let mut pos = 0;
                 loop {
                     if d.len() < pos + 4 {
-                        return self.out.short(Layer::Mpls);
+                        return out.short(Layer::Mpls);
                     }
                     let bottom = d[pos + 2] & 1 == 1;
                     pos += 4;
@@ -451,70 +576,75 @@ impl Decoder {
                         break;
                     }
                 }
-                self.ip(&d[pos..], depth)
+                self.ip(out, &d[pos..], depth)
             }
-            0x8864 => self.pppoe(d, depth),
-            0x880b => self.ppp(d, depth),
-            0x6558 => self.nested(depth, |s, depth| s.ether(d, depth)),
+            0x8864 => self.pppoe(out, d, depth),
+            0x880b => self.ppp(out, d, depth),
+            0x6558 => self.nested(out, depth, |s, out, depth| s.ether(out, d, depth)),
             _ => Verdict::Other(OtherTraffic::NotIp),
         }
     }
 
-    fn pppoe(&mut self, d: &[u8], depth: u8) -> Verdict {
+    fn pppoe(&mut self, out: &mut Out<'_>, d: &[u8], depth: u8) -> Verdict {
         if d.len() < 8 {
-            return self.out.short(Layer::Pppoe);
+            return out.short(Layer::Pppoe);
         }
         let len = usize::from(be16(d, 4));
         let end = (6 + len).min(d.len());
         if len < 2 {
             return Verdict::Unusable(UnusableReason::BadHeader(Layer::Pppoe));
         }
-        self.ppp_protocol(be16(d, 6), &d[8..end], depth)
+        self.ppp_protocol(out, be16(d, 6), &d[8..end], depth)
     }
 
-    fn ppp(&mut self, d: &[u8], depth: u8) -> Verdict {
+    fn ppp(&mut self, out: &mut Out<'_>, d: &[u8], depth: u8) -> Verdict {
         let d = if d.len() >= 2 && d[0] == 0xff && d[1] == 0x03 { &d[2..] } else { d };
         if d.is_empty() {
-            return self.out.short(Layer::Ppp);
+            return out.short(Layer::Ppp);
         }
         // Protocol-field compression: an odd first byte is a one-byte protocol.
         if d[0] & 1 == 1 {
-            self.ppp_protocol(u16::from(d[0]), &d[1..], depth)
+            self.ppp_protocol(out, u16::from(d[0]), &d[1..], depth)
         } else if d.len() < 2 {
-            self.out.short(Layer::Ppp)
+            out.short(Layer::Ppp)
         } else {
-            self.ppp_protocol(be16(d, 0), &d[2..], depth)
+            self.ppp_protocol(out, be16(d, 0), &d[2..], depth)
         }
     }
 
-    fn ppp_protocol(&mut self, proto: u16, d: &[u8], depth: u8) -> Verdict {
+    fn ppp_protocol(&mut self, out: &mut Out<'_>, proto: u16, d: &[u8], depth: u8) -> Verdict {
         match proto {
-            0x0021 => self.ipv4(d, depth),
-            0x0057 => self.ipv6(d, depth),
+            0x0021 => self.ipv4(out, d, depth),
+            0x0057 => self.ipv6(out, d, depth),
             _ => Verdict::Other(OtherTraffic::NotIp),
         }
     }
 
-    fn nested(&mut self, depth: u8, f: impl FnOnce(&mut Self, u8) -> Verdict) -> Verdict {
+    fn nested(
+        &mut self,
+        out: &mut Out<'_>,
+        depth: u8,
+        f: impl FnOnce(&mut Self, &mut Out<'_>, u8) -> Verdict,
+    ) -> Verdict {
         if depth >= MAX_DEPTH {
             Verdict::Unusable(UnusableReason::TooDeep)
         } else {
-            f(self, depth + 1)
+            f(self, out, depth + 1)
         }
     }
 
-    fn ip(&mut self, d: &[u8], depth: u8) -> Verdict {
+    fn ip(&mut self, out: &mut Out<'_>, d: &[u8], depth: u8) -> Verdict {
         match d.first().map(|b| b >> 4) {
-            Some(4) => self.ipv4(d, depth),
-            Some(6) => self.ipv6(d, depth),
+            Some(4) => self.ipv4(out, d, depth),
+            Some(6) => self.ipv6(out, d, depth),
             Some(_) => Verdict::Unusable(UnusableReason::BadHeader(Layer::Ipv4)),
-            None => self.out.short(Layer::Ipv4),
+            None => out.short(Layer::Ipv4),
         }
     }
 
-    fn ipv4(&mut self, d: &[u8], depth: u8) -> Verdict {
+    fn ipv4(&mut self, out: &mut Out<'_>, d: &[u8], depth: u8) -> Verdict {
         if d.len() < 20 {
-            return self.out.short(Layer::Ipv4);
+            return out.short(Layer::Ipv4);
         }
         let ihl = usize::from(d[0] & 0x0f) * 4;
         if d[0] >> 4 != 4 || ihl < 20 {
@@ -526,9 +656,9 @@ impl Decoder {
             total = d.len();
         }
         if d.len() < ihl {
-            return self.out.short(Layer::Ipv4);
+            return out.short(Layer::Ipv4);
         }
-        if d.len() < total && self.out.truncated {
+        if d.len() < total && out.truncated {
             return Verdict::Unusable(UnusableReason::TruncatedBySnaplen);
         }
         // A total length below the header or beyond the frame is wrong; like Wireshark, decode
@@ -543,18 +673,18 @@ impl Decoder {
         let payload = &d[ihl..];
         if more || offset > 0 {
             let key = FragKey { src, dst, id: u32::from(be16(d, 4)), proto };
-            return match self.frags.add(key, offset, more, payload, self.out.ts, &self.out.limits) {
+            return match self.frags.add(key, offset, more, payload, out.ts, &out.limits) {
                 Reassembly::Pending => Verdict::Pending,
                 Reassembly::Dropped(reason) => Verdict::Unusable(reason),
-                Reassembly::Complete(whole) => self.l4(proto, src, dst, &whole, depth),
+                Reassembly::Complete(whole) => self.l4(out, proto, src, dst, &whole, depth),
             };
         }
-        self.l4(proto, src, dst, payload, depth)
+        self.l4(out, proto, src, dst, payload, depth)
     }
 
-    fn ipv6(&mut self, d: &[u8], depth: u8) -> Verdict {
+    fn ipv6(&mut self, out: &mut Out<'_>, d: &[u8], depth: u8) -> Verdict {
         if d.len() < 40 {
-            return self.out.short(Layer::Ipv6);
+            return out.short(Layer::Ipv6);
         }
         if d[0] >> 4 != 6 {
             return Verdict::Unusable(UnusableReason::BadHeader(Layer::Ipv6));
@@ -562,24 +692,32 @@ impl Decoder {
         let plen = usize::from(be16(d, 4));
         let end = if plen == 0 { d.len() } else { 40 + plen };
         if d.len() < end {
-            return self.out.short(Layer::Ipv6);
+            return out.short(Layer::Ipv6);
         }
         let src = IpAddr::V6(ipv6(d, 8));
         let dst = IpAddr::V6(ipv6(d, 24));
-        self.ipv6_chain(d[6], src, dst, &d[40..end], depth)
+        self.ipv6_chain(out, d[6], src, dst, &d[40..end], depth)
     }
 
-    fn ipv6_chain(&mut self, mut next: u8, src: IpAddr, dst: IpAddr, mut d: &[u8], depth: u8) -> Verdict {
+    fn ipv6_chain(
+        &mut self,
+        out: &mut Out<'_>,
+        mut next: u8,
+        src: IpAddr,
+        dst: IpAddr,
+        mut d: &[u8],
+        depth: u8,
+    ) -> Verdict {
         loop {
             match next {
                 // Hop-by-hop, routing, destination options, mobility, HIP, shim6.
                 0 | 43 | 60 | 135 | 139 | 140 => {
                     if d.len() < 2 {
-                        return self.out.short(Layer::Ipv6);
+                        return out.short(Layer::Ipv6);
                     }
                     let len = (usize::from(d[1]) + 1) * 8;
                     if d.len() < len {
-                        return self.out.short(Layer::Ipv6);
+                        return out.short(Layer::Ipv6);
                     }
                     next = d[0];
                     d = &d[len..];
@@ -587,18 +725,18 @@ impl Decoder {
                 // Authentication header.
                 51 => {
                     if d.len() < 2 {
-                        return self.out.short(Layer::Ipv6);
+                        return out.short(Layer::Ipv6);
                     }
                     let len = (usize::from(d[1]) + 2) * 4;
                     if d.len() < len {
-                        return self.out.short(Layer::Ipv6);
+                        return out.short(Layer::Ipv6);
                     }
                     next = d[0];
                     d = &d[len..];
                 }
                 44 => {
                     if d.len() < 8 {
-                        return self.out.short(Layer::Ipv6);
+                        return out.short(Layer::Ipv6);
                     }
                     let inner = d[0];
                     let word = be16(d, 2);
@@ -611,96 +749,96 @@ impl Decoder {
                         continue;
                     }
                     let key = FragKey { src, dst, id: be32(d, 4), proto: 0 };
-                    return match self.frags.add(key, offset, more, payload, self.out.ts, &self.out.limits) {
+                    return match self.frags.add(key, offset, more, payload, out.ts, &out.limits) {
                         Reassembly::Pending => Verdict::Pending,
                         Reassembly::Dropped(reason) => Verdict::Unusable(reason),
-                        Reassembly::Complete(whole) => self.ipv6_chain(inner, src, dst, &whole, depth),
+                        Reassembly::Complete(whole) => self.ipv6_chain(out, inner, src, dst, &whole, depth),
                     };
                 }
                 59 => return Verdict::Other(OtherTraffic::OtherIpProtocol),
-                _ => return self.l4(next, src, dst, d, depth),
+                _ => return self.l4(out, next, src, dst, d, depth),
             }
         }
     }
 
-    fn l4(&mut self, proto: u8, src: IpAddr, dst: IpAddr, d: &[u8], depth: u8) -> Verdict {
+    fn l4(&mut self, out: &mut Out<'_>, proto: u8, src: IpAddr, dst: IpAddr, d: &[u8], depth: u8) -> Verdict {
         match proto {
-            17 => self.udp(src, dst, d, depth),
-            6 => self.tcp(src, dst, d),
-            132 => self.sctp(src, dst, d),
-            4 => self.nested(depth, |s, depth| s.ipv4(d, depth)),
-            41 => self.nested(depth, |s, depth| s.ipv6(d, depth)),
-            47 => self.nested(depth, |s, depth| s.gre(d, depth)),
+            17 => self.udp(out, src, dst, d, depth),
+            6 => self.tcp(out, src, dst, d),
+            132 => self.sctp(out, src, dst, d),
+            4 => self.nested(out, depth, |s, out, depth| s.ipv4(out, d, depth)),
+            41 => self.nested(out, depth, |s, out, depth| s.ipv6(out, d, depth)),
+            47 => self.nested(out, depth, |s, out, depth| s.gre(out, d, depth)),
             _ => Verdict::Other(OtherTraffic::OtherIpProtocol),
         }
     }
 
-    fn udp(&mut self, src: IpAddr, dst: IpAddr, d: &[u8], depth: u8) -> Verdict {
+    fn udp(&mut self, out: &mut Out<'_>, src: IpAddr, dst: IpAddr, d: &[u8], depth: u8) -> Verdict {
         if d.len() < 8 {
-            return self.out.short(Layer::Udp);
+            return out.short(Layer::Udp);
         }
         let sport = be16(d, 0);
         let dport = be16(d, 2);
         let len = usize::from(be16(d, 4));
-        if d.len() < len && self.out.truncated {
+        if d.len() < len && out.truncated {
             return Verdict::Unusable(UnusableReason::TruncatedBySnaplen);
         }
         // As for IPv4: a length field that cannot be right is ignored in favour of the frame.
         let end = if len < 8 || len > d.len() { d.len() } else { len };
         let payload = &d[8..end];
         if payload.starts_with(b"HEP3") {
-            return self.out.hep(payload);
+            return out.hep(payload);
         }
         if (sport == 2152 || dport == 2152) && payload.len() >= 8 && payload[0] >> 5 == 1 && payload[0] & 0x10 != 0 {
-            return self.nested(depth, |s, depth| s.gtpu(payload, depth));
+            return self.nested(out, depth, |s, out, depth| s.gtpu(out, payload, depth));
         }
         if (dport == 4789 || dport == 8472) && payload.len() >= 8 && payload[0] & 0x08 != 0 {
-            return self.nested(depth, |s, depth| s.ether(&payload[8..], depth));
+            return self.nested(out, depth, |s, out, depth| s.ether(out, &payload[8..], depth));
         }
         let src = SocketAddr::new(src, sport);
         let dst = SocketAddr::new(dst, dport);
         if sipaccord_sip::looks_like_sip(payload) {
-            self.out.emit(Transport::Udp, src, dst, payload, None);
+            out.emit(Transport::Udp, src, dst, payload, None);
             return Verdict::Sip;
         }
         if looks_like_broken_sip(payload) {
             // A start line mangled beyond `is_start_line` (bare CR line ends, stray bytes): still
             // SIP, reported with the parser's reason.
-            self.out.emit(Transport::Udp, src, dst, payload, None);
+            out.emit(Transport::Udp, src, dst, payload, None);
             return Verdict::Sip;
         }
         if let Some(at) = sipaccord_sip::find_start_line(payload) {
             // Bytes before the start line: the datagram is SIP, but not a well-formed message.
             if at > 0 && looks_textual(&payload[..at]) {
                 let reason = format!("{at} bytes before the start line");
-                self.out.emit(Transport::Udp, src, dst, payload, Some(reason));
+                out.emit(Transport::Udp, src, dst, payload, Some(reason));
                 return Verdict::Sip;
             }
         }
         Verdict::Other(OtherTraffic::UdpNotSip)
     }
 
-    fn tcp(&mut self, src: IpAddr, dst: IpAddr, d: &[u8]) -> Verdict {
+    fn tcp(&mut self, out: &mut Out<'_>, src: IpAddr, dst: IpAddr, d: &[u8]) -> Verdict {
         if d.len() < 20 {
-            return self.out.short(Layer::Tcp);
+            return out.short(Layer::Tcp);
         }
         let off = usize::from(d[12] >> 4) * 4;
         if off < 20 {
             return Verdict::Unusable(UnusableReason::BadHeader(Layer::Tcp));
         }
         if d.len() < off {
-            return self.out.short(Layer::Tcp);
+            return out.short(Layer::Tcp);
         }
         let src = SocketAddr::new(src, be16(d, 0));
         let dst = SocketAddr::new(dst, be16(d, 2));
         let seq = be32(d, 4);
         let flags = d[13];
-        self.streams.segment(&mut self.out, src, dst, seq, flags, &d[off..])
+        self.streams.segment(out, src, dst, seq, flags, &d[off..])
     }
 
-    fn sctp(&mut self, src: IpAddr, dst: IpAddr, d: &[u8]) -> Verdict {
+    fn sctp(&mut self, out: &mut Out<'_>, src: IpAddr, dst: IpAddr, d: &[u8]) -> Verdict {
         if d.len() < 12 {
-            return self.out.short(Layer::Sctp);
+            return out.short(Layer::Sctp);
         }
         let src = SocketAddr::new(src, be16(d, 0));
         let dst = SocketAddr::new(dst, be16(d, 2));
@@ -714,13 +852,13 @@ impl Decoder {
                 return Verdict::Unusable(UnusableReason::BadHeader(Layer::Sctp));
             }
             if pos + len > d.len() {
-                return self.out.short(Layer::Sctp);
+                return out.short(Layer::Sctp);
             }
             // DATA (RFC 9260) and I-DATA (RFC 8260, four bytes more of header).
             let header = if ty == 64 { 20 } else { 16 };
             if (ty == 0 || ty == 64) && len >= header {
                 let tsn = be32(d, pos + 4);
-                if self.seen_tsn(src, dst, tsn) {
+                if self.seen_tsn(out.limits.max_streams, src, dst, tsn) {
                     // A retransmitted DATA chunk: its message was already delivered.
                     verdict = Verdict::Sip;
                     pos += (len + 3) & !3;
@@ -734,23 +872,23 @@ impl Decoder {
                 let whole: Option<Vec<u8>> = match (begin, end) {
                     (true, true) => Some(data.to_vec()),
                     (true, false) => {
-                        if self.sctp.len() >= self.out.limits.max_streams {
+                        if self.sctp.len() >= out.limits.max_streams {
                             // Bound the partial messages kept: drop them all (counted once each).
                             let n = self.sctp.len() as u64;
                             self.sctp.clear();
-                            self.out.count_unusable(UnusableReason::StreamEvicted, n);
+                            out.count_unusable(UnusableReason::StreamEvicted, n);
                         }
-                        self.sctp.insert(key, (data.to_vec(), self.out.frame));
+                        self.sctp.insert(key, (data.to_vec(), out.frame));
                         None
                     }
                     (false, _) => match self.sctp.get_mut(&key) {
                         Some((buf, frame)) => {
                             buf.extend_from_slice(data);
-                            *frame = self.out.frame;
-                            if buf.len() > self.out.limits.sip.max_message_size {
+                            *frame = out.frame;
+                            if buf.len() > out.limits.sip.max_message_size {
                                 // Larger than any message accepted: drop it rather than grow.
                                 self.sctp.remove(&key);
-                                self.out.count_unusable(UnusableReason::StreamGap, 1);
+                                out.count_unusable(UnusableReason::StreamGap, 1);
                                 None
                             } else if end {
                                 self.sctp.remove(&key).map(|(b, _)| b)
@@ -763,12 +901,12 @@ impl Decoder {
                 };
                 if let Some(whole) = whole {
                     if whole.starts_with(b"HEP3") {
-                        match self.out.hep(&whole) {
-                            Verdict::Unusable(r) => self.out.count_unusable(r, 1),
+                        match out.hep(&whole) {
+                            Verdict::Unusable(r) => out.count_unusable(r, 1),
                             _ => verdict = Verdict::Sip,
                         }
                     } else if sipaccord_sip::looks_like_sip(&whole) {
-                        self.out.emit(Transport::Sctp, src, dst, &whole, None);
+                        out.emit(Transport::Sctp, src, dst, &whole, None);
                         verdict = Verdict::Sip;
                     }
                 } else if !(begin && end) && sipaccord_sip::looks_like_sip(data) {
@@ -782,8 +920,8 @@ impl Decoder {
 
     /// Whether this DATA chunk's TSN was seen recently on this association direction (remembers
     /// the last [`SCTP_TSN_MEMORY`] TSNs of each of at most [`Limits::max_streams`] directions).
-    fn seen_tsn(&mut self, src: SocketAddr, dst: SocketAddr, tsn: u32) -> bool {
-        if !self.tsns.contains_key(&(src, dst)) && self.tsns.len() >= self.out.limits.max_streams {
+    fn seen_tsn(&mut self, max_streams: usize, src: SocketAddr, dst: SocketAddr, tsn: u32) -> bool {
+        if !self.tsns.contains_key(&(src, dst)) && self.tsns.len() >= max_streams {
             self.tsns.clear();
         }
         let recent = self.tsns.entry((src, dst)).or_default();
@@ -797,9 +935,9 @@ impl Decoder {
         false
     }
 
-    fn gre(&mut self, d: &[u8], depth: u8) -> Verdict {
+    fn gre(&mut self, out: &mut Out<'_>, d: &[u8], depth: u8) -> Verdict {
         if d.len() < 4 {
-            return self.out.short(Layer::Gre);
+            return out.short(Layer::Gre);
         }
         let flags = be16(d, 0);
         let proto = be16(d, 2);
@@ -829,7 +967,7 @@ impl Decoder {
             _ => return Verdict::Unusable(UnusableReason::BadHeader(Layer::Gre)),
         }
         if d.len() < pos {
-            return self.out.short(Layer::Gre);
+            return out.short(Layer::Gre);
         }
         let d = &d[pos..];
         match proto {
@@ -837,41 +975,41 @@ impl Decoder {
                 // ERSPAN type II has an 8-byte header when the GRE sequence bit is set; type I has none.
                 if flags & 0x1000 != 0 {
                     if d.len() < 8 {
-                        return self.out.short(Layer::Erspan);
+                        return out.short(Layer::Erspan);
                     }
-                    self.ether(&d[8..], depth)
+                    self.ether(out, &d[8..], depth)
                 } else {
-                    self.ether(d, depth)
+                    self.ether(out, d, depth)
                 }
             }
             0x22eb => {
                 if d.len() < 12 {
-                    return self.out.short(Layer::Erspan);
+                    return out.short(Layer::Erspan);
                 }
                 let skip = if d[11] & 1 == 1 { 20 } else { 12 };
                 if d.len() < skip {
-                    return self.out.short(Layer::Erspan);
+                    return out.short(Layer::Erspan);
                 }
-                self.ether(&d[skip..], depth)
+                self.ether(out, &d[skip..], depth)
             }
-            _ => self.ethertype(proto, d, depth),
+            _ => self.ethertype(out, proto, d, depth),
         }
     }
 
-    fn gtpu(&mut self, d: &[u8], depth: u8) -> Verdict {
+    fn gtpu(&mut self, out: &mut Out<'_>, d: &[u8], depth: u8) -> Verdict {
         let ty = d[1];
         let len = usize::from(be16(d, 2));
         let end = (8 + len).min(d.len());
         let mut pos = 8;
         if d[0] & 0x07 != 0 {
             if d.len() < 12 {
-                return self.out.short(Layer::GtpU);
+                return out.short(Layer::GtpU);
             }
             let mut next = d[11];
             pos = 12;
             while next != 0 {
                 let Some(&words) = d.get(pos) else {
-                    return self.out.short(Layer::GtpU);
+                    return out.short(Layer::GtpU);
                 };
                 let l = usize::from(words) * 4;
                 if l == 0 || d.len() < pos + l {
@@ -887,7 +1025,7 @@ impl Decoder {
         if pos > end {
             return Verdict::Unusable(UnusableReason::BadHeader(Layer::GtpU));
         }
-        self.ip(&d[pos..end], depth)
+        self.ip(out, &d[pos..end], depth)
     }
 }
 

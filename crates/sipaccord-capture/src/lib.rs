@@ -27,7 +27,8 @@
 //! (256 MiB by default), pending IP fragment sets and their size (about 70 MiB at most by default).
 //! The oldest state is evicted first when a limit is reached; the eviction is counted in
 //! [`Summary::unusable`] and a partial SIP message it held is yielded as malformed.
-//! Besides these, the reader keeps pcap-file's read buffer (8 MB), one small entry per SCTP
+//! Besides these, the reader keeps a read buffer (256 KiB for pcap, grown to the largest record if
+//! one is larger; pcap-file's 8 MB for pcapng), one small entry per SCTP
 //! direction (recent TSNs) and one per distinct SIP flow (for [`Summary::flows`]).
 //! IP fragment sets expire after [`Limits::fragment_timeout`] of capture time.
 
@@ -37,6 +38,7 @@
 mod decode;
 mod frag;
 mod reader;
+mod records;
 mod stream;
 
 use std::collections::BTreeMap;
@@ -79,7 +81,7 @@ impl PacketDecoder {
     pub fn push_frame(&mut self, link_type: u32, timestamp: Duration, data: &[u8], original_len: usize) -> u64 {
         self.frame += 1;
         let packet = decode::Packet { frame: self.frame, ts: timestamp, link: link_type, data, orig_len: original_len };
-        self.inner.packet(&packet);
+        self.inner.packet(&packet, None);
         self.frame
     }
 
@@ -99,7 +101,7 @@ impl PacketDecoder {
     /// Reports what is left incomplete (stream tails as malformed messages, pending fragments as
     /// unusable); pop the remaining messages afterwards.
     pub fn finish(&mut self) {
-        self.inner.finish();
+        self.inner.finish(None);
     }
 
     /// What has been seen so far.
@@ -179,6 +181,43 @@ impl SipMessage {
     /// Whether the message parsed (well-formed, or [`Outcome::Invalid`] header values).
     pub fn is_parsed(&self) -> bool {
         !matches!(self.outcome, Outcome::Malformed(_))
+    }
+}
+
+/// A message found in a capture, lent to the closure given to [`CaptureReader::for_each_message`]
+/// while the reader still holds its bytes and the message it parsed from them: the same message the
+/// iterator would yield as a [`SipMessage`], without copying the bytes or keeping a layout.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageRef<'a> {
+    /// The capture file it came from (as given to [`CaptureReader::open`]).
+    pub file: &'a Path,
+    /// 1-based number of the packet that completed the message.
+    pub frame: u64,
+    /// Capture timestamp of that packet, since the Unix epoch.
+    pub timestamp: Duration,
+    /// Source address and port.
+    pub src: SocketAddr,
+    /// Destination address and port.
+    pub dst: SocketAddr,
+    /// The transport that carried it.
+    pub transport: Transport,
+    /// The message bytes (leading keep-alive line endings removed), as [`SipMessage::bytes`].
+    pub bytes: &'a [u8],
+    /// Whether sipaccord-sip accepted the message.
+    pub outcome: &'a Outcome,
+    /// The message parsed from the start of `bytes`, as [`SipMessage::parse`] would give it; `None`
+    /// when it does not parse. For a stream its [`sipaccord_sip::Message::input`] may go on past
+    /// `bytes` (the rest of the stream buffer); [`sipaccord_sip::Message::len`] says where it ends.
+    pub parsed: Option<&'a sipaccord_sip::Message<'a>>,
+}
+
+impl MessageRef<'_> {
+    /// The first line as written, without its line ending (lossy UTF-8), as
+    /// [`SipMessage::first_line`].
+    pub fn first_line(&self) -> std::borrow::Cow<'_, str> {
+        let end = memchr::memchr(b'\n', self.bytes).unwrap_or(self.bytes.len());
+        let line = &self.bytes[..end];
+        String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line))
     }
 }
 

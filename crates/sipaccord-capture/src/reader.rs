@@ -3,29 +3,31 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::PcapNgReader;
 use pcap_file::{Endianness, PcapError, TsResolution};
 
-use crate::decode::{Decoder, Packet};
-use crate::{CaptureError, Limits, SipMessage, Summary};
+use crate::decode::{Decoder, Lend, Packet};
+use crate::records::PcapRecords;
+use crate::{CaptureError, Limits, MessageRef, SipMessage, Summary};
 
 type Source = Box<dyn Read + Send>;
 
 enum Format {
-    Pcap { reader: PcapReader<Source>, link: u32, nanos: bool },
+    Pcap { records: PcapRecords<Source>, link: u32, nanos: bool },
     PcapNg { reader: PcapNgReader<Source> },
 }
 
 /// Reads one capture file and yields its SIP messages in the order they completed.
 ///
 /// Create it with [`CaptureReader::open`]; iterate it; read [`CaptureReader::summary`] at the end.
-/// The file is read record by record (pcap-file keeps a read buffer of a few MiB), never whole.
+/// The file is read record by record through a read buffer (256 KiB for pcap, 8 MB for pcapng),
+/// never whole.
 pub struct CaptureReader {
     path: PathBuf,
     format: Option<Format>,
@@ -104,11 +106,11 @@ impl CaptureReader {
             | [0xd4, 0xc3, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d]
             | [0x4d, 0x3c, 0xb2, 0xa1] => {
-                let reader = PcapReader::new(source).map_err(|e| header_error(path, e))?;
-                let header = reader.header();
+                let records = PcapRecords::new(source).map_err(|e| header_error(path, e))?;
+                let header = records.header();
                 let link = u32::from(header.datalink);
                 let nanos = header.ts_resolution == TsResolution::NanoSecond;
-                (Format::Pcap { reader, link, nanos }, 24)
+                (Format::Pcap { records, link, nanos }, 24)
             }
             _ => return Err(not_capture()),
         };
@@ -142,6 +144,49 @@ impl CaptureReader {
         (self.decoder.summary().clone(), error)
     }
 
+    /// Reads what is left of the file and lends each message to `f` as soon as it is found: the
+    /// messages the iterator would yield, in the same order, each fully parsed and validated, but
+    /// without the copy of its bytes and the layout a [`SipMessage`] keeps. `f` returns
+    /// [`ControlFlow::Break`] to stop reading (nothing after that message is lent).
+    /// Returns the error that stopped the reading early, as the iterator's last item would be.
+    pub fn for_each_message(&mut self, mut f: impl FnMut(&MessageRef<'_>) -> ControlFlow<()>) -> Option<CaptureError> {
+        let stop = std::cell::Cell::new(false);
+        // Messages already queued by an iteration that was not finished.
+        while let Some(message) = self.decoder.pop() {
+            let parsed = message.parse().ok();
+            let lent = MessageRef {
+                file: &message.file,
+                frame: message.frame,
+                timestamp: message.timestamp,
+                src: message.src,
+                dst: message.dst,
+                transport: message.transport,
+                bytes: &message.bytes,
+                outcome: &message.outcome,
+                parsed: parsed.as_ref(),
+            };
+            if f(&lent).is_break() {
+                return None;
+            }
+        }
+        let mut lend = |m: &MessageRef<'_>| {
+            if !stop.get() {
+                stop.set(f(m).is_break());
+            }
+        };
+        while !self.finished {
+            if !self.read_record(Some(&mut lend)) {
+                self.finished = true;
+                self.format = None;
+                self.decoder.finish(Some(&mut lend));
+            }
+            if stop.get() {
+                return None;
+            }
+        }
+        self.pending_error.take()
+    }
+
     /// The file being read.
     pub fn path(&self) -> &Path {
         &self.path
@@ -154,26 +199,31 @@ impl CaptureReader {
 
     /// Reads the next record into the decoder. Returns false at the end of the file or on error
     /// (the error is kept in `pending_error`).
-    fn read_record(&mut self) -> bool {
+    fn read_record<'a>(&'a mut self, lend: Option<Lend<'a>>) -> bool {
         let Some(format) = self.format.as_mut() else {
             return false;
         };
         match format {
-            Format::Pcap { reader, link, nanos } => match reader.next_raw_packet() {
-                None => false,
-                Some(Err(e)) => {
+            Format::Pcap { records, link, nanos } => match records.next_record() {
+                Ok(None) => false,
+                Err(e) => {
                     self.pending_error = Some(record_error(&self.path, self.offset, e));
                     false
                 }
-                Some(Ok(raw)) => {
-                    let frac = u64::from(raw.ts_frac);
-                    let ts = Duration::from_secs(u64::from(raw.ts_sec))
+                Ok(Some(record)) => {
+                    let frac = u64::from(record.ts_frac);
+                    let ts = Duration::from_secs(u64::from(record.ts_sec))
                         + if *nanos { Duration::from_nanos(frac) } else { Duration::from_micros(frac) };
-                    self.offset += 16 + u64::from(raw.incl_len);
+                    self.offset += 16 + u64::from(record.incl_len);
                     self.frame += 1;
-                    let packet =
-                        Packet { frame: self.frame, ts, link: *link, data: &raw.data, orig_len: raw.orig_len as usize };
-                    self.decoder.packet(&packet);
+                    let packet = Packet {
+                        frame: self.frame,
+                        ts,
+                        link: *link,
+                        data: records.data(&record),
+                        orig_len: record.orig_len as usize,
+                    };
+                    self.decoder.packet(&packet, lend);
                     true
                 }
             },
@@ -259,7 +309,7 @@ impl CaptureReader {
                     data: &data,
                     orig_len: orig,
                 };
-                self.decoder.packet(&packet);
+                self.decoder.packet(&packet, lend);
                 return true;
             },
         }
@@ -307,10 +357,10 @@ impl Iterator for CaptureReader {
             if self.finished {
                 return self.pending_error.take().map(Err);
             }
-            if !self.read_record() {
+            if !self.read_record(None) {
                 self.finished = true;
                 self.format = None;
-                self.decoder.finish();
+                self.decoder.finish(None);
             }
         }
     }

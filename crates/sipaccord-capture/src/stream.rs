@@ -50,6 +50,8 @@ struct Dir {
     skipped: Option<usize>,
     /// Bytes delivered in order so far.
     delivered: u64,
+    /// The SIP message at the start of `buf` was found incomplete (more bytes are needed).
+    incomplete: bool,
 }
 
 impl Dir {
@@ -66,6 +68,7 @@ impl Dir {
             ws_message: Vec::new(),
             skipped: None,
             delivered: 0,
+            incomplete: false,
         }
     }
 }
@@ -95,28 +98,7 @@ impl Streams {
     /// [`crate::Limits::max_buffered_bytes`] by evicting the least recently active ones.
     pub fn segment(
         &mut self,
-        out: &mut Out,
-        src: SocketAddr,
-        dst: SocketAddr,
-        seq: u32,
-        flags: u8,
-        payload: &[u8],
-    ) -> Verdict {
-        let key = (src, dst);
-        let before = self.dirs.get(&key).map_or(0, Dir::held);
-        let verdict = self.segment_inner(out, src, dst, seq, flags, payload);
-        let after = self.dirs.get(&key).map_or(0, Dir::held);
-        self.held = (self.held + after).saturating_sub(before);
-        while self.held > out.limits.max_buffered_bytes && self.dirs.len() > 1 {
-            let n = (self.dirs.len() / 8).max(1);
-            self.evict(out, n, Some(key));
-        }
-        verdict
-    }
-
-    fn segment_inner(
-        &mut self,
-        out: &mut Out,
+        out: &mut Out<'_>,
         src: SocketAddr,
         dst: SocketAddr,
         seq: u32,
@@ -134,84 +116,111 @@ impl Streams {
                 let n = (self.dirs.len() / 8).max(1);
                 self.evict(out, n, None);
             }
+            self.dirs.insert(key, Dir::new());
         }
-        let clock = self.clock;
-        let dir = self.dirs.entry(key).or_insert_with(Dir::new);
-        dir.last_used = clock;
-        if flags & SYN != 0 {
-            let isn = seq.wrapping_add(1);
-            // A SYN at or just behind the next expected byte is a retransmission; elsewhere it opens a
-            // new connection on the same addresses and ports.
-            let restart = dir.next_seq.is_some_and(|n| {
-                let delta = seq_delta(isn, n);
-                delta > 0 || delta < -(out.limits.max_stream_buffer as i64)
-            });
-            if restart {
-                // A new connection on the same ports: report what the old one left incomplete.
-                flush_dir(out, src, dst, dir);
-                *dir = Dir::new();
-                dir.last_used = clock;
-            }
-            dir.next_seq = Some(isn);
-            if payload.is_empty() {
-                return Verdict::Other(OtherTraffic::TcpNotSip);
-            }
-        }
-        if payload.is_empty() {
-            return if dir.mode == Mode::Tls {
-                Verdict::Other(OtherTraffic::Encrypted)
-            } else {
-                Verdict::Other(OtherTraffic::TcpNotSip)
-            };
-        }
-        let seq = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
-        let next = *dir.next_seq.get_or_insert(seq);
-        let delta = seq_delta(seq, next);
-        let limit = out.limits.max_stream_buffer;
-        if delta <= 0 {
-            let overlap = usize::try_from(-delta).unwrap_or(usize::MAX);
-            if overlap < payload.len() {
-                append(dir, &payload[overlap..]);
-            }
-        } else if delta as usize > limit {
-            // Far ahead: the capture missed a lot (or the stream restarted). Start over here.
-            out.count_unusable(UnusableReason::StreamGap, 1);
-            flush_dir(out, src, dst, dir);
-            dir.buf.clear();
-            dir.ahead.clear();
-            dir.ahead_bytes = 0;
-            dir.next_seq = Some(seq);
-            append(dir, payload);
-        } else {
-            dir.ahead.push((seq, payload.to_vec()));
-            dir.ahead_bytes += payload.len();
-            if dir.ahead_bytes + dir.buf.len() > limit {
-                // The hole was never filled: skip to the earliest waiting segment.
-                out.count_unusable(UnusableReason::StreamGap, 1);
-                flush_dir(out, src, dst, dir);
-                dir.buf.clear();
-                let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
-                dir.next_seq = earliest;
-            }
-        }
-        drain_ahead(dir);
-        dir.last_frame = out.frame;
-        dir.last_ts = out.ts;
-        let verdict = process(out, src, dst, dir);
-        if let Some(skipped) = dir.skipped.and_then(|i| out.summary.skipped_streams.get_mut(i)) {
-            skipped.packets += 1;
-            skipped.bytes = dir.delivered;
-        }
-        if dir.buf.len() > limit {
-            out.count_unusable(UnusableReason::StreamGap, 1);
-            dir.buf.clear();
+        let Some(dir) = self.dirs.get_mut(&key) else {
+            return Verdict::Other(OtherTraffic::TcpNotSip);
+        };
+        let before = dir.held();
+        let verdict = dir_segment(out, src, dst, seq, flags, payload, dir, self.clock);
+        let after = dir.held();
+        self.held = (self.held + after).saturating_sub(before);
+        while self.held > out.limits.max_buffered_bytes && self.dirs.len() > 1 {
+            let n = (self.dirs.len() / 8).max(1);
+            self.evict(out, n, Some(key));
         }
         verdict
     }
+}
 
+/// One segment of a direction that exists (`clock` is the segment's count, for eviction order).
+#[allow(clippy::too_many_arguments)]
+fn dir_segment(
+    out: &mut Out<'_>,
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    flags: u8,
+    payload: &[u8],
+    dir: &mut Dir,
+    clock: u64,
+) -> Verdict {
+    dir.last_used = clock;
+    if flags & SYN != 0 {
+        let isn = seq.wrapping_add(1);
+        // A SYN at or just behind the next expected byte is a retransmission; elsewhere it opens a
+        // new connection on the same addresses and ports.
+        let restart = dir.next_seq.is_some_and(|n| {
+            let delta = seq_delta(isn, n);
+            delta > 0 || delta < -(out.limits.max_stream_buffer as i64)
+        });
+        if restart {
+            // A new connection on the same ports: report what the old one left incomplete.
+            flush_dir(out, src, dst, dir);
+            *dir = Dir::new();
+            dir.last_used = clock;
+        }
+        dir.next_seq = Some(isn);
+        if payload.is_empty() {
+            return Verdict::Other(OtherTraffic::TcpNotSip);
+        }
+    }
+    if payload.is_empty() {
+        return if dir.mode == Mode::Tls {
+            Verdict::Other(OtherTraffic::Encrypted)
+        } else {
+            Verdict::Other(OtherTraffic::TcpNotSip)
+        };
+    }
+    let seq = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
+    let next = *dir.next_seq.get_or_insert(seq);
+    let delta = seq_delta(seq, next);
+    let limit = out.limits.max_stream_buffer;
+    if delta <= 0 {
+        let overlap = usize::try_from(-delta).unwrap_or(usize::MAX);
+        if overlap < payload.len() {
+            append(dir, &payload[overlap..]);
+        }
+    } else if delta as usize > limit {
+        // Far ahead: the capture missed a lot (or the stream restarted). Start over here.
+        out.count_unusable(UnusableReason::StreamGap, 1);
+        flush_dir(out, src, dst, dir);
+        dir.buf.clear();
+        dir.ahead.clear();
+        dir.ahead_bytes = 0;
+        dir.next_seq = Some(seq);
+        append(dir, payload);
+    } else {
+        dir.ahead.push((seq, payload.to_vec()));
+        dir.ahead_bytes += payload.len();
+        if dir.ahead_bytes + dir.buf.len() > limit {
+            // The hole was never filled: skip to the earliest waiting segment.
+            out.count_unusable(UnusableReason::StreamGap, 1);
+            flush_dir(out, src, dst, dir);
+            dir.buf.clear();
+            let earliest = dir.ahead.iter().map(|(s, _)| *s).min_by_key(|&s| seq_delta(s, next));
+            dir.next_seq = earliest;
+        }
+    }
+    drain_ahead(dir);
+    dir.last_frame = out.frame;
+    dir.last_ts = out.ts;
+    let verdict = process(out, src, dst, dir);
+    if let Some(skipped) = dir.skipped.and_then(|i| out.summary.skipped_streams.get_mut(i)) {
+        skipped.packets += 1;
+        skipped.bytes = dir.delivered;
+    }
+    if dir.buf.len() > limit {
+        out.count_unusable(UnusableReason::StreamGap, 1);
+        dir.buf.clear();
+    }
+    verdict
+}
+
+impl Streams {
     /// Evicts the `n` least recently active directions (never `keep`), reporting the partial
     /// messages they held.
-    fn evict(&mut self, out: &mut Out, n: usize, keep: Option<(SocketAddr, SocketAddr)>) {
+    fn evict(&mut self, out: &mut Out<'_>, n: usize, keep: Option<(SocketAddr, SocketAddr)>) {
         let mut ages: Vec<(u64, (SocketAddr, SocketAddr))> =
             self.dirs.iter().filter(|(k, _)| Some(**k) != keep).map(|(k, d)| (d.last_used, *k)).collect();
         if ages.is_empty() {
@@ -234,7 +243,7 @@ impl Streams {
     }
 
     /// End of capture: a SIP direction holding part of a message reports it as malformed.
-    pub fn finish(&mut self, out: &mut Out) {
+    pub fn finish(&mut self, out: &mut Out<'_>) {
         let mut keys: Vec<_> = self.dirs.iter().map(|(k, d)| (d.last_frame, *k)).collect();
         keys.sort();
         for (_, key) in keys {
@@ -284,7 +293,7 @@ fn drain_ahead(dir: &mut Dir) {
 }
 
 /// Reports whatever partial SIP message a direction still holds as malformed (it never completed).
-fn flush_dir(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+fn flush_dir(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     let keepalive = dir.buf.iter().all(|&b| b == b'\r' || b == b'\n');
     if dir.mode == Mode::Sip && !keepalive {
         let (frame, ts) = (out.frame, out.ts);
@@ -300,6 +309,7 @@ fn flush_dir(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
         out.ts = ts;
     }
     dir.buf.clear();
+    dir.incomplete = false;
 }
 
 fn is_tls_record(d: &[u8]) -> bool {
@@ -333,7 +343,7 @@ const HTTP_STARTS: &[&[u8]] = &[
 ];
 
 /// Consumes what the direction's buffer holds according to its mode.
-fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Verdict {
+fn process(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Verdict {
     let mut verdict = match dir.mode {
         Mode::Tls => Verdict::Other(OtherTraffic::Encrypted),
         Mode::NotSip => Verdict::Other(OtherTraffic::TcpNotSip),
@@ -456,7 +466,7 @@ fn process(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -> Ve
 }
 
 /// Frames and emits every complete SIP message at the start of the buffer.
-fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     loop {
         let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         if skip == dir.buf.len() {
@@ -469,6 +479,7 @@ fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) 
         if !sipaccord_sip::is_start_line(&rest[..nl]) {
             // Lost sync (a gap, or garbage between messages): skip to the next start line.
             out.count_unusable(UnusableReason::StreamResync, 1);
+            dir.incomplete = false;
             match find_start_line(rest) {
                 Some(at) => {
                     dir.buf.drain(..skip + at);
@@ -481,12 +492,31 @@ fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) 
             }
             continue;
         }
+        // Usually the buffer holds the whole message: its parse says where it ends, and framing it
+        // first would read every header line twice. A parse that fails (a partial message, or one
+        // that cannot be framed) goes the framing way below, as does a folded header line, where
+        // the two could disagree about which line is a Content-Length.
+        // Once a parse found the message incomplete, framing alone says when the rest has come.
+        let parse =
+            if dir.incomplete { None } else { sipaccord_sip::Message::parse_stream(rest, &out.limits.sip).ok() };
+        if let Some(message) = parse {
+            if !has_folded_lines(&message) {
+                let len = message.len();
+                out.emit_parsed(Transport::Tcp, src, dst, &rest[..len], &message);
+                dir.buf.drain(..skip + len);
+                continue;
+            }
+        }
         match frame_stream(&dir.buf, &out.limits.sip) {
             Ok(Framing::Complete(len)) => {
                 out.emit(Transport::Tcp, src, dst, &dir.buf[..len], None);
                 dir.buf.drain(..len);
+                dir.incomplete = false;
             }
-            Ok(Framing::Partial) => return,
+            Ok(Framing::Partial) => {
+                dir.incomplete = true;
+                return;
+            }
             Err(e) => {
                 // Cannot frame (bad Content-Length, too large): report up to the next start line.
                 let first = skip + nl + 1;
@@ -495,14 +525,30 @@ fn sip_messages(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) 
                     None => dir.buf.len(),
                 };
                 let message: Vec<u8> = dir.buf.drain(..cut).collect();
+                dir.incomplete = false;
                 out.emit(Transport::Tcp, src, dst, &message, Some(e.to_string()));
             }
         }
     }
 }
 
+/// Whether a parsed message has a header line folded onto the next (a continuation line): one line
+/// per header, the start line being line 1, and only the empty line after the last header.
+fn has_folded_lines(message: &sipaccord_sip::Message<'_>) -> bool {
+    let headers = message.headers();
+    let Some(last) = headers.last() else {
+        return false;
+    };
+    if last.line as usize != headers.len() + 1 {
+        return true;
+    }
+    let body_start = message.len() - message.body().len();
+    let tail = message.input().get(last.offset as usize..body_start).unwrap_or_default();
+    memchr::memchr_iter(b'\n', tail).count() != 2
+}
+
 /// Decodes WebSocket frames; text and binary messages that are SIP are emitted (RFC 7118).
-fn websocket(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+fn websocket(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
     loop {
         let b = &dir.buf;
         if b.len() < 2 {
@@ -577,14 +623,15 @@ fn websocket(out: &mut Out, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
 }
 
 /// Marks a direction as TLS and reports it once as a skipped (not inspected) stream.
-fn mark_tls(out: &mut Out, dir: &mut Dir, src: SocketAddr, dst: SocketAddr) {
+fn mark_tls(out: &mut Out<'_>, dir: &mut Dir, src: SocketAddr, dst: SocketAddr) {
     dir.mode = Mode::Tls;
     dir.skipped = Some(out.summary.skipped_streams.len());
+    let first_frame = out.frame;
     out.summary.skipped_streams.push(SkippedStream {
         reason: SkipReason::Tls,
         src,
         dst,
-        first_frame: out.frame,
+        first_frame,
         packets: 0,
         bytes: 0,
     });

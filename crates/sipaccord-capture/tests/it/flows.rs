@@ -292,3 +292,37 @@ fn a_tls_stream_picked_up_mid_record_is_still_reported() {
     assert_eq!(summary.skipped_streams.len(), 1);
     assert_eq!(summary.skipped_streams[0].reason, SkipReason::Tls);
 }
+
+#[test]
+fn a_folded_line_that_reads_as_content_length_frames_as_before() {
+    // Framing reads the continuation line ` l: 3` as a Content-Length (it conflicts with the real
+    // one), the parser as part of X-A's value: the reader keeps the framing's verdict.
+    let folded = b"OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/TCP a.example.com;branch=z9hG4bK1\r\n\
+From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: folded\r\nCSeq: 1 OPTIONS\r\n\
+X-A: x\r\n l: 3\r\nContent-Length: 0\r\n\r\n";
+    let mut payload = folded.to_vec();
+    payload.extend_from_slice(&sip_message(2));
+    let frames = vec![tcp4_frame(ISN, SYN, b""), tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &payload)];
+    let (found, error, _) = read(pcap_file(1, &frames));
+    assert!(error.is_none());
+    assert_eq!(found.len(), 2);
+    match &found[0].outcome {
+        Outcome::Malformed(reason) => assert!(reason.contains("Content-Length"), "{reason}"),
+        other => panic!("expected malformed, got {other:?}"),
+    }
+    assert!(found[1].is_well_formed(), "{:?}", found[1].outcome);
+    assert_eq!(found[1].bytes.as_ref(), &sip_message(2)[..]);
+
+    // Folded without a colon: framed by Content-Length, well-formed.
+    let folded = b"OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/TCP a.example.com;branch=z9hG4bK1\r\n\
+From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: folded\r\nCSeq: 1 OPTIONS\r\n\
+Subject: a\r\n b\r\nContent-Length: 3\r\n\r\nabc";
+    let mut payload = folded.to_vec();
+    payload.extend_from_slice(&sip_message(2));
+    let frames = vec![tcp4_frame(ISN, SYN, b""), tcp4_frame(ISN.wrapping_add(1), PSH_ACK, &payload)];
+    let (found, error, _) = read(pcap_file(1, &frames));
+    assert!(error.is_none());
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0].bytes.as_ref(), &folded[..]);
+    assert!(found[0].is_well_formed(), "{:?}", found[0].outcome);
+}

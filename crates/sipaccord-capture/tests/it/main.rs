@@ -3,6 +3,7 @@
 mod corpus;
 mod differential;
 mod flows;
+mod lend;
 mod links;
 mod pcap;
 mod truncated;

@@ -123,7 +123,13 @@ pub fn read(bytes: Vec<u8>) -> (Vec<SipMessage>, Option<CaptureError>, Summary) 
 }
 
 /// As [`read`], with explicit limits.
+/// Every capture read this way is also read with `for_each_message`, which must agree.
 pub fn read_with(bytes: Vec<u8>, limits: Limits) -> (Vec<SipMessage>, Option<CaptureError>, Summary) {
+    crate::lend::assert_lent_as_iterated("generated.pcap", || {
+        CaptureReader::from_reader("generated.pcap", std::io::Cursor::new(bytes.clone()))
+            .expect("a pcap header")
+            .with_limits(limits)
+    });
     let reader = CaptureReader::from_reader("generated.pcap", std::io::Cursor::new(bytes)).expect("a pcap header");
     let mut reader = reader.with_limits(limits);
     let mut messages = Vec::new();

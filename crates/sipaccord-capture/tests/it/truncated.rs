@@ -98,3 +98,54 @@ fn truncated_file_on_disk_names_file_and_offset() {
     let not = CaptureReader::from_reader("x.txt", std::io::Cursor::new(b"hello world, not a capture".to_vec()));
     assert!(matches!(not, Err(CaptureError::NotACapture { .. })));
 }
+
+/// A reader that hands out at most `step` bytes per call, to exercise short reads.
+struct Trickle {
+    bytes: Vec<u8>,
+    at: usize,
+    step: usize,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.step).min(self.bytes.len() - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn short_reads_large_records_and_oversized_records() {
+    use crate::pcap::{ether, ipv4, pcap_file, sip_message, udp, A4, B4};
+    let sip = |n| ether(0x0800, &ipv4(A4, B4, 17, (0, 0, false), &udp(5060, 5060, &sip_message(n))));
+    // A record larger than the read buffer (1 MB of non-SIP UDP) between two SIP datagrams.
+    let big = ether(0x0800, &ipv4(A4, B4, 17, (0, 0, false), &udp(7000, 7000, &vec![0x55; 1 << 20])));
+    let bytes = pcap_file(1, &[sip(1), big, sip(2)]);
+    let (found, error, summary) = read(bytes.clone());
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(found.len(), 2);
+    assert_eq!(summary.packets, 3);
+    // The same bytes a few at a time.
+    for step in [1, 7, 4096] {
+        let reader = CaptureReader::from_reader("trickle.pcap", Trickle { bytes: bytes.clone(), at: 0, step })
+            .expect("a pcap header");
+        let items: Vec<_> = reader.collect();
+        assert_eq!(items.len(), 2, "step {step}");
+        assert!(items.iter().all(Result::is_ok), "step {step}");
+    }
+    // A record that says it holds more than 8,000,000 bytes is reported as truncated where it starts,
+    // after everything before it, whether or not the bytes are there.
+    let mut bytes = pcap_file(1, &[sip(1)]);
+    let huge_at = bytes.len();
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(&8_000_000u32.to_le_bytes());
+    bytes.extend_from_slice(&8_000_000u32.to_le_bytes());
+    let (found, error, _) = read(bytes.clone());
+    assert_eq!(found.len(), 1);
+    assert!(matches!(error, Some(CaptureError::Truncated { offset, .. }) if offset == huge_at as u64), "{error:?}");
+    bytes.resize(huge_at + 16 + 8_000_000, 0);
+    let (found, error, _) = read(bytes);
+    assert_eq!(found.len(), 1);
+    assert!(matches!(error, Some(CaptureError::Truncated { offset, .. }) if offset == huge_at as u64), "{error:?}");
+}

@@ -4,11 +4,12 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use sipaccord_capture::{CaptureError, CaptureReader, OtherTraffic, Outcome as Parsed, SipMessage, Summary};
+use sipaccord_capture::{CaptureError, CaptureReader, MessageRef, OtherTraffic, Outcome as Parsed, Summary};
 
 use crate::Outcome;
 
@@ -38,28 +39,104 @@ enum Format {
 struct Line<'m> {
     method: Option<&'m str>,
     status: Option<u16>,
-    call_id: Option<Cow<'m, str>>,
-    cseq: Option<Cow<'m, str>>,
+    call_id: Option<Text<'m>>,
+    cseq: Option<Text<'m>>,
     /// Set when the message parsed but a header breaks its grammar.
     invalid: Option<&'m str>,
     /// Set when the message could not be parsed at all.
     malformed: Option<&'m str>,
 }
 
+/// A header value to print.
+#[derive(Debug)]
+enum Text<'m> {
+    /// Printable ASCII without `"` or `\`: written as is, in JSON strings too (the common case).
+    Plain(&'m [u8]),
+    /// Anything else: unfolded, invalid UTF-8 replaced, escaped in JSON.
+    Other(Cow<'m, str>),
+}
+
+impl<'m> Text<'m> {
+    fn new(value: &'m [u8]) -> Text<'m> {
+        if is_plain(value) {
+            Text::Plain(value)
+        } else {
+            Text::Other(lossy(sipaccord_sip::unfold(value)))
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Text::Plain(b) => b,
+            Text::Other(s) => s.as_bytes(),
+        }
+    }
+
+    fn json(&self, buf: &mut Vec<u8>) {
+        match self {
+            Text::Plain(b) => {
+                buf.push(b'"');
+                buf.extend_from_slice(b);
+                buf.push(b'"');
+            }
+            Text::Other(s) => json_string(buf, s),
+        }
+    }
+}
+
+/// Whether the bytes are printable ASCII (0x20 to 0x7e) other than `"` and `\`: valid UTF-8 that
+/// neither folding nor JSON escaping changes. Eight bytes at a time.
+fn is_plain(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `v` is zero (exact as a yes or no over the word).
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        // Non-ASCII, below 0x20 (given ASCII), DEL, a quote, a backslash.
+        let bad = (v & HIGH)
+            | (v.wrapping_sub(ONES * 0x20) & !v & HIGH)
+            | zero_byte(v ^ (ONES * 0x7f))
+            | zero_byte(v ^ (ONES * u64::from(b'"')))
+            | zero_byte(v ^ (ONES * u64::from(b'\\')));
+        if bad != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
 impl<'m> Line<'m> {
-    fn new(m: &'m SipMessage, parsed: Option<&sipaccord_sip::Message<'m>>) -> Line<'m> {
+    fn new(m: &MessageRef<'m>) -> Line<'m> {
+        let parsed = m.parsed;
         let (mut invalid, mut malformed) = (None, None);
-        match &m.outcome {
+        match m.outcome {
             Parsed::Malformed(reason) => malformed = Some(reason.as_str()),
             Parsed::Invalid(reason) => invalid = Some(reason.as_str()),
             Parsed::WellFormed => {}
         }
-        let text = |known| parsed?.known_header(known).map(|h| lossy(h.value_unfolded()));
+        // The first Call-ID and the first CSeq, in one pass over the headers.
+        let (mut call_id, mut cseq) = (None, None);
+        if let Some(message) = parsed {
+            for h in message.headers() {
+                match h.known {
+                    Some(sipaccord_sip::KnownHeader::CALL_ID) if call_id.is_none() => call_id = Some(h.value),
+                    Some(sipaccord_sip::KnownHeader::CSEQ) if cseq.is_none() => cseq = Some(h.value),
+                    _ => continue,
+                }
+                if call_id.is_some() && cseq.is_some() {
+                    break;
+                }
+            }
+        }
         Line {
             method: parsed.and_then(sipaccord_sip::Message::method),
             status: parsed.and_then(sipaccord_sip::Message::status),
-            call_id: text(sipaccord_sip::KnownHeader::CALL_ID),
-            cseq: text(sipaccord_sip::KnownHeader::CSEQ),
+            call_id: call_id.map(Text::new),
+            cseq: cseq.map(Text::new),
             invalid,
             malformed,
         }
@@ -139,12 +216,11 @@ impl Writer {
         }
         self.buf.extend_from_slice(&self.second_text);
         self.buf.push(b'.');
-        let micros = t.subsec_micros();
+        // Six digits, two at a time.
+        let micros = t.subsec_micros() as usize;
         let mut digits = [b'0'; 6];
-        let mut n = micros;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
+        for (i, pair) in [micros / 10_000, micros / 100 % 100, micros % 100].into_iter().enumerate() {
+            digits[i * 2..i * 2 + 2].copy_from_slice(&PAIRS[pair * 2..pair * 2 + 2]);
         }
         self.buf.extend_from_slice(&digits);
         self.buf.push(b'Z');
@@ -154,14 +230,39 @@ impl Writer {
     fn addr(&mut self, a: SocketAddr) {
         match a {
             SocketAddr::V4(v4) => {
-                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-                    if i > 0 {
-                        self.buf.push(b'.');
-                    }
-                    small_decimal(&mut self.buf, octet);
+                // At most `255.255.255.255:65535`, written in place and appended once.
+                let mut text = [0u8; 22];
+                let mut at = 0;
+                for octet in v4.ip().octets() {
+                    let (digits, len) = OCTETS[usize::from(octet)];
+                    text[at..at + 4].copy_from_slice(&digits);
+                    at += len;
                 }
-                self.buf.push(b':');
-                decimal(&mut self.buf, u64::from(v4.port()));
+                // The fourth octet's dot becomes the colon.
+                text[at - 1] = b':';
+                let port = v4.port();
+                let len = match port {
+                    0..=9 => 1,
+                    10..=99 => 2,
+                    100..=999 => 3,
+                    1000..=9999 => 4,
+                    _ => 5,
+                };
+                let mut n = usize::from(port);
+                let mut end = at + len;
+                while n >= 100 {
+                    let pair = n % 100 * 2;
+                    text[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+                    end -= 2;
+                    n /= 100;
+                }
+                if n >= 10 {
+                    text[end - 2..end].copy_from_slice(&PAIRS[n * 2..n * 2 + 2]);
+                } else {
+                    text[end - 1] = b'0' + n as u8;
+                }
+                at += len;
+                self.buf.extend_from_slice(&text[..at]);
             }
             SocketAddr::V6(_) => {
                 // Writing to a Vec cannot fail.
@@ -171,7 +272,7 @@ impl Writer {
     }
 
     /// One `--format jsonl` object and its newline; keys in a fixed order, absent ones left out.
-    fn jsonl(&mut self, m: &SipMessage, line: &Line<'_>) {
+    fn jsonl(&mut self, m: &MessageRef<'_>, line: &Line<'_>) {
         self.buf.extend_from_slice(b"{\"file\":");
         self.buf.extend_from_slice(&self.file_json);
         self.buf.extend_from_slice(b",\"frame\":");
@@ -187,18 +288,21 @@ impl Writer {
         self.buf.push(b'"');
         if let Some(method) = line.method {
             self.buf.extend_from_slice(b",\"method\":");
-            json_string(&mut self.buf, method);
+            Text::new(method.as_bytes()).json(&mut self.buf);
         }
         if let Some(status) = line.status {
             self.buf.extend_from_slice(b",\"status\":");
             decimal(&mut self.buf, u64::from(status));
         }
-        let strings = [
-            (&b",\"call_id\":"[..], line.call_id.as_deref()),
-            (b",\"cseq\":", line.cseq.as_deref()),
-            (b",\"invalid\":", line.invalid),
-            (b",\"malformed\":", line.malformed),
-        ];
+        if let Some(call_id) = &line.call_id {
+            self.buf.extend_from_slice(b",\"call_id\":");
+            call_id.json(&mut self.buf);
+        }
+        if let Some(cseq) = &line.cseq {
+            self.buf.extend_from_slice(b",\"cseq\":");
+            cseq.json(&mut self.buf);
+        }
+        let strings = [(&b",\"invalid\":"[..], line.invalid), (b",\"malformed\":", line.malformed)];
         for (key, value) in strings {
             if let Some(value) = value {
                 self.buf.extend_from_slice(key);
@@ -209,7 +313,7 @@ impl Writer {
     }
 
     /// One text line: where and when, the first line, then Call-ID and CSeq or why it is not usable.
-    fn text(&mut self, m: &SipMessage, line: &Line<'_>) {
+    fn text(&mut self, m: &MessageRef<'_>, line: &Line<'_>) {
         self.buf.extend_from_slice(self.file_text.as_bytes());
         self.buf.push(b':');
         decimal(&mut self.buf, m.frame);
@@ -228,9 +332,9 @@ impl Writer {
             self.buf.extend_from_slice(reason.as_bytes());
         } else {
             self.buf.extend_from_slice(b"  [Call-ID ");
-            self.buf.extend_from_slice(line.call_id.as_deref().unwrap_or("-").as_bytes());
+            self.buf.extend_from_slice(line.call_id.as_ref().map_or(&b"-"[..], Text::as_bytes));
             self.buf.extend_from_slice(b"; CSeq ");
-            self.buf.extend_from_slice(line.cseq.as_deref().unwrap_or("-").as_bytes());
+            self.buf.extend_from_slice(line.cseq.as_ref().map_or(&b"-"[..], Text::as_bytes));
             self.buf.push(b']');
             if let Some(reason) = line.invalid {
                 self.buf.extend_from_slice(b"\n    invalid: ");
@@ -241,28 +345,57 @@ impl Writer {
     }
 }
 
-/// Appends `n` (0 to 255) in decimal.
-fn small_decimal(buf: &mut Vec<u8>, n: u8) {
-    if n >= 100 {
-        buf.push(b'0' + n / 100);
+/// Each octet in decimal followed by a dot (four bytes, of which the first `len` count).
+static OCTETS: [([u8; 4], usize); 256] = {
+    let mut table = [([0u8; 4], 0usize); 256];
+    let mut n = 0;
+    while n < 256 {
+        let (mut digits, mut len) = ([0u8; 4], 0);
+        if n >= 100 {
+            digits[len] = b'0' + (n / 100) as u8;
+            len += 1;
+        }
+        if n >= 10 {
+            digits[len] = b'0' + (n / 10 % 10) as u8;
+            len += 1;
+        }
+        digits[len] = b'0' + (n % 10) as u8;
+        digits[len + 1] = b'.';
+        table[n] = (digits, len + 2);
+        n += 1;
     }
-    if n >= 10 {
-        buf.push(b'0' + n / 10 % 10);
+    table
+};
+
+/// `00` to `99`, two bytes each.
+static PAIRS: [u8; 200] = {
+    let mut table = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        table[n * 2] = b'0' + (n / 10) as u8;
+        table[n * 2 + 1] = b'0' + (n % 10) as u8;
+        n += 1;
     }
-    buf.push(b'0' + n % 10);
-}
+    table
+};
 
 /// Appends `n` in decimal.
 fn decimal(buf: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        digits[at] = b'0' + n as u8;
     }
     buf.extend_from_slice(&digits[at..]);
 }
@@ -327,30 +460,35 @@ pub fn run(args: &MessagesArgs) -> anyhow::Result<Outcome> {
             }
         };
         writer.set_file(path);
-        for item in &mut reader {
-            match item {
-                Ok(message) => {
-                    let parsed = message.parse().ok();
-                    let line = Line::new(&message, parsed.as_ref());
-                    if line.is_finding() {
-                        outcome = outcome.max(Outcome::Findings);
-                    }
-                    match args.format {
-                        Format::Jsonl => writer.jsonl(&message, &line),
-                        Format::Text => writer.text(&message, &line),
-                    }
-                    writer.flush_if_full(&mut out)?;
-                }
+        let mut write_error = None;
+        let error = reader.for_each_message(|message| {
+            let line = Line::new(message);
+            if line.is_finding() {
+                outcome = outcome.max(Outcome::Findings);
+            }
+            match args.format {
+                Format::Jsonl => writer.jsonl(message, &line),
+                Format::Text => writer.text(message, &line),
+            }
+            match writer.flush_if_full(&mut out) {
+                Ok(()) => ControlFlow::Continue(()),
                 Err(e) => {
-                    writer.flush(&mut out)?;
-                    out.flush()?;
-                    eprintln!("sipaccord: {e}");
-                    outcome = outcome.max(match e {
-                        CaptureError::Truncated { .. } | CaptureError::Invalid { .. } => Outcome::Findings,
-                        CaptureError::Io { .. } | CaptureError::NotACapture { .. } => Outcome::Unusable,
-                    });
+                    write_error = Some(e);
+                    ControlFlow::Break(())
                 }
             }
+        });
+        if let Some(e) = write_error {
+            return Err(e.into());
+        }
+        if let Some(e) = error {
+            writer.flush(&mut out)?;
+            out.flush()?;
+            eprintln!("sipaccord: {e}");
+            outcome = outcome.max(match e {
+                CaptureError::Truncated { .. } | CaptureError::Invalid { .. } => Outcome::Findings,
+                CaptureError::Io { .. } | CaptureError::NotACapture { .. } => Outcome::Unusable,
+            });
         }
         totals.add(reader.summary());
     }
