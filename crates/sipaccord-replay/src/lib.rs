@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sipaccord_agreement::{
-    Contract, DialogState, HeaderName, Level as RuleLevel, Obligation, ObligationKind, Origin, Selector, Strictness,
-    Transport as AgreedTransport,
+    Comparison, Contract, DialogState, Expr, FieldRef, HeaderName, Level as RuleLevel, MessageKind, Obligation,
+    ObligationKind, Operand, Origin, Selector, Side, Strictness, Transport as AgreedTransport,
 };
 use sipaccord_capture::{Outcome, SipMessage, Transport};
 use sipaccord_sip::{KnownHeader, Message};
@@ -68,13 +68,131 @@ impl<'m, 'a> MessageRef<'m, 'a> {
     }
 }
 
+/// What a transaction keeps of its request for the responses that answer it.
+struct Kept {
+    /// When the request was seen.
+    timestamp: Duration,
+    /// Whether the request was outside a dialog (its responses are then initial too).
+    initial: bool,
+    /// The request's start line and the header lines rules may read from it ([`request_extract`]);
+    /// `None` when no selector can pick a response to it.
+    request: Option<Arc<[u8]>>,
+}
+
+/// A small message that reads, for every rule, like the request it is taken from: its start line and,
+/// verbatim, every header line that a rule may read from an answered request (folded lines included),
+/// in their order. Parsing it again gives those headers with the same names and values, so responses
+/// are evaluated against it in place of the whole request, which is not kept.
+fn request_extract(request: &Message<'_>, names: &[&HeaderName]) -> Arc<[u8]> {
+    let input = request.input();
+    let first = request.first_line();
+    let mut out = Vec::with_capacity(first.len() + 4);
+    out.extend_from_slice(first);
+    out.extend_from_slice(b"\r\n");
+    for h in request.headers() {
+        if names.iter().any(|n| n.matches_header(h)) {
+            let end = (h.value_offset as usize + h.value.len()).max(h.offset as usize + h.name.len());
+            out.extend_from_slice(&input[h.offset as usize..end]);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out.into()
+}
+
+/// The headers a rule or correlation may read from the request a response answers.
+fn request_headers(contract: &Contract) -> Vec<&HeaderName> {
+    fn field<'c>(f: &'c FieldRef, out: &mut Vec<&'c HeaderName>) {
+        if let FieldRef::Header { side: Side::Request, header, .. } = f {
+            out.push(header);
+        }
+    }
+    fn expr<'c>(e: &'c Expr, out: &mut Vec<&'c HeaderName>) {
+        match e {
+            Expr::Has { side: Side::Request, header } => out.push(header),
+            Expr::Has { .. } => {}
+            Expr::Compare { field: f, cmp } => {
+                field(f, out);
+                if let Comparison::Eq(Operand::Field(g)) | Comparison::Ne(Operand::Field(g)) = cmp {
+                    field(g, out);
+                }
+            }
+            Expr::Not(inner) => expr(inner, out),
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                expr(a, out);
+                expr(b, out);
+            }
+        }
+    }
+    fn obligation<'c>(ob: &'c Obligation, out: &mut Vec<&'c HeaderName>) {
+        match &ob.kind {
+            ObligationKind::Have { side, header, cmp } => {
+                if *side == Side::Request {
+                    out.push(header);
+                }
+                if let Some(Comparison::Eq(Operand::Field(g)) | Comparison::Ne(Operand::Field(g))) = cmp {
+                    field(g, out);
+                }
+            }
+            ObligationKind::NotHave { side, header } => {
+                if *side == Side::Request {
+                    out.push(header);
+                }
+            }
+            ObligationKind::Echo { header } => out.push(header),
+            ObligationKind::Satisfy { expr: e } => expr(e, out),
+        }
+    }
+    let mut out = Vec::new();
+    for rule in &contract.rules {
+        if let Some(c) = &rule.selector.condition {
+            expr(c, &mut out);
+        }
+        for ob in &rule.obligations {
+            obligation(ob, &mut out);
+        }
+    }
+    for c in &contract.correlations {
+        for sel in [&c.inbound, &c.outbound] {
+            if let Some(e) = &sel.condition {
+                expr(e, &mut out);
+            }
+        }
+        expr(&c.matcher, &mut out);
+        for ob in &c.obligations {
+            obligation(ob, &mut out);
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// The CSeq methods of requests whose responses some rule or correlation leg may select; `None` when
+/// any method's may be.
+fn answered_methods(contract: &Contract) -> Option<Vec<&str>> {
+    let selectors = contract
+        .rules
+        .iter()
+        .map(|r| &r.selector)
+        .chain(contract.correlations.iter().flat_map(|k| [&k.inbound, &k.outbound]));
+    let mut methods = Vec::new();
+    for sel in selectors {
+        match &sel.message {
+            MessageKind::Request { .. } => {}
+            MessageKind::Message => return None,
+            MessageKind::Response { methods: m, .. } if m.is_empty() => return None,
+            MessageKind::Response { methods: m, .. } => methods.extend(m.iter().map(String::as_str)),
+        }
+    }
+    Some(methods)
+}
+
 /// An inbound leg waiting for its partner.
 struct PendingLeg {
     correlation: usize,
     message: SipMessage,
 }
 
-/// Key of a transaction: Call-ID, CSeq number, CSeq method.
 /// Key of a transaction: a hash of Call-ID, CSeq number and CSeq method (no text kept per request).
 type TransactionKey = u64;
 
@@ -85,8 +203,12 @@ pub struct Runner<'c> {
     declared_other: Vec<(&'c str, usize)>,
     summary: Summary,
     findings: Vec<Finding>,
-    /// Requests kept to answer responses: the message, and whether it was outside a dialog.
-    transactions: FxHashMap<TransactionKey, (SipMessage, bool)>,
+    /// Requests kept to answer responses (see [`Kept`]).
+    transactions: FxHashMap<TransactionKey, Kept>,
+    /// The headers a rule may read from the request a response answers (`request.H`, `must echo H`).
+    request_headers: Vec<&'c HeaderName>,
+    /// CSeq methods of requests whose responses some selector may pick (`None`: any method).
+    answered_methods: Option<Vec<&'c str>>,
     transaction_order: VecDeque<(Duration, TransactionKey)>,
     /// Hashes of (Call-ID, tags): enough to count dialogs without keeping their text.
     dialogs: FxHashSet<u64>,
@@ -161,6 +283,8 @@ impl<'c> Runner<'c> {
             summary: Summary::default(),
             findings: Vec::new(),
             transactions: FxHashMap::default(),
+            request_headers: request_headers(contract),
+            answered_methods: answered_methods(contract),
             transaction_order: VecDeque::new(),
             dialogs: FxHashSet::default(),
             reported_sources: HashSet::new(),
@@ -308,28 +432,33 @@ impl<'c> Runner<'c> {
             None => cseq.map_or("", |c| c.method),
         };
         let answered = match (&key, message.request()) {
-            (Some(k), None) => self.transactions.get(k).cloned(),
+            (Some(k), None) => self.transactions.get(k),
             _ => None,
         };
         // A response is in a dialog when the request it answers was; only a response that some
-        // response rule may select needs the request parsed (for `must echo` and `request.FIELD`).
-        let initial = match &answered {
-            Some((_, initial)) => *initial,
+        // response rule may select needs the request (for `must echo` and `request.FIELD`).
+        let initial = match answered {
+            Some(kept) => kept.initial,
             None => message_to_tag.is_none(),
         };
-        let request_sip = answered
-            .filter(|_| self.response_rules_may_select(method, message.status(), src_peer, dst_peer))
-            .map(|(m, _)| m);
-        let request = request_sip.as_ref().and_then(|r| r.parse().ok());
+        let request_text = answered
+            .and_then(|kept| kept.request.clone())
+            .filter(|_| self.response_rules_may_select(method, message.status(), src_peer, dst_peer));
+        let request = request_text.as_deref().and_then(|r| Message::parse(r).ok());
         let ctx = Context { message, request: request.as_ref(), src_peer, dst_peer, initial, method };
         self.check_declarations(&ctx, &mref);
         let allowed = self.check_rules(&ctx, &mref);
         self.check_undeclared(&ctx, &mref, &allowed);
         self.check_media(&ctx, &mref);
         self.check_correlations(sip, &ctx, &mref);
-        if let (Some(k), Some(_)) = (key, message.request()) {
+        if let (Some(k), Some(_), Some(q)) = (key, message.request(), cseq) {
+            let request = self
+                .answered_methods
+                .as_ref()
+                .is_none_or(|methods| methods.contains(&q.method))
+                .then(|| request_extract(message, &self.request_headers));
             self.transaction_order.push_back((sip.timestamp, k));
-            self.transactions.insert(k, (sip.without_layout(), initial));
+            self.transactions.insert(k, Kept { timestamp: sip.timestamp, initial, request });
         }
     }
 
@@ -339,7 +468,7 @@ impl<'c> Runner<'c> {
                 break;
             }
             let Some((t, key)) = self.transaction_order.pop_front() else { break };
-            if self.transactions.get(&key).is_some_and(|(m, _)| m.timestamp <= t) {
+            if self.transactions.get(&key).is_some_and(|kept| kept.timestamp <= t) {
                 self.transactions.remove(&key);
             }
         }
@@ -761,5 +890,47 @@ fn list_or_absent(values: &[String]) -> String {
         "absent".into()
     } else {
         values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The extract gives every named header (compact forms, prefixes, folded and empty values, repeats)
+    /// with the same values as the whole request, and the same start line.
+    #[test]
+    fn request_extract_reads_like_the_request() {
+        let request = b"INVITE sip:+4930123@example.com;user=phone SIP/2.0\r\n\
+            Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n\
+            f: <sip:a@example.com>;tag=1\r\n\
+            X-Hairpin:   fmc  \r\n\
+            X-Empty:\r\n\
+            X-Folded: one,\r\n  two\r\n\
+            X-Late:\r\n\tlate value\r\n\
+            X-Acme-One: 1\r\n\
+            x-acme-two :2\r\n\
+            X-Hairpin: none\r\n\
+            Call-ID: c1\r\n\
+            CSeq: 1 INVITE\r\n\
+            Content-Length: 4\r\n\
+            \r\n\
+            body";
+        let message = Message::parse(request).unwrap();
+        let names: Vec<HeaderName> = ["X-Hairpin", "From", "X-Empty", "X-Folded", "X-Late", "X-Acme-*", "X-Absent"]
+            .iter()
+            .map(|n| HeaderName::new(n))
+            .collect();
+        let refs: Vec<&HeaderName> = names.iter().collect();
+        let extract = request_extract(&message, &refs);
+        let kept = Message::parse(&extract).unwrap();
+        assert_eq!(kept.start_line(), message.start_line());
+        for name in &names {
+            let values = |m: &Message<'_>| -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+                eval::matching(m, name).map(|h| (h.name.to_vec(), h.values().map(<[u8]>::to_vec).collect())).collect()
+            };
+            assert_eq!(values(&kept), values(&message), "{}", name.name);
+        }
+        assert!(kept.known_header(KnownHeader::VIA).is_none());
     }
 }
