@@ -16,7 +16,7 @@ mod finding;
 pub mod render;
 mod sdp;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::hash::{Hash, Hasher};
@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use sipaccord_agreement::{
     Comparison, Contract, DialogState, Expr, FieldRef, HeaderName, Level as RuleLevel, MessageKind, Obligation,
-    ObligationKind, Operand, Origin, Selector, Side, Strictness, Transport as AgreedTransport,
+    ObligationKind, Operand, Origin, Peer, Selector, Side, Strictness, Transport as AgreedTransport,
 };
 use sipaccord_capture::{Outcome, SipMessage, Transport};
 use sipaccord_sip::{KnownHeader, Message};
@@ -217,8 +217,9 @@ pub struct Runner<'c> {
     pending: Vec<PendingLeg>,
     captures: Vec<String>,
     last_file: Option<Arc<std::path::Path>>,
-    /// Messages per (source peer, destination peer); `None` for an address of no peer.
-    directions: HashMap<(Option<&'c str>, Option<&'c str>), u64>,
+    /// Messages per (source peer, destination peer), at `src * (peers + 1) + dst` with peer indices
+    /// (`peers` for an address of no peer).
+    directions: Vec<u64>,
 }
 
 fn rule_ref(o: &Origin) -> RuleRef {
@@ -292,7 +293,7 @@ impl<'c> Runner<'c> {
             pending: Vec::new(),
             captures: Vec::new(),
             last_file: None,
-            directions: HashMap::new(),
+            directions: vec![0; (contract.peers.len() + 1) * (contract.peers.len() + 1)],
         }
     }
 
@@ -323,8 +324,10 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn peer_of(&self, addr: SocketAddr) -> Option<&'c str> {
-        self.contract.peer_at(addr.ip(), addr.port()).map(|p| p.name.as_str())
+    /// The index of the peer an address belongs to (the first whose SBC addresses hold it).
+    fn peer_of(&self, addr: SocketAddr) -> Option<usize> {
+        let (ip, port) = (addr.ip(), addr.port());
+        self.contract.peers.iter().position(|p| p.sbc.iter().any(|a| a.contains(ip, Some(port))))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -370,9 +373,11 @@ impl<'c> Runner<'c> {
         }
         self.summary.messages += 1;
         self.expire(sip.timestamp);
-        let src_peer = self.peer_of(sip.src);
-        let dst_peer = self.peer_of(sip.dst);
-        *self.directions.entry((src_peer, dst_peer)).or_default() += 1;
+        let peers = &self.contract.peers;
+        let (src_index, dst_index) = (self.peer_of(sip.src), self.peer_of(sip.dst));
+        self.directions[src_index.unwrap_or(peers.len()) * (peers.len() + 1) + dst_index.unwrap_or(peers.len())] += 1;
+        let src_peer = src_index.map(|i| &peers[i]);
+        let dst_peer = dst_index.map(|i| peers[i].name.as_str());
         let parsed = sip.parse();
         let mref = MessageRef::new(sip, parsed.as_ref().ok());
         if let Outcome::Malformed(reason) | Outcome::Invalid(reason) = &sip.outcome {
@@ -410,6 +415,7 @@ impl<'c> Runner<'c> {
             return;
         }
         self.check_transport(sip, src_peer, &mref);
+        let src_peer = src_peer.map(|p| p.name.as_str());
         let call_id = message.call_id().ok().flatten();
         let cseq = message.cseq().ok().flatten();
         let key = match (call_id, cseq) {
@@ -449,7 +455,8 @@ impl<'c> Runner<'c> {
         self.check_declarations(&ctx, &mref);
         let allowed = self.check_rules(&ctx, &mref);
         self.check_undeclared(&ctx, &mref, &allowed);
-        self.check_media(&ctx, &mref);
+        let contract = self.contract;
+        self.check_media(&ctx, src_index.map(|i| &contract.peers[i]), &mref);
         self.check_correlations(sip, &ctx, &mref);
         if let (Some(k), Some(_), Some(q)) = (key, message.request(), cseq) {
             let request = self
@@ -510,8 +517,8 @@ impl<'c> Runner<'c> {
         );
     }
 
-    fn check_transport(&mut self, sip: &SipMessage, src_peer: Option<&str>, mref: &MessageRef<'_, '_>) {
-        let Some(peer) = src_peer.and_then(|p| self.contract.peer(p)) else { return };
+    fn check_transport(&mut self, sip: &SipMessage, src_peer: Option<&Peer>, mref: &MessageRef<'_, '_>) {
+        let Some(peer) = src_peer else { return };
         if peer.transports.is_empty() || peer.transports.contains(&agreed(sip.transport)) {
             return;
         }
@@ -776,17 +783,17 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_media(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
+    fn check_media(&mut self, ctx: &Context<'_, '_>, src_peer: Option<&'c Peer>, mref: &MessageRef<'_, '_>) {
         let Some(level) = strictness_level(self.contract.settings.media_outside) else { return };
-        let Some(peer) = ctx.src_peer.and_then(|p| self.contract.peer(p)) else { return };
+        let Some(peer) = src_peer else { return };
         if peer.media.is_empty() || ctx.message.body().is_empty() {
             return;
         }
-        let body_line = ctx.message.position_at(ctx.message.len() - ctx.message.body().len()).line;
         for c in sdp::connections(ctx.message.body()) {
             if peer.media_contains(c.address) {
                 continue;
             }
+            let body_line = ctx.message.position_at(ctx.message.len() - ctx.message.body().len()).line;
             let ranges: Vec<String> = peer.media.iter().map(|a| a.to_string()).collect();
             let origin = peer.origin.clone();
             self.push(
@@ -796,7 +803,7 @@ impl<'c> Runner<'c> {
                 "settings media-outside".into(),
                 mref,
                 &[],
-                Some(HeaderLine { line: body_line, text: c.line }),
+                Some(HeaderLine { line: body_line, text: String::from_utf8_lossy(c.line).into_owned() }),
                 format!("{} media in {}", peer.name, ranges.join(", ")),
                 format!("{}", c.address),
             );
@@ -849,10 +856,12 @@ impl<'c> Runner<'c> {
             self.no_partner(&leg, "before the capture ended");
         }
         self.summary.dialogs = self.dialogs.len() as u64;
-        for ((from, to), n) in &self.directions {
-            self.summary.directions.insert(format!("{} -> {}", from.unwrap_or("?"), to.unwrap_or("?")), *n);
-        }
         let c = self.contract;
+        let name = |i: usize| c.peers.get(i).map_or("?", |p| p.name.as_str());
+        for (i, &n) in self.directions.iter().enumerate().filter(|(_, &n)| n > 0) {
+            let (from, to) = (i / (c.peers.len() + 1), i % (c.peers.len() + 1));
+            self.summary.directions.insert(format!("{} -> {}", name(from), name(to)), n);
+        }
         let mut checks = vec![
             CheckRef { name: "well-formed SIP".into(), rule: None },
             CheckRef { name: "settings unknown-source".into(), rule: None },
