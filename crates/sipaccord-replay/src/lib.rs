@@ -199,7 +199,12 @@ type TransactionKey = u64;
 /// Evaluates messages against a contract.
 pub struct Runner<'c> {
     contract: &'c Contract,
-    declared_known: rustc_hash::FxHashMap<KnownHeader, usize>,
+    /// Declared registered headers and their declaration, searched linearly (a handful).
+    declared_known: Vec<(KnownHeader, usize)>,
+    /// The peers of each rule's selector, by index.
+    rule_ends: Vec<Ends>,
+    /// The peers of each correlation's inbound and outbound selectors, by index.
+    correlation_ends: Vec<[Ends; 2]>,
     declared_other: Vec<(&'c str, usize)>,
     summary: Summary,
     findings: Vec<Finding>,
@@ -247,12 +252,36 @@ fn agreed(t: Transport) -> AgreedTransport {
     }
 }
 
+/// The peers a selector names (`from`, `to`), by index; a name of no peer is `usize::MAX`, which no
+/// message has.
+#[derive(Clone, Copy)]
+struct Ends {
+    from: Option<usize>,
+    to: Option<usize>,
+}
+
+impl Ends {
+    fn of(contract: &Contract, sel: &Selector) -> Ends {
+        let index = |name: &Option<String>| {
+            name.as_deref().map(|n| contract.peers.iter().position(|p| p.name == n).unwrap_or(usize::MAX))
+        };
+        Ends { from: index(&sel.from), to: index(&sel.to) }
+    }
+
+    /// Whether a message between these peers fits.
+    fn admit(self, src: Option<usize>, dst: Option<usize>) -> bool {
+        self.from.is_none_or(|p| src == Some(p)) && self.to.is_none_or(|p| dst == Some(p))
+    }
+}
+
 /// Per-message facts the selectors need.
 struct Context<'s, 'a> {
     message: &'s Message<'a>,
     request: Option<&'s Message<'a>>,
-    src_peer: Option<&'s str>,
-    dst_peer: Option<&'s str>,
+    /// Index of the sending peer.
+    src_peer: Option<usize>,
+    /// Index of the receiving peer.
+    dst_peer: Option<usize>,
     initial: bool,
     /// The method for selector matching: the request's, or the CSeq method of a response.
     method: &'s str,
@@ -267,12 +296,16 @@ impl<'s, 'a> Context<'s, 'a> {
 impl<'c> Runner<'c> {
     /// A runner for one contract.
     pub fn new(contract: &'c Contract) -> Runner<'c> {
-        let mut declared_known = rustc_hash::FxHashMap::default();
+        let mut declared_known = Vec::new();
         let mut declared_other = Vec::new();
         for (i, d) in contract.headers.iter().enumerate() {
             match KnownHeader::lookup(d.name.as_bytes()) {
                 Some(k) => {
-                    declared_known.insert(k, i);
+                    // As a map would: a later declaration of the same header replaces an earlier one.
+                    match declared_known.iter_mut().find(|d: &&mut (KnownHeader, usize)| d.0 == k) {
+                        Some(d) => d.1 = i,
+                        None => declared_known.push((k, i)),
+                    }
                 }
                 None => declared_other.push((d.name.as_str(), i)),
             }
@@ -280,6 +313,12 @@ impl<'c> Runner<'c> {
         Runner {
             contract,
             declared_known,
+            rule_ends: contract.rules.iter().map(|r| Ends::of(contract, &r.selector)).collect(),
+            correlation_ends: contract
+                .correlations
+                .iter()
+                .map(|c| [Ends::of(contract, &c.inbound), Ends::of(contract, &c.outbound)])
+                .collect(),
             declared_other,
             summary: Summary::default(),
             findings: Vec::new(),
@@ -317,7 +356,7 @@ impl<'c> Runner<'c> {
     /// The declaration of a header in a message, if the agreement declares it.
     fn declaration(&self, h: &sipaccord_sip::Header<'_>) -> Option<usize> {
         match h.known {
-            Some(k) => self.declared_known.get(&k).copied(),
+            Some(k) => self.declared_known.iter().find(|d| d.0 == k).map(|d| d.1),
             None => {
                 self.declared_other.iter().find(|(name, _)| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|d| d.1)
             }
@@ -377,7 +416,6 @@ impl<'c> Runner<'c> {
         let (src_index, dst_index) = (self.peer_of(sip.src), self.peer_of(sip.dst));
         self.directions[src_index.unwrap_or(peers.len()) * (peers.len() + 1) + dst_index.unwrap_or(peers.len())] += 1;
         let src_peer = src_index.map(|i| &peers[i]);
-        let dst_peer = dst_index.map(|i| peers[i].name.as_str());
         let parsed = sip.parse();
         let mref = MessageRef::new(sip, parsed.as_ref().ok());
         if let Outcome::Malformed(reason) | Outcome::Invalid(reason) = &sip.outcome {
@@ -415,7 +453,6 @@ impl<'c> Runner<'c> {
             return;
         }
         self.check_transport(sip, src_peer, &mref);
-        let src_peer = src_peer.map(|p| p.name.as_str());
         let call_id = message.call_id().ok().flatten();
         let cseq = message.cseq().ok().flatten();
         let key = match (call_id, cseq) {
@@ -449,9 +486,10 @@ impl<'c> Runner<'c> {
         };
         let request_text = answered
             .and_then(|kept| kept.request.clone())
-            .filter(|_| self.response_rules_may_select(method, message.status(), src_peer, dst_peer));
+            .filter(|_| self.response_rules_may_select(method, message.status(), src_index, dst_index));
         let request = request_text.as_deref().and_then(|r| Message::parse(r).ok());
-        let ctx = Context { message, request: request.as_ref(), src_peer, dst_peer, initial, method };
+        let ctx =
+            Context { message, request: request.as_ref(), src_peer: src_index, dst_peer: dst_index, initial, method };
         self.check_declarations(&ctx, &mref);
         let allowed = self.check_rules(&ctx, &mref);
         self.check_undeclared(&ctx, &mref, &allowed);
@@ -600,28 +638,27 @@ impl<'c> Runner<'c> {
         &self,
         method: &str,
         status: Option<u16>,
-        src_peer: Option<&str>,
-        dst_peer: Option<&str>,
+        src_peer: Option<usize>,
+        dst_peer: Option<usize>,
     ) -> bool {
         let c = self.contract;
-        let selectors =
-            c.rules.iter().map(|r| &r.selector).chain(c.correlations.iter().flat_map(|k| [&k.inbound, &k.outbound]));
-        selectors.into_iter().any(|sel| {
-            sel.matches_kind(method, status)
-                && sel.from.as_deref().is_none_or(|p| src_peer == Some(p))
-                && sel.to.as_deref().is_none_or(|p| dst_peer == Some(p))
-        })
+        let rules = c.rules.iter().zip(&self.rule_ends).map(|(r, e)| (&r.selector, *e));
+        let legs = c
+            .correlations
+            .iter()
+            .zip(&self.correlation_ends)
+            .flat_map(|(k, e)| [(&k.inbound, e[0]), (&k.outbound, e[1])]);
+        rules.chain(legs).any(|(sel, ends)| ends.admit(src_peer, dst_peer) && sel.matches_kind(method, status))
     }
 
-    fn selects(&self, sel: &Selector, ctx: &Context<'_, '_>) -> bool {
-        sel.matches_kind(ctx.method, ctx.message.status())
+    fn selects(&self, sel: &Selector, ends: Ends, ctx: &Context<'_, '_>) -> bool {
+        ends.admit(ctx.src_peer, ctx.dst_peer)
             && match sel.dialog {
                 DialogState::Any => true,
                 DialogState::Initial => ctx.initial,
                 DialogState::InDialog => !ctx.initial,
             }
-            && sel.from.as_deref().is_none_or(|p| ctx.src_peer == Some(p))
-            && sel.to.as_deref().is_none_or(|p| ctx.dst_peer == Some(p))
+            && sel.matches_kind(ctx.method, ctx.message.status())
             && sel.condition.as_ref().is_none_or(|c| eval::eval(&ctx.scope(), c))
     }
 
@@ -630,8 +667,8 @@ impl<'c> Runner<'c> {
     fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) -> Vec<&'c HeaderName> {
         let mut allowed = Vec::new();
         let contract = self.contract;
-        for rule in &contract.rules {
-            if !self.selects(&rule.selector, ctx) {
+        for (ri, rule) in contract.rules.iter().enumerate() {
+            if !self.selects(&rule.selector, self.rule_ends[ri], ctx) {
                 continue;
             }
             self.summary.rules_evaluated += 1;
@@ -813,7 +850,8 @@ impl<'c> Runner<'c> {
     fn check_correlations(&mut self, sip: &SipMessage, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
         let contract = self.contract;
         for (ci, c) in contract.correlations.iter().enumerate() {
-            if self.selects(&c.outbound, ctx) {
+            let [inbound_ends, outbound_ends] = self.correlation_ends[ci];
+            if self.selects(&c.outbound, outbound_ends, ctx) {
                 let partner = self.pending.iter().position(|leg| {
                     leg.correlation == ci
                         && leg.message.parse().is_ok_and(|inbound| {
@@ -838,7 +876,7 @@ impl<'c> Runner<'c> {
                     continue;
                 }
             }
-            if self.selects(&c.inbound, ctx) {
+            if self.selects(&c.inbound, inbound_ends, ctx) {
                 self.pending.push(PendingLeg { correlation: ci, message: sip.clone() });
             }
         }
