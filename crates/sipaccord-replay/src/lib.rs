@@ -201,6 +201,9 @@ pub struct Runner<'c> {
     contract: &'c Contract,
     /// Declared registered headers and their declaration, searched linearly (a handful).
     declared_known: Vec<(KnownHeader, usize)>,
+    /// Buffers reused from message to message: declaration counts, and headers the rules name.
+    scratch_counts: Vec<(usize, usize, u32)>,
+    scratch_allowed: Vec<&'c HeaderName>,
     /// The peers of each rule's selector, by index.
     rule_ends: Vec<Ends>,
     /// The peers of each correlation's inbound and outbound selectors, by index.
@@ -313,6 +316,8 @@ impl<'c> Runner<'c> {
         Runner {
             contract,
             declared_known,
+            scratch_counts: Vec::new(),
+            scratch_allowed: Vec::new(),
             rule_ends: contract.rules.iter().map(|r| Ends::of(contract, &r.selector)).collect(),
             correlation_ends: contract
                 .correlations
@@ -354,6 +359,7 @@ impl<'c> Runner<'c> {
     }
 
     /// The declaration of a header in a message, if the agreement declares it.
+    #[inline]
     fn declaration(&self, h: &sipaccord_sip::Header<'_>) -> Option<usize> {
         match h.known {
             Some(k) => self.declared_known.iter().find(|d| d.0 == k).map(|d| d.1),
@@ -493,6 +499,7 @@ impl<'c> Runner<'c> {
         self.check_declarations(&ctx, &mref);
         let allowed = self.check_rules(&ctx, &mref);
         self.check_undeclared(&ctx, &mref, &allowed);
+        self.scratch_allowed = allowed;
         let contract = self.contract;
         self.check_media(&ctx, src_index.map(|i| &contract.peers[i]), &mref);
         self.check_correlations(sip, &ctx, &mref);
@@ -579,7 +586,8 @@ impl<'c> Runner<'c> {
 
     fn check_declarations(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
         // (declaration, values seen, line of its first header): a few entries, searched linearly.
-        let mut counts: Vec<(usize, usize, u32)> = Vec::new();
+        let mut counts = std::mem::take(&mut self.scratch_counts);
+        counts.clear();
         for h in ctx.message.headers() {
             let Some(i) = self.declaration(h) else { continue };
             let decl = &self.contract.headers[i];
@@ -612,7 +620,7 @@ impl<'c> Runner<'c> {
             }
         }
         counts.sort_unstable();
-        for (i, n, line) in counts {
+        for &(i, n, line) in &counts {
             let decl = &self.contract.headers[i];
             if let Some(max) = decl.max.filter(|&m| n > m as usize) {
                 let origin = decl.origin.clone();
@@ -630,6 +638,7 @@ impl<'c> Runner<'c> {
                 );
             }
         }
+        self.scratch_counts = counts;
     }
 
     /// Whether any rule or correlation leg could select this response, judging by kind and direction
@@ -665,7 +674,8 @@ impl<'c> Runner<'c> {
     /// Applies every matching rule; returns the header names the matching rules mention: those are
     /// accounted for (required, allowed or already reported as forbidden), not undeclared.
     fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) -> Vec<&'c HeaderName> {
-        let mut allowed = Vec::new();
+        let mut allowed = std::mem::take(&mut self.scratch_allowed);
+        allowed.clear();
         let contract = self.contract;
         for (ri, rule) in contract.rules.iter().enumerate() {
             if !self.selects(&rule.selector, self.rule_ends[ri], ctx) {
