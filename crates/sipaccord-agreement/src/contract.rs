@@ -70,11 +70,17 @@ pub struct Address {
 
 impl Address {
     /// Whether `ip` (and `port`, where this address has one) falls in this address or range.
+    #[inline]
     pub fn contains(&self, ip: IpAddr, port: Option<u16>) -> bool {
         if self.port.is_some() && port.is_some() && self.port != port {
             return false;
         }
         match (self.ip, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) if self.prefix <= 32 => {
+                // The first `prefix` bits equal, as `prefix_eq` compares them, on one word.
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                (a.to_bits() ^ b.to_bits()) & mask == 0
+            }
             (IpAddr::V4(a), IpAddr::V4(b)) => prefix_eq(&a.octets(), &b.octets(), self.prefix),
             (IpAddr::V6(a), IpAddr::V6(b)) => prefix_eq(&a.octets(), &b.octets(), self.prefix),
             _ => false,
