@@ -201,6 +201,10 @@ pub struct Runner<'c> {
     contract: &'c Contract,
     /// Declared registered headers and their declaration, searched linearly (a handful).
     declared_known: Vec<(KnownHeader, usize)>,
+    /// A bit per declared registered header ([`known_bit`]) and per length of the other declared
+    /// names: most headers of a message are ruled out by one test.
+    declared_known_bits: u64,
+    declared_other_lengths: u64,
     /// Buffers reused from message to message: declaration counts, and headers the rules name.
     scratch_counts: Vec<(usize, usize, u32)>,
     scratch_allowed: Vec<&'c HeaderName>,
@@ -253,6 +257,18 @@ fn agreed(t: Transport) -> AgreedTransport {
         Transport::Sctp => AgreedTransport::Sctp,
         Transport::WebSocket => AgreedTransport::Ws,
     }
+}
+
+/// One of 64 bits for a registered header (several headers share a bit; a clear bit rules one out).
+fn known_bit(k: KnownHeader) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    k.hash(&mut hasher);
+    1 << (hasher.finish() >> 58)
+}
+
+/// A bit for a name length; lengths of 63 and more share the last bit.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 /// The peers a selector names (`from`, `to`), by index; a name of no peer is `usize::MAX`, which no
@@ -313,9 +329,14 @@ impl<'c> Runner<'c> {
                 None => declared_other.push((d.name.as_str(), i)),
             }
         }
+        let declared_known_bits = declared_known.iter().fold(0, |bits, d| bits | known_bit(d.0));
+        let declared_other_lengths =
+            declared_other.iter().fold(0, |bits, (name, _): &(&str, usize)| bits | length_bit(name.len()));
         Runner {
             contract,
             declared_known,
+            declared_known_bits,
+            declared_other_lengths,
             scratch_counts: Vec::new(),
             scratch_allowed: Vec::new(),
             rule_ends: contract.rules.iter().map(|r| Ends::of(contract, &r.selector)).collect(),
@@ -362,7 +383,9 @@ impl<'c> Runner<'c> {
     #[inline]
     fn declaration(&self, h: &sipaccord_sip::Header<'_>) -> Option<usize> {
         match h.known {
+            Some(k) if self.declared_known_bits & known_bit(k) == 0 => None,
             Some(k) => self.declared_known.iter().find(|d| d.0 == k).map(|d| d.1),
+            None if self.declared_other_lengths & length_bit(h.name.len()) == 0 => None,
             None => {
                 self.declared_other.iter().find(|(name, _)| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|d| d.1)
             }
