@@ -15,7 +15,9 @@ pub struct Connection<'a> {
 /// found wherever they are). Unparseable addresses (FQDNs) are skipped.
 pub fn connections(body: &[u8]) -> impl Iterator<Item = Connection<'_>> {
     // A `c=` line starts the body or follows a line feed.
-    let starts = std::iter::once(0).chain(memchr::memmem::find_iter(body, b"\nc=").map(|i| i + 1));
+    static LINE_START: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    let finder = LINE_START.get_or_init(|| memchr::memmem::Finder::new(b"\nc="));
+    let starts = std::iter::once(0).chain(finder.find_iter(body).map(|i| i + 1));
     starts.filter_map(move |start| {
         let rest = &body[start..];
         let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
