@@ -205,6 +205,8 @@ pub struct Runner<'c> {
     /// names: most headers of a message are ruled out by one test.
     declared_known_bits: u64,
     declared_other_lengths: u64,
+    /// The peers of recent IPv4 addresses: (address and port + 1, peer), 0 for an empty slot.
+    peer_cache: Box<[(u64, Option<usize>); 1 << PEER_CACHE_BITS]>,
     /// Buffers reused from message to message: declaration counts, and headers the rules name.
     scratch_counts: Vec<(usize, usize, u32)>,
     scratch_allowed: Vec<&'c HeaderName>,
@@ -258,6 +260,9 @@ fn agreed(t: Transport) -> AgreedTransport {
         Transport::WebSocket => AgreedTransport::Ws,
     }
 }
+
+/// Slots of the address-to-peer cache, as a power of two.
+const PEER_CACHE_BITS: u32 = 8;
 
 /// One of 64 bits for a registered header (several headers share a bit; a clear bit rules one out).
 fn known_bit(k: KnownHeader) -> u64 {
@@ -337,6 +342,7 @@ impl<'c> Runner<'c> {
             declared_known,
             declared_known_bits,
             declared_other_lengths,
+            peer_cache: Box::new([(0, None); 1 << PEER_CACHE_BITS]),
             scratch_counts: Vec::new(),
             scratch_allowed: Vec::new(),
             rule_ends: contract.rules.iter().map(|r| Ends::of(contract, &r.selector)).collect(),
@@ -393,9 +399,22 @@ impl<'c> Runner<'c> {
     }
 
     /// The index of the peer an address belongs to (the first whose SBC addresses hold it).
-    fn peer_of(&self, addr: SocketAddr) -> Option<usize> {
+    fn peer_of(&mut self, addr: SocketAddr) -> Option<usize> {
         let (ip, port) = (addr.ip(), addr.port());
-        self.contract.peers.iter().position(|p| p.sbc.iter().any(|a| a.contains(ip, Some(port))))
+        let find =
+            |contract: &Contract| contract.peers.iter().position(|p| p.sbc.iter().any(|a| a.contains(ip, Some(port))));
+        // IPv4 addresses and ports in a small direct-mapped cache: a capture has few of them.
+        let SocketAddr::V4(v4) = addr else { return find(self.contract) };
+        let key = (u64::from(v4.ip().to_bits()) << 16) | u64::from(port);
+        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - PEER_CACHE_BITS)) as usize;
+        match self.peer_cache[slot] {
+            (k, peer) if k == key + 1 => peer,
+            _ => {
+                let peer = find(self.contract);
+                self.peer_cache[slot] = (key + 1, peer);
+                peer
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -493,11 +512,14 @@ impl<'c> Runner<'c> {
             _ => None,
         };
         let message_to_tag = message.to_tag();
-        if let (Some(c), Some(from), Some(to)) = (call_id, message.from_tag(), message_to_tag) {
-            let (a, b) = if from < to { (from, to) } else { (to, from) };
-            let mut hasher = rustc_hash::FxHasher::default();
-            (c, a, b).hash(&mut hasher);
-            self.dialogs.insert(hasher.finish());
+        // The From tag is read only when there is a dialog to count (a Call-ID and a To tag).
+        if let (Some(c), Some(to)) = (call_id, message_to_tag) {
+            if let Some(from) = message.from_tag() {
+                let (a, b) = if from < to { (from, to) } else { (to, from) };
+                let mut hasher = rustc_hash::FxHasher::default();
+                (c, a, b).hash(&mut hasher);
+                self.dialogs.insert(hasher.finish());
+            }
         }
         let method = match message.method() {
             Some(m) => m,
