@@ -70,11 +70,17 @@ pub struct Address {
 
 impl Address {
     /// Whether `ip` (and `port`, where this address has one) falls in this address or range.
+    #[inline]
     pub fn contains(&self, ip: IpAddr, port: Option<u16>) -> bool {
         if self.port.is_some() && port.is_some() && self.port != port {
             return false;
         }
         match (self.ip, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) if self.prefix <= 32 => {
+                // The first `prefix` bits equal, as `prefix_eq` compares them, on one word.
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                (a.to_bits() ^ b.to_bits()) & mask == 0
+            }
             (IpAddr::V4(a), IpAddr::V4(b)) => prefix_eq(&a.octets(), &b.octets(), self.prefix),
             (IpAddr::V6(a), IpAddr::V6(b)) => prefix_eq(&a.octets(), &b.octets(), self.prefix),
             _ => false,
@@ -471,14 +477,13 @@ impl UriFields {
             Scheme::Tel => "tel",
             Scheme::Other(s) => s,
         };
-        let port = uri.port.map(|p| p.to_string());
         let ok = |t: &Option<Box<ValueType>>, v: Option<&str>| match t {
             None => true,
             Some(t) => v.is_some_and(|v| t.matches_str(v)),
         };
         ok(&self.user, uri.user)
             && ok(&self.host, Some(uri.host_raw).filter(|h| !h.is_empty()))
-            && ok(&self.port, port.as_deref())
+            && (self.port.is_none() || ok(&self.port, uri.port.map(|p| p.to_string()).as_deref()))
             && ok(&self.scheme, Some(scheme))
     }
 }
@@ -486,12 +491,19 @@ impl UriFields {
 impl ParamsSpecC {
     /// Checks `;a=1;b` text (starting at `;`, or empty).
     fn check(&self, params: Params<'_>) -> bool {
-        let mut seen = vec![false; self.entries.len()];
+        // Which entries were seen: a bit each for the usual few, a vector beyond 64.
+        let mut seen_bits = 0u64;
+        let mut seen_many = if self.entries.len() > 64 { vec![false; self.entries.len()] } else { Vec::new() };
         for p in params {
             let Ok(p) = p else { return false };
-            match self.entries.iter().position(|e| e.name.eq_ignore_ascii_case(p.name_str())) {
+            // Parameter names are ASCII (the scanner takes only name bytes), so comparing bytes is
+            // comparing text.
+            match self.entries.iter().position(|e| e.name.as_bytes().eq_ignore_ascii_case(p.name)) {
                 Some(i) => {
-                    seen[i] = true;
+                    match seen_many.get_mut(i) {
+                        Some(seen) => *seen = true,
+                        None => seen_bits |= 1 << i,
+                    }
                     if let Some(t) = &self.entries[i].value {
                         let v = p.value_unquoted().and_then(|v| std::str::from_utf8(v).ok());
                         if !v.is_some_and(|v| t.matches_str(v)) {
@@ -503,7 +515,10 @@ impl ParamsSpecC {
                 None => {}
             }
         }
-        self.entries.iter().zip(seen).all(|(e, s)| s || !e.required)
+        self.entries
+            .iter()
+            .enumerate()
+            .all(|(i, e)| !e.required || seen_many.get(i).copied().unwrap_or_else(|| seen_bits & (1 << i) != 0))
     }
 }
 
@@ -560,15 +575,22 @@ impl ValueType {
                     let (head, rest) = split_params(v);
                     base.as_deref().is_none_or(|b| b.matches_str(head)) && params.check(Params::new(rest.as_bytes()))
                 }
+                None if v.is_empty() || v.starts_with(';') => params.check(Params::new(v.as_bytes())),
                 None => {
-                    let owned;
-                    let text = if v.is_empty() || v.starts_with(';') {
-                        v
-                    } else {
-                        owned = format!(";{v}");
-                        owned.as_str()
+                    // `;` and the value in a reused buffer (a fresh one if it is in use further up).
+                    thread_local! {
+                        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+                    }
+                    let check = |text: &mut Vec<u8>| {
+                        text.clear();
+                        text.push(b';');
+                        text.extend_from_slice(v.as_bytes());
+                        params.check(Params::new(text))
                     };
-                    params.check(Params::new(text.as_bytes()))
+                    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                        Ok(mut text) => check(&mut text),
+                        Err(_) => check(&mut Vec::new()),
+                    })
                 }
             },
         }

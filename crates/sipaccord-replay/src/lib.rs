@@ -16,7 +16,7 @@ mod finding;
 pub mod render;
 mod sdp;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::hash::{Hash, Hasher};
@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sipaccord_agreement::{
-    Contract, DialogState, HeaderName, Level as RuleLevel, Obligation, ObligationKind, Origin, Selector, Strictness,
-    Transport as AgreedTransport,
+    Comparison, Contract, DialogState, Expr, FieldRef, HeaderName, Level as RuleLevel, MessageKind, Obligation,
+    ObligationKind, Operand, Origin, Peer, Selector, Side, Strictness, Transport as AgreedTransport,
 };
 use sipaccord_capture::{Outcome, SipMessage, Transport};
 use sipaccord_sip::{KnownHeader, Message};
@@ -68,25 +68,161 @@ impl<'m, 'a> MessageRef<'m, 'a> {
     }
 }
 
+/// What a transaction keeps of its request for the responses that answer it.
+struct Kept {
+    /// When the request was seen.
+    timestamp: Duration,
+    /// Whether the request was outside a dialog (its responses are then initial too).
+    initial: bool,
+    /// The request's start line and the header lines rules may read from it ([`request_extract`]);
+    /// `None` when no selector can pick a response to it.
+    request: Option<Arc<[u8]>>,
+}
+
+/// A small message that reads, for every rule, like the request it is taken from: its start line and,
+/// verbatim, every header line that a rule may read from an answered request (folded lines included),
+/// in their order. Parsing it again gives those headers with the same names and values, so responses
+/// are evaluated against it in place of the whole request, which is not kept.
+fn request_extract(request: &Message<'_>, names: &[&HeaderName]) -> Arc<[u8]> {
+    let input = request.input();
+    let first = request.first_line();
+    let mut out = Vec::with_capacity(first.len() + 4);
+    out.extend_from_slice(first);
+    out.extend_from_slice(b"\r\n");
+    for h in request.headers() {
+        if names.iter().any(|n| n.matches_header(h)) {
+            let end = (h.value_offset as usize + h.value.len()).max(h.offset as usize + h.name.len());
+            out.extend_from_slice(&input[h.offset as usize..end]);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out.into()
+}
+
+/// The headers a rule or correlation may read from the request a response answers.
+fn request_headers(contract: &Contract) -> Vec<&HeaderName> {
+    fn field<'c>(f: &'c FieldRef, out: &mut Vec<&'c HeaderName>) {
+        if let FieldRef::Header { side: Side::Request, header, .. } = f {
+            out.push(header);
+        }
+    }
+    fn expr<'c>(e: &'c Expr, out: &mut Vec<&'c HeaderName>) {
+        match e {
+            Expr::Has { side: Side::Request, header } => out.push(header),
+            Expr::Has { .. } => {}
+            Expr::Compare { field: f, cmp } => {
+                field(f, out);
+                if let Comparison::Eq(Operand::Field(g)) | Comparison::Ne(Operand::Field(g)) = cmp {
+                    field(g, out);
+                }
+            }
+            Expr::Not(inner) => expr(inner, out),
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                expr(a, out);
+                expr(b, out);
+            }
+        }
+    }
+    fn obligation<'c>(ob: &'c Obligation, out: &mut Vec<&'c HeaderName>) {
+        match &ob.kind {
+            ObligationKind::Have { side, header, cmp } => {
+                if *side == Side::Request {
+                    out.push(header);
+                }
+                if let Some(Comparison::Eq(Operand::Field(g)) | Comparison::Ne(Operand::Field(g))) = cmp {
+                    field(g, out);
+                }
+            }
+            ObligationKind::NotHave { side, header } => {
+                if *side == Side::Request {
+                    out.push(header);
+                }
+            }
+            ObligationKind::Echo { header } => out.push(header),
+            ObligationKind::Satisfy { expr: e } => expr(e, out),
+        }
+    }
+    let mut out = Vec::new();
+    for rule in &contract.rules {
+        if let Some(c) = &rule.selector.condition {
+            expr(c, &mut out);
+        }
+        for ob in &rule.obligations {
+            obligation(ob, &mut out);
+        }
+    }
+    for c in &contract.correlations {
+        for sel in [&c.inbound, &c.outbound] {
+            if let Some(e) = &sel.condition {
+                expr(e, &mut out);
+            }
+        }
+        expr(&c.matcher, &mut out);
+        for ob in &c.obligations {
+            obligation(ob, &mut out);
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// The CSeq methods of requests whose responses some rule or correlation leg may select; `None` when
+/// any method's may be.
+fn answered_methods(contract: &Contract) -> Option<Vec<&str>> {
+    let selectors = contract
+        .rules
+        .iter()
+        .map(|r| &r.selector)
+        .chain(contract.correlations.iter().flat_map(|k| [&k.inbound, &k.outbound]));
+    let mut methods = Vec::new();
+    for sel in selectors {
+        match &sel.message {
+            MessageKind::Request { .. } => {}
+            MessageKind::Message => return None,
+            MessageKind::Response { methods: m, .. } if m.is_empty() => return None,
+            MessageKind::Response { methods: m, .. } => methods.extend(m.iter().map(String::as_str)),
+        }
+    }
+    Some(methods)
+}
+
 /// An inbound leg waiting for its partner.
 struct PendingLeg {
     correlation: usize,
     message: SipMessage,
 }
 
-/// Key of a transaction: Call-ID, CSeq number, CSeq method.
 /// Key of a transaction: a hash of Call-ID, CSeq number and CSeq method (no text kept per request).
 type TransactionKey = u64;
 
 /// Evaluates messages against a contract.
 pub struct Runner<'c> {
     contract: &'c Contract,
-    declared_known: rustc_hash::FxHashMap<KnownHeader, usize>,
+    /// Declared registered headers and their declaration, searched linearly (a handful).
+    declared_known: Vec<(KnownHeader, usize)>,
+    /// A bit per declared registered header ([`known_bit`]) and per length of the other declared
+    /// names: most headers of a message are ruled out by one test.
+    declared_known_bits: u64,
+    declared_other_lengths: u64,
+    /// The peers of recent IPv4 addresses: (address and port + 1, peer), 0 for an empty slot.
+    peer_cache: Box<[(u64, Option<usize>); 1 << PEER_CACHE_BITS]>,
+    /// Buffers reused from message to message: declaration counts, and headers the rules name.
+    scratch_counts: Vec<(usize, usize, u32)>,
+    scratch_allowed: Vec<&'c HeaderName>,
+    /// The peers of each rule's selector, by index.
+    rule_ends: Vec<Ends>,
+    /// The peers of each correlation's inbound and outbound selectors, by index.
+    correlation_ends: Vec<[Ends; 2]>,
     declared_other: Vec<(&'c str, usize)>,
     summary: Summary,
     findings: Vec<Finding>,
-    /// Requests kept to answer responses: the message, and whether it was outside a dialog.
-    transactions: FxHashMap<TransactionKey, (SipMessage, bool)>,
+    /// Requests kept to answer responses (see [`Kept`]).
+    transactions: FxHashMap<TransactionKey, Kept>,
+    /// The headers a rule may read from the request a response answers (`request.H`, `must echo H`).
+    request_headers: Vec<&'c HeaderName>,
+    /// CSeq methods of requests whose responses some selector may pick (`None`: any method).
+    answered_methods: Option<Vec<&'c str>>,
     transaction_order: VecDeque<(Duration, TransactionKey)>,
     /// Hashes of (Call-ID, tags): enough to count dialogs without keeping their text.
     dialogs: FxHashSet<u64>,
@@ -95,8 +231,9 @@ pub struct Runner<'c> {
     pending: Vec<PendingLeg>,
     captures: Vec<String>,
     last_file: Option<Arc<std::path::Path>>,
-    /// Messages per (source peer, destination peer); `None` for an address of no peer.
-    directions: HashMap<(Option<&'c str>, Option<&'c str>), u64>,
+    /// Messages per (source peer, destination peer), at `src * (peers + 1) + dst` with peer indices
+    /// (`peers` for an address of no peer).
+    directions: Vec<u64>,
 }
 
 fn rule_ref(o: &Origin) -> RuleRef {
@@ -124,12 +261,51 @@ fn agreed(t: Transport) -> AgreedTransport {
     }
 }
 
+/// Slots of the address-to-peer cache, as a power of two.
+const PEER_CACHE_BITS: u32 = 8;
+
+/// One of 64 bits for a registered header (several headers share a bit; a clear bit rules one out).
+fn known_bit(k: KnownHeader) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    k.hash(&mut hasher);
+    1 << (hasher.finish() >> 58)
+}
+
+/// A bit for a name length; lengths of 63 and more share the last bit.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
+/// The peers a selector names (`from`, `to`), by index; a name of no peer is `usize::MAX`, which no
+/// message has.
+#[derive(Clone, Copy)]
+struct Ends {
+    from: Option<usize>,
+    to: Option<usize>,
+}
+
+impl Ends {
+    fn of(contract: &Contract, sel: &Selector) -> Ends {
+        let index = |name: &Option<String>| {
+            name.as_deref().map(|n| contract.peers.iter().position(|p| p.name == n).unwrap_or(usize::MAX))
+        };
+        Ends { from: index(&sel.from), to: index(&sel.to) }
+    }
+
+    /// Whether a message between these peers fits.
+    fn admit(self, src: Option<usize>, dst: Option<usize>) -> bool {
+        self.from.is_none_or(|p| src == Some(p)) && self.to.is_none_or(|p| dst == Some(p))
+    }
+}
+
 /// Per-message facts the selectors need.
 struct Context<'s, 'a> {
     message: &'s Message<'a>,
     request: Option<&'s Message<'a>>,
-    src_peer: Option<&'s str>,
-    dst_peer: Option<&'s str>,
+    /// Index of the sending peer.
+    src_peer: Option<usize>,
+    /// Index of the receiving peer.
+    dst_peer: Option<usize>,
     initial: bool,
     /// The method for selector matching: the request's, or the CSeq method of a response.
     method: &'s str,
@@ -144,23 +320,43 @@ impl<'s, 'a> Context<'s, 'a> {
 impl<'c> Runner<'c> {
     /// A runner for one contract.
     pub fn new(contract: &'c Contract) -> Runner<'c> {
-        let mut declared_known = rustc_hash::FxHashMap::default();
+        let mut declared_known = Vec::new();
         let mut declared_other = Vec::new();
         for (i, d) in contract.headers.iter().enumerate() {
             match KnownHeader::lookup(d.name.as_bytes()) {
                 Some(k) => {
-                    declared_known.insert(k, i);
+                    // As a map would: a later declaration of the same header replaces an earlier one.
+                    match declared_known.iter_mut().find(|d: &&mut (KnownHeader, usize)| d.0 == k) {
+                        Some(d) => d.1 = i,
+                        None => declared_known.push((k, i)),
+                    }
                 }
                 None => declared_other.push((d.name.as_str(), i)),
             }
         }
+        let declared_known_bits = declared_known.iter().fold(0, |bits, d| bits | known_bit(d.0));
+        let declared_other_lengths =
+            declared_other.iter().fold(0, |bits, (name, _): &(&str, usize)| bits | length_bit(name.len()));
         Runner {
             contract,
             declared_known,
+            declared_known_bits,
+            declared_other_lengths,
+            peer_cache: Box::new([(0, None); 1 << PEER_CACHE_BITS]),
+            scratch_counts: Vec::new(),
+            scratch_allowed: Vec::new(),
+            rule_ends: contract.rules.iter().map(|r| Ends::of(contract, &r.selector)).collect(),
+            correlation_ends: contract
+                .correlations
+                .iter()
+                .map(|c| [Ends::of(contract, &c.inbound), Ends::of(contract, &c.outbound)])
+                .collect(),
             declared_other,
             summary: Summary::default(),
             findings: Vec::new(),
             transactions: FxHashMap::default(),
+            request_headers: request_headers(contract),
+            answered_methods: answered_methods(contract),
             transaction_order: VecDeque::new(),
             dialogs: FxHashSet::default(),
             reported_sources: HashSet::new(),
@@ -168,7 +364,7 @@ impl<'c> Runner<'c> {
             pending: Vec::new(),
             captures: Vec::new(),
             last_file: None,
-            directions: HashMap::new(),
+            directions: vec![0; (contract.peers.len() + 1) * (contract.peers.len() + 1)],
         }
     }
 
@@ -190,17 +386,35 @@ impl<'c> Runner<'c> {
     }
 
     /// The declaration of a header in a message, if the agreement declares it.
+    #[inline]
     fn declaration(&self, h: &sipaccord_sip::Header<'_>) -> Option<usize> {
         match h.known {
-            Some(k) => self.declared_known.get(&k).copied(),
+            Some(k) if self.declared_known_bits & known_bit(k) == 0 => None,
+            Some(k) => self.declared_known.iter().find(|d| d.0 == k).map(|d| d.1),
+            None if self.declared_other_lengths & length_bit(h.name.len()) == 0 => None,
             None => {
                 self.declared_other.iter().find(|(name, _)| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|d| d.1)
             }
         }
     }
 
-    fn peer_of(&self, addr: SocketAddr) -> Option<&'c str> {
-        self.contract.peer_at(addr.ip(), addr.port()).map(|p| p.name.as_str())
+    /// The index of the peer an address belongs to (the first whose SBC addresses hold it).
+    fn peer_of(&mut self, addr: SocketAddr) -> Option<usize> {
+        let (ip, port) = (addr.ip(), addr.port());
+        let find =
+            |contract: &Contract| contract.peers.iter().position(|p| p.sbc.iter().any(|a| a.contains(ip, Some(port))));
+        // IPv4 addresses and ports in a small direct-mapped cache: a capture has few of them.
+        let SocketAddr::V4(v4) = addr else { return find(self.contract) };
+        let key = (u64::from(v4.ip().to_bits()) << 16) | u64::from(port);
+        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - PEER_CACHE_BITS)) as usize;
+        match self.peer_cache[slot] {
+            (k, peer) if k == key + 1 => peer,
+            _ => {
+                let peer = find(self.contract);
+                self.peer_cache[slot] = (key + 1, peer);
+                peer
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -246,9 +460,10 @@ impl<'c> Runner<'c> {
         }
         self.summary.messages += 1;
         self.expire(sip.timestamp);
-        let src_peer = self.peer_of(sip.src);
-        let dst_peer = self.peer_of(sip.dst);
-        *self.directions.entry((src_peer, dst_peer)).or_default() += 1;
+        let peers = &self.contract.peers;
+        let (src_index, dst_index) = (self.peer_of(sip.src), self.peer_of(sip.dst));
+        self.directions[src_index.unwrap_or(peers.len()) * (peers.len() + 1) + dst_index.unwrap_or(peers.len())] += 1;
+        let src_peer = src_index.map(|i| &peers[i]);
         let parsed = sip.parse();
         let mref = MessageRef::new(sip, parsed.as_ref().ok());
         if let Outcome::Malformed(reason) | Outcome::Invalid(reason) = &sip.outcome {
@@ -297,39 +512,50 @@ impl<'c> Runner<'c> {
             _ => None,
         };
         let message_to_tag = message.to_tag();
-        if let (Some(c), Some(from), Some(to)) = (call_id, message.from_tag(), message_to_tag) {
-            let (a, b) = if from < to { (from, to) } else { (to, from) };
-            let mut hasher = rustc_hash::FxHasher::default();
-            (c, a, b).hash(&mut hasher);
-            self.dialogs.insert(hasher.finish());
+        // The From tag is read only when there is a dialog to count (a Call-ID and a To tag).
+        if let (Some(c), Some(to)) = (call_id, message_to_tag) {
+            if let Some(from) = message.from_tag() {
+                let (a, b) = if from < to { (from, to) } else { (to, from) };
+                let mut hasher = rustc_hash::FxHasher::default();
+                (c, a, b).hash(&mut hasher);
+                self.dialogs.insert(hasher.finish());
+            }
         }
         let method = match message.method() {
             Some(m) => m,
             None => cseq.map_or("", |c| c.method),
         };
         let answered = match (&key, message.request()) {
-            (Some(k), None) => self.transactions.get(k).cloned(),
+            (Some(k), None) => self.transactions.get(k),
             _ => None,
         };
         // A response is in a dialog when the request it answers was; only a response that some
-        // response rule may select needs the request parsed (for `must echo` and `request.FIELD`).
-        let initial = match &answered {
-            Some((_, initial)) => *initial,
+        // response rule may select needs the request (for `must echo` and `request.FIELD`).
+        let initial = match answered {
+            Some(kept) => kept.initial,
             None => message_to_tag.is_none(),
         };
-        let request_sip = answered
-            .filter(|_| self.response_rules_may_select(method, message.status(), src_peer, dst_peer))
-            .map(|(m, _)| m);
-        let request = request_sip.as_ref().and_then(|r| r.parse().ok());
-        let ctx = Context { message, request: request.as_ref(), src_peer, dst_peer, initial, method };
+        let request_text = answered
+            .and_then(|kept| kept.request.clone())
+            .filter(|_| self.response_rules_may_select(method, message.status(), src_index, dst_index));
+        let request = request_text.as_deref().and_then(|r| Message::parse(r).ok());
+        let ctx =
+            Context { message, request: request.as_ref(), src_peer: src_index, dst_peer: dst_index, initial, method };
         self.check_declarations(&ctx, &mref);
         let allowed = self.check_rules(&ctx, &mref);
         self.check_undeclared(&ctx, &mref, &allowed);
-        self.check_media(&ctx, &mref);
+        self.scratch_allowed = allowed;
+        let contract = self.contract;
+        self.check_media(&ctx, src_index.map(|i| &contract.peers[i]), &mref);
         self.check_correlations(sip, &ctx, &mref);
-        if let (Some(k), Some(_)) = (key, message.request()) {
+        if let (Some(k), Some(_), Some(q)) = (key, message.request(), cseq) {
+            let request = self
+                .answered_methods
+                .as_ref()
+                .is_none_or(|methods| methods.contains(&q.method))
+                .then(|| request_extract(message, &self.request_headers));
             self.transaction_order.push_back((sip.timestamp, k));
-            self.transactions.insert(k, (sip.without_layout(), initial));
+            self.transactions.insert(k, Kept { timestamp: sip.timestamp, initial, request });
         }
     }
 
@@ -339,7 +565,7 @@ impl<'c> Runner<'c> {
                 break;
             }
             let Some((t, key)) = self.transaction_order.pop_front() else { break };
-            if self.transactions.get(&key).is_some_and(|(m, _)| m.timestamp <= t) {
+            if self.transactions.get(&key).is_some_and(|kept| kept.timestamp <= t) {
                 self.transactions.remove(&key);
             }
         }
@@ -381,8 +607,8 @@ impl<'c> Runner<'c> {
         );
     }
 
-    fn check_transport(&mut self, sip: &SipMessage, src_peer: Option<&str>, mref: &MessageRef<'_, '_>) {
-        let Some(peer) = src_peer.and_then(|p| self.contract.peer(p)) else { return };
+    fn check_transport(&mut self, sip: &SipMessage, src_peer: Option<&Peer>, mref: &MessageRef<'_, '_>) {
+        let Some(peer) = src_peer else { return };
         if peer.transports.is_empty() || peer.transports.contains(&agreed(sip.transport)) {
             return;
         }
@@ -405,7 +631,8 @@ impl<'c> Runner<'c> {
 
     fn check_declarations(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
         // (declaration, values seen, line of its first header): a few entries, searched linearly.
-        let mut counts: Vec<(usize, usize, u32)> = Vec::new();
+        let mut counts = std::mem::take(&mut self.scratch_counts);
+        counts.clear();
         for h in ctx.message.headers() {
             let Some(i) = self.declaration(h) else { continue };
             let decl = &self.contract.headers[i];
@@ -438,7 +665,7 @@ impl<'c> Runner<'c> {
             }
         }
         counts.sort_unstable();
-        for (i, n, line) in counts {
+        for &(i, n, line) in &counts {
             let decl = &self.contract.headers[i];
             if let Some(max) = decl.max.filter(|&m| n > m as usize) {
                 let origin = decl.origin.clone();
@@ -456,6 +683,7 @@ impl<'c> Runner<'c> {
                 );
             }
         }
+        self.scratch_counts = counts;
     }
 
     /// Whether any rule or correlation leg could select this response, judging by kind and direction
@@ -464,38 +692,38 @@ impl<'c> Runner<'c> {
         &self,
         method: &str,
         status: Option<u16>,
-        src_peer: Option<&str>,
-        dst_peer: Option<&str>,
+        src_peer: Option<usize>,
+        dst_peer: Option<usize>,
     ) -> bool {
         let c = self.contract;
-        let selectors =
-            c.rules.iter().map(|r| &r.selector).chain(c.correlations.iter().flat_map(|k| [&k.inbound, &k.outbound]));
-        selectors.into_iter().any(|sel| {
-            sel.matches_kind(method, status)
-                && sel.from.as_deref().is_none_or(|p| src_peer == Some(p))
-                && sel.to.as_deref().is_none_or(|p| dst_peer == Some(p))
-        })
+        let rules = c.rules.iter().zip(&self.rule_ends).map(|(r, e)| (&r.selector, *e));
+        let legs = c
+            .correlations
+            .iter()
+            .zip(&self.correlation_ends)
+            .flat_map(|(k, e)| [(&k.inbound, e[0]), (&k.outbound, e[1])]);
+        rules.chain(legs).any(|(sel, ends)| ends.admit(src_peer, dst_peer) && sel.matches_kind(method, status))
     }
 
-    fn selects(&self, sel: &Selector, ctx: &Context<'_, '_>) -> bool {
-        sel.matches_kind(ctx.method, ctx.message.status())
+    fn selects(&self, sel: &Selector, ends: Ends, ctx: &Context<'_, '_>) -> bool {
+        ends.admit(ctx.src_peer, ctx.dst_peer)
             && match sel.dialog {
                 DialogState::Any => true,
                 DialogState::Initial => ctx.initial,
                 DialogState::InDialog => !ctx.initial,
             }
-            && sel.from.as_deref().is_none_or(|p| ctx.src_peer == Some(p))
-            && sel.to.as_deref().is_none_or(|p| ctx.dst_peer == Some(p))
+            && sel.matches_kind(ctx.method, ctx.message.status())
             && sel.condition.as_ref().is_none_or(|c| eval::eval(&ctx.scope(), c))
     }
 
     /// Applies every matching rule; returns the header names the matching rules mention: those are
     /// accounted for (required, allowed or already reported as forbidden), not undeclared.
     fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) -> Vec<&'c HeaderName> {
-        let mut allowed = Vec::new();
+        let mut allowed = std::mem::take(&mut self.scratch_allowed);
+        allowed.clear();
         let contract = self.contract;
-        for rule in &contract.rules {
-            if !self.selects(&rule.selector, ctx) {
+        for (ri, rule) in contract.rules.iter().enumerate() {
+            if !self.selects(&rule.selector, self.rule_ends[ri], ctx) {
                 continue;
             }
             self.summary.rules_evaluated += 1;
@@ -647,17 +875,17 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_media(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
+    fn check_media(&mut self, ctx: &Context<'_, '_>, src_peer: Option<&'c Peer>, mref: &MessageRef<'_, '_>) {
         let Some(level) = strictness_level(self.contract.settings.media_outside) else { return };
-        let Some(peer) = ctx.src_peer.and_then(|p| self.contract.peer(p)) else { return };
+        let Some(peer) = src_peer else { return };
         if peer.media.is_empty() || ctx.message.body().is_empty() {
             return;
         }
-        let body_line = ctx.message.position_at(ctx.message.len() - ctx.message.body().len()).line;
         for c in sdp::connections(ctx.message.body()) {
             if peer.media_contains(c.address) {
                 continue;
             }
+            let body_line = ctx.message.position_at(ctx.message.len() - ctx.message.body().len()).line;
             let ranges: Vec<String> = peer.media.iter().map(|a| a.to_string()).collect();
             let origin = peer.origin.clone();
             self.push(
@@ -667,7 +895,7 @@ impl<'c> Runner<'c> {
                 "settings media-outside".into(),
                 mref,
                 &[],
-                Some(HeaderLine { line: body_line, text: c.line }),
+                Some(HeaderLine { line: body_line, text: String::from_utf8_lossy(c.line).into_owned() }),
                 format!("{} media in {}", peer.name, ranges.join(", ")),
                 format!("{}", c.address),
             );
@@ -677,7 +905,8 @@ impl<'c> Runner<'c> {
     fn check_correlations(&mut self, sip: &SipMessage, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
         let contract = self.contract;
         for (ci, c) in contract.correlations.iter().enumerate() {
-            if self.selects(&c.outbound, ctx) {
+            let [inbound_ends, outbound_ends] = self.correlation_ends[ci];
+            if self.selects(&c.outbound, outbound_ends, ctx) {
                 let partner = self.pending.iter().position(|leg| {
                     leg.correlation == ci
                         && leg.message.parse().is_ok_and(|inbound| {
@@ -702,7 +931,7 @@ impl<'c> Runner<'c> {
                     continue;
                 }
             }
-            if self.selects(&c.inbound, ctx) {
+            if self.selects(&c.inbound, inbound_ends, ctx) {
                 self.pending.push(PendingLeg { correlation: ci, message: sip.clone() });
             }
         }
@@ -720,10 +949,12 @@ impl<'c> Runner<'c> {
             self.no_partner(&leg, "before the capture ended");
         }
         self.summary.dialogs = self.dialogs.len() as u64;
-        for ((from, to), n) in &self.directions {
-            self.summary.directions.insert(format!("{} -> {}", from.unwrap_or("?"), to.unwrap_or("?")), *n);
-        }
         let c = self.contract;
+        let name = |i: usize| c.peers.get(i).map_or("?", |p| p.name.as_str());
+        for (i, &n) in self.directions.iter().enumerate().filter(|(_, &n)| n > 0) {
+            let (from, to) = (i / (c.peers.len() + 1), i % (c.peers.len() + 1));
+            self.summary.directions.insert(format!("{} -> {}", name(from), name(to)), n);
+        }
         let mut checks = vec![
             CheckRef { name: "well-formed SIP".into(), rule: None },
             CheckRef { name: "settings unknown-source".into(), rule: None },
@@ -761,5 +992,47 @@ fn list_or_absent(values: &[String]) -> String {
         "absent".into()
     } else {
         values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The extract gives every named header (compact forms, prefixes, folded and empty values, repeats)
+    /// with the same values as the whole request, and the same start line.
+    #[test]
+    fn request_extract_reads_like_the_request() {
+        let request = b"INVITE sip:+4930123@example.com;user=phone SIP/2.0\r\n\
+            Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n\
+            f: <sip:a@example.com>;tag=1\r\n\
+            X-Hairpin:   fmc  \r\n\
+            X-Empty:\r\n\
+            X-Folded: one,\r\n  two\r\n\
+            X-Late:\r\n\tlate value\r\n\
+            X-Acme-One: 1\r\n\
+            x-acme-two :2\r\n\
+            X-Hairpin: none\r\n\
+            Call-ID: c1\r\n\
+            CSeq: 1 INVITE\r\n\
+            Content-Length: 4\r\n\
+            \r\n\
+            body";
+        let message = Message::parse(request).unwrap();
+        let names: Vec<HeaderName> = ["X-Hairpin", "From", "X-Empty", "X-Folded", "X-Late", "X-Acme-*", "X-Absent"]
+            .iter()
+            .map(|n| HeaderName::new(n))
+            .collect();
+        let refs: Vec<&HeaderName> = names.iter().collect();
+        let extract = request_extract(&message, &refs);
+        let kept = Message::parse(&extract).unwrap();
+        assert_eq!(kept.start_line(), message.start_line());
+        for name in &names {
+            let values = |m: &Message<'_>| -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+                eval::matching(m, name).map(|h| (h.name.to_vec(), h.values().map(<[u8]>::to_vec).collect())).collect()
+            };
+            assert_eq!(values(&kept), values(&message), "{}", name.name);
+        }
+        assert!(kept.known_header(KnownHeader::VIA).is_none());
     }
 }
