@@ -212,6 +212,22 @@ pub struct MessageRef<'a> {
 }
 
 impl MessageRef<'_> {
+    /// An owned copy, for a caller that keeps the message beyond the closure (`file` is this
+    /// message's file, shared); it has no layout, so its [`SipMessage::parse`] parses again.
+    pub fn to_owned_message(&self, file: Arc<Path>) -> SipMessage {
+        SipMessage {
+            file,
+            frame: self.frame,
+            timestamp: self.timestamp,
+            src: self.src,
+            dst: self.dst,
+            transport: self.transport,
+            bytes: bytes::Bytes::copy_from_slice(self.bytes),
+            outcome: self.outcome.clone(),
+            layout: None,
+        }
+    }
+
     /// The first line as written, without its line ending (lossy UTF-8), as
     /// [`SipMessage::first_line`].
     pub fn first_line(&self) -> std::borrow::Cow<'_, str> {

@@ -28,7 +28,7 @@ use sipaccord_agreement::{
     Comparison, Contract, DialogState, Expr, FieldRef, HeaderName, Level as RuleLevel, MessageKind, Obligation,
     ObligationKind, Operand, Origin, Peer, Selector, Side, Strictness, Transport as AgreedTransport,
 };
-use sipaccord_capture::{Outcome, SipMessage, Transport};
+use sipaccord_capture::{MessageRef as Lent, Outcome, SipMessage, Transport};
 use sipaccord_sip::{KnownHeader, Message};
 
 /// Whether a rule's `if` condition holds for a message (and, for a response, the request it answers):
@@ -52,13 +52,13 @@ const TRANSACTION_MEMORY: Duration = Duration::from_secs(64);
 /// The message a finding is about; the text findings cite is only computed when a finding is made.
 #[derive(Clone, Copy)]
 struct MessageRef<'m, 'a> {
-    sip: &'m SipMessage,
+    sip: &'m Lent<'a>,
     parsed: Option<&'m Message<'a>>,
 }
 
 impl<'m, 'a> MessageRef<'m, 'a> {
-    fn new(sip: &'m SipMessage, parsed: Option<&'m Message<'a>>) -> Self {
-        MessageRef { sip, parsed }
+    fn new(sip: &'m Lent<'a>) -> Self {
+        MessageRef { sip, parsed: sip.parsed }
     }
 
     fn header_text(&self, known: KnownHeader) -> Option<String> {
@@ -185,6 +185,21 @@ fn answered_methods(contract: &Contract) -> Option<Vec<&str>> {
         }
     }
     Some(methods)
+}
+
+/// A kept message lent as the capture reader lends one.
+fn lend<'a>(sip: &'a SipMessage, parsed: Option<&'a Message<'a>>) -> Lent<'a> {
+    Lent {
+        file: &sip.file,
+        frame: sip.frame,
+        timestamp: sip.timestamp,
+        src: sip.src,
+        dst: sip.dst,
+        transport: sip.transport,
+        bytes: &sip.bytes,
+        outcome: &sip.outcome,
+        parsed,
+    }
 }
 
 /// An inbound leg waiting for its partner.
@@ -443,7 +458,7 @@ impl<'c> Runner<'c> {
             src: m.sip.src.to_string(),
             dst: m.sip.dst.to_string(),
             transport: m.sip.transport.as_str().to_owned(),
-            first_line: m.sip.first_line(),
+            first_line: m.sip.first_line().into_owned(),
             call_id: m.header_text(KnownHeader::CALL_ID),
             cseq: m.header_text(KnownHeader::CSEQ),
             header,
@@ -454,9 +469,16 @@ impl<'c> Runner<'c> {
 
     /// Evaluates one message. Messages must come in timestamp order.
     pub fn observe(&mut self, sip: &SipMessage) {
-        if !self.last_file.as_ref().is_some_and(|f| Arc::ptr_eq(f, &sip.file)) {
+        let parsed = sip.parse();
+        self.observe_lent(&lend(sip, parsed.as_ref().ok()));
+    }
+
+    /// [`Runner::observe`] for a message lent by [`sipaccord_capture::CaptureReader::for_each_message`]
+    /// (no copy of its bytes, the parse it was validated from).
+    pub fn observe_lent(&mut self, sip: &Lent<'_>) {
+        if self.last_file.as_ref().is_none_or(|f| f.as_os_str() != sip.file.as_os_str()) {
             self.add_capture(&sip.file.display().to_string());
-            self.last_file = Some(sip.file.clone());
+            self.last_file = Some(Arc::from(sip.file));
         }
         self.summary.messages += 1;
         self.expire(sip.timestamp);
@@ -464,9 +486,8 @@ impl<'c> Runner<'c> {
         let (src_index, dst_index) = (self.peer_of(sip.src), self.peer_of(sip.dst));
         self.directions[src_index.unwrap_or(peers.len()) * (peers.len() + 1) + dst_index.unwrap_or(peers.len())] += 1;
         let src_peer = src_index.map(|i| &peers[i]);
-        let parsed = sip.parse();
-        let mref = MessageRef::new(sip, parsed.as_ref().ok());
-        if let Outcome::Malformed(reason) | Outcome::Invalid(reason) = &sip.outcome {
+        let mref = MessageRef::new(sip);
+        if let Outcome::Malformed(reason) | Outcome::Invalid(reason) = sip.outcome {
             self.summary.malformed += 1;
             self.push(
                 Level::Error,
@@ -480,7 +501,7 @@ impl<'c> Runner<'c> {
                 reason.clone(),
             );
         }
-        let Ok(message) = &parsed else { return };
+        let Some(message) = sip.parsed else { return };
         if src_peer.is_none() {
             self.summary.from_no_peer += 1;
             if let Some(level) = strictness_level(self.contract.settings.unknown_source) {
@@ -592,7 +613,8 @@ impl<'c> Runner<'c> {
     fn no_partner(&mut self, leg: &PendingLeg, when: &str) {
         let c = &self.contract.correlations[leg.correlation];
         let parsed = leg.message.parse();
-        let mref = MessageRef::new(&leg.message, parsed.as_ref().ok());
+        let lent = lend(&leg.message, parsed.as_ref().ok());
+        let mref = MessageRef::new(&lent);
         let origin = c.origin.clone();
         self.push(
             Level::Error,
@@ -607,7 +629,7 @@ impl<'c> Runner<'c> {
         );
     }
 
-    fn check_transport(&mut self, sip: &SipMessage, src_peer: Option<&Peer>, mref: &MessageRef<'_, '_>) {
+    fn check_transport(&mut self, sip: &Lent<'_>, src_peer: Option<&Peer>, mref: &MessageRef<'_, '_>) {
         let Some(peer) = src_peer else { return };
         if peer.transports.is_empty() || peer.transports.contains(&agreed(sip.transport)) {
             return;
@@ -902,7 +924,7 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_correlations(&mut self, sip: &SipMessage, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
+    fn check_correlations(&mut self, sip: &Lent<'_>, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
         let contract = self.contract;
         for (ci, c) in contract.correlations.iter().enumerate() {
             let [inbound_ends, outbound_ends] = self.correlation_ends[ci];
@@ -932,7 +954,8 @@ impl<'c> Runner<'c> {
                 }
             }
             if self.selects(&c.inbound, inbound_ends, ctx) {
-                self.pending.push(PendingLeg { correlation: ci, message: sip.clone() });
+                let file = self.last_file.clone().unwrap_or_else(|| Arc::from(sip.file));
+                self.pending.push(PendingLeg { correlation: ci, message: sip.to_owned_message(file) });
             }
         }
     }

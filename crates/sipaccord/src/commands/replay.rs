@@ -1,7 +1,8 @@
 //! `sipaccord replay`: validate captures against an agreement.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -53,10 +54,6 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
         runner.add_capture(&path.display().to_string());
     }
     let mut truncated = false;
-    let mut heads: Vec<Option<SipMessage>> = Vec::with_capacity(readers.len());
-    for reader in &mut readers {
-        heads.push(next_message(reader, &mut truncated));
-    }
     // A spinner with the message count, only when a person is watching stderr.
     let progress = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -66,23 +63,42 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
         indicatif::ProgressBar::hidden()
     };
     let mut seen: u64 = 0;
-    // Merge the captures by timestamp (ties: the capture given first), so several captures are one
-    // stream of evidence.
-    while let Some(i) =
-        heads.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|m| (m.timestamp, i))).min().map(|(_, i)| i)
-    {
-        if let Some(message) = heads[i].take() {
-            runner.observe(&message);
-            // The spinner is told every 256 messages (it draws 5 times a second at most anyway).
-            seen += 1;
-            if seen % 256 == 0 {
-                progress.set_position(seen);
-                if seen % 4096 == 0 {
-                    progress.set_message(format!("replaying {}: {seen} messages", args.captures[i].display()));
-                }
+    // The spinner is told every 256 messages (it draws 5 times a second at most anyway).
+    let mut tick = |capture: &Path| {
+        seen += 1;
+        if seen % 256 == 0 {
+            progress.set_position(seen);
+            if seen % 4096 == 0 {
+                progress.set_message(format!("replaying {}: {seen} messages", capture.display()));
             }
         }
-        heads[i] = next_message(&mut readers[i], &mut truncated);
+    };
+    if let [reader] = &mut readers[..] {
+        // One capture: its messages are lent to the runner as they are found, without a copy.
+        let error = reader.for_each_message(|message| {
+            runner.observe_lent(message);
+            tick(&args.captures[0]);
+            ControlFlow::Continue(())
+        });
+        if let Some(e) = error {
+            report_read_error(&e, &mut truncated);
+        }
+    } else {
+        let mut heads: Vec<Option<SipMessage>> = Vec::with_capacity(readers.len());
+        for reader in &mut readers {
+            heads.push(next_message(reader, &mut truncated));
+        }
+        // Merge the captures by timestamp (ties: the capture given first), so several captures are
+        // one stream of evidence.
+        while let Some(i) =
+            heads.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|m| (m.timestamp, i))).min().map(|(_, i)| i)
+        {
+            if let Some(message) = heads[i].take() {
+                runner.observe(&message);
+                tick(&args.captures[i]);
+            }
+            heads[i] = next_message(&mut readers[i], &mut truncated);
+        }
     }
     progress.finish_and_clear();
     for reader in &readers {
@@ -108,10 +124,14 @@ fn next_message(reader: &mut CaptureReader, truncated: &mut bool) -> Option<SipM
     match reader.next()? {
         Ok(m) => Some(m),
         Err(e) => {
-            eprintln!("sipaccord: {e}");
-            *truncated |=
-                matches!(e, CaptureError::Truncated { .. } | CaptureError::Invalid { .. } | CaptureError::Io { .. });
+            report_read_error(&e, truncated);
             None
         }
     }
+}
+
+/// Says on stderr why a capture ended early and keeps in mind whether the exit status must show it.
+fn report_read_error(e: &CaptureError, truncated: &mut bool) {
+    eprintln!("sipaccord: {e}");
+    *truncated |= matches!(e, CaptureError::Truncated { .. } | CaptureError::Invalid { .. } | CaptureError::Io { .. });
 }
