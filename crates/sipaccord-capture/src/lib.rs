@@ -157,6 +157,22 @@ impl SipMessage {
         }
     }
 
+    /// This message lent as [`CaptureReader::for_each_message`] lends one, with `parsed` (normally
+    /// what [`SipMessage::parse`] gave).
+    pub fn lend<'a>(&'a self, parsed: Option<&'a sipaccord_sip::Message<'a>>) -> MessageRef<'a> {
+        MessageRef {
+            file: &self.file,
+            frame: self.frame,
+            timestamp: self.timestamp,
+            src: self.src,
+            dst: self.dst,
+            transport: self.transport,
+            bytes: &self.bytes,
+            outcome: &self.outcome,
+            parsed,
+        }
+    }
+
     /// A copy without [`SipMessage::layout`], to keep many messages in less memory (the copy's
     /// [`SipMessage::parse`] parses again).
     pub fn without_layout(&self) -> SipMessage {

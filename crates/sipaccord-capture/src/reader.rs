@@ -154,18 +154,7 @@ impl CaptureReader {
         // Messages already queued by an iteration that was not finished.
         while let Some(message) = self.decoder.pop() {
             let parsed = message.parse().ok();
-            let lent = MessageRef {
-                file: &message.file,
-                frame: message.frame,
-                timestamp: message.timestamp,
-                src: message.src,
-                dst: message.dst,
-                transport: message.transport,
-                bytes: &message.bytes,
-                outcome: &message.outcome,
-                parsed: parsed.as_ref(),
-            };
-            if f(&lent).is_break() {
+            if f(&message.lend(parsed.as_ref())).is_break() {
                 return None;
             }
         }

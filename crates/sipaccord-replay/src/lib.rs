@@ -187,21 +187,6 @@ fn answered_methods(contract: &Contract) -> Option<Vec<&str>> {
     Some(methods)
 }
 
-/// A kept message lent as the capture reader lends one.
-fn lend<'a>(sip: &'a SipMessage, parsed: Option<&'a Message<'a>>) -> Lent<'a> {
-    Lent {
-        file: &sip.file,
-        frame: sip.frame,
-        timestamp: sip.timestamp,
-        src: sip.src,
-        dst: sip.dst,
-        transport: sip.transport,
-        bytes: &sip.bytes,
-        outcome: &sip.outcome,
-        parsed,
-    }
-}
-
 /// An inbound leg waiting for its partner.
 struct PendingLeg {
     correlation: usize,
@@ -470,7 +455,7 @@ impl<'c> Runner<'c> {
     /// Evaluates one message. Messages must come in timestamp order.
     pub fn observe(&mut self, sip: &SipMessage) {
         let parsed = sip.parse();
-        self.observe_lent(&lend(sip, parsed.as_ref().ok()));
+        self.observe_lent(&sip.lend(parsed.as_ref().ok()));
     }
 
     /// [`Runner::observe`] for a message lent by [`sipaccord_capture::CaptureReader::for_each_message`]
@@ -613,7 +598,7 @@ impl<'c> Runner<'c> {
     fn no_partner(&mut self, leg: &PendingLeg, when: &str) {
         let c = &self.contract.correlations[leg.correlation];
         let parsed = leg.message.parse();
-        let lent = lend(&leg.message, parsed.as_ref().ok());
+        let lent = leg.message.lend(parsed.as_ref().ok());
         let mref = MessageRef::new(&lent);
         let origin = c.origin.clone();
         self.push(
