@@ -173,22 +173,6 @@ impl SipMessage {
         }
     }
 
-    /// A copy without [`SipMessage::layout`], to keep many messages in less memory (the copy's
-    /// [`SipMessage::parse`] parses again).
-    pub fn without_layout(&self) -> SipMessage {
-        SipMessage {
-            file: self.file.clone(),
-            frame: self.frame,
-            timestamp: self.timestamp,
-            src: self.src,
-            dst: self.dst,
-            transport: self.transport,
-            bytes: self.bytes.clone(),
-            outcome: self.outcome.clone(),
-            layout: None,
-        }
-    }
-
     /// Whether the message parsed and validated without errors.
     pub fn is_well_formed(&self) -> bool {
         matches!(self.outcome, Outcome::WellFormed)
