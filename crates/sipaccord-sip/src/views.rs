@@ -261,6 +261,15 @@ impl<'a> NameAddr<'a> {
     /// the same parameters it gives; on others, a best effort that never fails.
     pub fn params_of(value: &'a [u8]) -> Params<'a> {
         let value = scan::trim(value);
+        // Without a quoted display name the first `<` decides, found by the vectorised search.
+        match memchr::memchr2(b'"', b'<', value) {
+            Some(lt) if value[lt] == b'<' => {
+                let close = memchr::memchr(b'>', &value[lt..]).map_or(value.len(), |g| lt + g + 1);
+                return Params::new(scan::trim_start(&value[close..]));
+            }
+            None => return Params::new(&value[rest_end(value)..]),
+            Some(_) => {}
+        }
         let mut i = 0;
         while i < value.len() {
             match value[i] {
