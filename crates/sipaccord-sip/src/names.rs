@@ -231,6 +231,7 @@ fn candidate(name: &[u8]) -> Option<KnownHeader> {
     Some(candidate)
 }
 
+/// Bit 0x20 of every byte of a word: set, it lowercases ASCII letters.
 const FOLD: u64 = u64::from_le_bytes([0x20; 8]);
 
 /// Every registered name with bit 0x20 set on each byte, in little-endian words, zero past its end.
@@ -258,7 +259,6 @@ static FOLDED: [[u64; 4]; REGISTRY.len()] = {
 /// 0x21.
 #[inline]
 fn eq_ignore_case(name: &[u8], registered: &[u8]) -> bool {
-    const FOLD: u64 = u64::from_le_bytes([0x20; 8]);
     const BELOW_21: u64 = u64::from_le_bytes([0x21; 8]);
     const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
     let same_word = |a: &[u8; 8], b: &[u8; 8]| {
