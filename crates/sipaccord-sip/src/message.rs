@@ -635,8 +635,8 @@ fn line_end(input: &[u8], from: usize, stray_cr: &mut bool) -> Option<usize> {
 }
 
 /// Index of the first `:` or control byte at or after `from`, or `s.len()`: eight bytes at a time as
-/// in [`find_control_before`], a byte equal to `:` being one that XOR `:` turns into zero (and a zero byte is
-/// one below 1).
+/// in [`find_control_before`], a byte equal to `:` being one that XOR `:` turns into zero (and a zero
+/// byte is one below 1).
 fn find_colon_or_control(s: &[u8], from: usize) -> usize {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
