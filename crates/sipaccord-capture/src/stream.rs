@@ -500,7 +500,7 @@ fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut D
         let parse =
             if dir.incomplete { None } else { sipaccord_sip::Message::parse_stream(rest, &out.limits.sip).ok() };
         if let Some(message) = parse {
-            if !has_folded_lines(&message) {
+            if !message.has_folded_lines() {
                 let len = message.len();
                 out.emit_parsed(Transport::Tcp, src, dst, &rest[..len], &message);
                 dir.buf.drain(..skip + len);
@@ -530,21 +530,6 @@ fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut D
             }
         }
     }
-}
-
-/// Whether a parsed message has a header line folded onto the next (a continuation line): one line
-/// per header, the start line being line 1, and only the empty line after the last header.
-fn has_folded_lines(message: &sipaccord_sip::Message<'_>) -> bool {
-    let headers = message.headers();
-    let Some(last) = headers.last() else {
-        return false;
-    };
-    if last.line as usize != headers.len() + 1 {
-        return true;
-    }
-    let body_start = message.len() - message.body().len();
-    let tail = message.input().get(last.offset as usize..body_start).unwrap_or_default();
-    memchr::memchr_iter(b'\n', tail).count() != 2
 }
 
 /// Decodes WebSocket frames; text and binary messages that are SIP are emitted (RFC 7118).

@@ -144,6 +144,8 @@ pub struct Message<'a> {
     framing_warnings: Vec<Warning>,
     /// Whether a header line holds a CR other than the one ending it (a bare CR may be in a value).
     stray_cr: bool,
+    /// Whether a header value goes on over a continuation line.
+    folded: bool,
 }
 
 /// How a message's end is found.
@@ -278,6 +280,11 @@ impl<'a> Message<'a> {
         self.stray_cr
     }
 
+    /// Whether a header value goes on over a continuation line (RFC 3261 7.3.1 folding).
+    pub fn has_folded_lines(&self) -> bool {
+        self.folded
+    }
+
     /// Byte offset of `part` (which must borrow from this message's input) from the start of the input.
     pub(crate) fn offset_of(&self, part: &[u8]) -> usize {
         (part.as_ptr() as usize).saturating_sub(self.input.as_ptr() as usize)
@@ -300,6 +307,7 @@ struct Offsets {
     len: u32,
     framing_warnings: Box<[Warning]>,
     stray_cr: bool,
+    folded: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,6 +364,7 @@ impl<'a> Message<'a> {
             len: self.len as u32,
             framing_warnings: self.framing_warnings.clone().into_boxed_slice(),
             stray_cr: self.stray_cr,
+            folded: self.folded,
         }))
     }
 
@@ -396,6 +405,7 @@ impl<'a> Message<'a> {
             len,
             framing_warnings: layout.framing_warnings.to_vec(),
             stray_cr: layout.stray_cr,
+            folded: layout.folded,
         })
     }
 }
@@ -419,6 +429,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     let mut warnings = Vec::new();
     let mut bare_lf = false;
     let mut stray_cr = false;
+    let mut folded = false;
 
     // Start line.
     let first_end = match memchr(b'\n', &input[start_at..]) {
@@ -480,6 +491,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
             let Some(prev) = headers.last_mut() else {
                 return Err(err(ErrorKind::OrphanContinuation, line_no, 1));
             };
+            folded = true;
             let rest = scan::trim(line);
             if !rest.is_empty() {
                 let rest_start = pos + (line.len() - scan::trim_start(line).len());
@@ -608,7 +620,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     if bare_lf {
         warnings.push(Warning { line: 0, kind: WarningKind::BareLineFeed });
     }
-    Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings, stray_cr })
+    Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings, stray_cr, folded })
 }
 
 /// The LF that ends the physical line containing `from`, or `None` when the input ends first. A CR

@@ -116,4 +116,8 @@ fn a_bare_cr_inside_a_value_is_a_warning_and_folding_is_not() {
     assert_eq!(warnings.len(), 1);
     assert_eq!(warnings[0].line, 2);
     assert_eq!(warnings[0].kind, WarningKind::BareCarriageReturn("Subject".into()));
+    assert!(m.has_folded_lines());
+    assert!(!Message::parse(b"MESSAGE sip:b SIP/2.0\r\nSubject: a\r\nContent-Length: 0\r\n\r\n")
+        .unwrap()
+        .has_folded_lines());
 }

@@ -184,6 +184,7 @@ fn layout_round_trips(bytes: &[u8], m: &Message<'_>) {
     assert_eq!(rebuilt.body(), m.body());
     assert_eq!(rebuilt.len(), m.len());
     assert_eq!(rebuilt.framing_warnings(), m.framing_warnings());
+    assert_eq!(rebuilt.has_folded_lines(), m.has_folded_lines());
     assert!(Message::from_layout(&bytes[..m.len() - 1], &layout).is_none());
 }
 
