@@ -49,23 +49,9 @@ use eval::{describe_fields, matching, shown, values_of, Scope};
 /// covers retransmissions).
 const TRANSACTION_MEMORY: Duration = Duration::from_secs(64);
 
-/// The message a finding is about; the text findings cite is only computed when a finding is made.
-#[derive(Clone, Copy)]
-struct MessageRef<'m, 'a> {
-    sip: &'m Lent<'a>,
-    parsed: Option<&'m Message<'a>>,
-}
-
-impl<'m, 'a> MessageRef<'m, 'a> {
-    fn new(sip: &'m Lent<'a>) -> Self {
-        MessageRef { sip, parsed: sip.parsed }
-    }
-
-    fn header_text(&self, known: KnownHeader) -> Option<String> {
-        self.parsed
-            .and_then(|p| p.known_header(known))
-            .map(|h| String::from_utf8_lossy(&h.value_unfolded()).into_owned())
-    }
+/// A header's value as text for a finding (folded lines joined); computed only when a finding is made.
+fn header_text(m: &Lent<'_>, known: KnownHeader) -> Option<String> {
+    m.parsed.and_then(|p| p.known_header(known)).map(|h| String::from_utf8_lossy(&h.value_unfolded()).into_owned())
 }
 
 /// What a transaction keeps of its request for the responses that answer it.
@@ -424,28 +410,28 @@ impl<'c> Runner<'c> {
         kind: Kind,
         origin: Option<&Origin>,
         check: String,
-        m: &MessageRef<'_, '_>,
+        m: &Lent<'_>,
         extra_frames: &[u64],
         header: Option<HeaderLine>,
         expected: String,
         seen: String,
     ) {
-        let mut frames = vec![m.sip.frame];
+        let mut frames = vec![m.frame];
         frames.extend_from_slice(extra_frames);
         self.findings.push(Finding {
             level,
             kind,
             rule: origin.map(rule_ref),
             check,
-            capture: m.sip.file.display().to_string(),
+            capture: m.file.display().to_string(),
             frames,
-            time: render::rfc3339(m.sip.timestamp),
-            src: m.sip.src.to_string(),
-            dst: m.sip.dst.to_string(),
-            transport: m.sip.transport.as_str().to_owned(),
-            first_line: m.sip.first_line().into_owned(),
-            call_id: m.header_text(KnownHeader::CALL_ID),
-            cseq: m.header_text(KnownHeader::CSEQ),
+            time: render::rfc3339(m.timestamp),
+            src: m.src.to_string(),
+            dst: m.dst.to_string(),
+            transport: m.transport.as_str().to_owned(),
+            first_line: m.first_line().into_owned(),
+            call_id: header_text(m, KnownHeader::CALL_ID),
+            cseq: header_text(m, KnownHeader::CSEQ),
             header,
             expected,
             seen,
@@ -471,7 +457,6 @@ impl<'c> Runner<'c> {
         let (src_index, dst_index) = (self.peer_of(sip.src), self.peer_of(sip.dst));
         self.directions[src_index.unwrap_or(peers.len()) * (peers.len() + 1) + dst_index.unwrap_or(peers.len())] += 1;
         let src_peer = src_index.map(|i| &peers[i]);
-        let mref = MessageRef::new(sip);
         if let Outcome::Malformed(reason) | Outcome::Invalid(reason) = sip.outcome {
             self.summary.malformed += 1;
             self.push(
@@ -479,7 +464,7 @@ impl<'c> Runner<'c> {
                 Kind::Malformed,
                 None,
                 "well-formed SIP".into(),
-                &mref,
+                sip,
                 &[],
                 None,
                 "a well-formed SIP message".into(),
@@ -496,7 +481,7 @@ impl<'c> Runner<'c> {
                         Kind::UnknownSource,
                         None,
                         "settings unknown-source".into(),
-                        &mref,
+                        sip,
                         &[],
                         None,
                         "SIP from an SBC address of a peer".into(),
@@ -506,7 +491,7 @@ impl<'c> Runner<'c> {
             }
             return;
         }
-        self.check_transport(sip, src_peer, &mref);
+        self.check_transport(sip, src_peer);
         let call_id = message.call_id().ok().flatten();
         let cseq = message.cseq().ok().flatten();
         let key = match (call_id, cseq) {
@@ -547,13 +532,13 @@ impl<'c> Runner<'c> {
         let request = request_text.as_deref().and_then(|r| Message::parse(r).ok());
         let ctx =
             Context { message, request: request.as_ref(), src_peer: src_index, dst_peer: dst_index, initial, method };
-        self.check_declarations(&ctx, &mref);
-        let allowed = self.check_rules(&ctx, &mref);
-        self.check_undeclared(&ctx, &mref, &allowed);
+        self.check_declarations(&ctx, sip);
+        let allowed = self.check_rules(&ctx, sip);
+        self.check_undeclared(&ctx, sip, &allowed);
         self.scratch_allowed = allowed;
         let contract = self.contract;
-        self.check_media(&ctx, src_index.map(|i| &contract.peers[i]), &mref);
-        self.check_correlations(sip, &ctx, &mref);
+        self.check_media(&ctx, src_index.map(|i| &contract.peers[i]), sip);
+        self.check_correlations(sip, &ctx);
         if let (Some(k), Some(_), Some(q)) = (key, message.request(), cseq) {
             let request = self
                 .answered_methods
@@ -599,14 +584,13 @@ impl<'c> Runner<'c> {
         let c = &self.contract.correlations[leg.correlation];
         let parsed = leg.message.parse();
         let lent = leg.message.lend(parsed.as_ref().ok());
-        let mref = MessageRef::new(&lent);
         let origin = c.origin.clone();
         self.push(
             Level::Error,
             Kind::NoPartnerLeg,
             Some(&origin),
             check_name(&origin),
-            &mref,
+            &lent,
             &[],
             None,
             format!("an outbound leg `{}` {when} ({} ms) where `{}`", c.outbound.text, c.within_ms, c.matcher_text),
@@ -614,7 +598,7 @@ impl<'c> Runner<'c> {
         );
     }
 
-    fn check_transport(&mut self, sip: &Lent<'_>, src_peer: Option<&Peer>, mref: &MessageRef<'_, '_>) {
+    fn check_transport(&mut self, sip: &Lent<'_>, src_peer: Option<&Peer>) {
         let Some(peer) = src_peer else { return };
         if peer.transports.is_empty() || peer.transports.contains(&agreed(sip.transport)) {
             return;
@@ -627,7 +611,7 @@ impl<'c> Runner<'c> {
                 Kind::TransportNotAllowed,
                 Some(&origin),
                 check_name(&origin),
-                mref,
+                sip,
                 &[],
                 None,
                 format!("{} uses {}", peer.name, allowed.join(", ")),
@@ -636,7 +620,7 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_declarations(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
+    fn check_declarations(&mut self, ctx: &Context<'_, '_>, mref: &Lent<'_>) {
         // (declaration, values seen, line of its first header): a few entries, searched linearly.
         let mut counts = std::mem::take(&mut self.scratch_counts);
         counts.clear();
@@ -725,7 +709,7 @@ impl<'c> Runner<'c> {
 
     /// Applies every matching rule; returns the header names the matching rules mention: those are
     /// accounted for (required, allowed or already reported as forbidden), not undeclared.
-    fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) -> Vec<&'c HeaderName> {
+    fn check_rules(&mut self, ctx: &Context<'_, '_>, mref: &Lent<'_>) -> Vec<&'c HeaderName> {
         let mut allowed = std::mem::take(&mut self.scratch_allowed);
         allowed.clear();
         let contract = self.contract;
@@ -753,7 +737,7 @@ impl<'c> Runner<'c> {
         ob: &Obligation,
         scope: &Scope<'_, '_>,
         check: &Origin,
-        mref: &MessageRef<'_, '_>,
+        mref: &Lent<'_>,
         extra: &[u64],
     ) {
         let level = match ob.level {
@@ -862,7 +846,7 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_undeclared(&mut self, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>, allowed: &[&HeaderName]) {
+    fn check_undeclared(&mut self, ctx: &Context<'_, '_>, mref: &Lent<'_>, allowed: &[&HeaderName]) {
         let Some(level) = strictness_level(self.contract.settings.undeclared_headers) else { return };
         for h in ctx.message.headers() {
             if h.known.is_some() || self.declaration(h).is_some() || allowed.iter().any(|a| a.matches_header(h)) {
@@ -882,7 +866,7 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_media(&mut self, ctx: &Context<'_, '_>, src_peer: Option<&'c Peer>, mref: &MessageRef<'_, '_>) {
+    fn check_media(&mut self, ctx: &Context<'_, '_>, src_peer: Option<&'c Peer>, mref: &Lent<'_>) {
         let Some(level) = strictness_level(self.contract.settings.media_outside) else { return };
         let Some(peer) = src_peer else { return };
         if peer.media.is_empty() || ctx.message.body().is_empty() {
@@ -909,7 +893,7 @@ impl<'c> Runner<'c> {
         }
     }
 
-    fn check_correlations(&mut self, sip: &Lent<'_>, ctx: &Context<'_, '_>, mref: &MessageRef<'_, '_>) {
+    fn check_correlations(&mut self, sip: &Lent<'_>, ctx: &Context<'_, '_>) {
         let contract = self.contract;
         for (ci, c) in contract.correlations.iter().enumerate() {
             let [inbound_ends, outbound_ends] = self.correlation_ends[ci];
@@ -932,7 +916,7 @@ impl<'c> Runner<'c> {
                         let scope =
                             Scope { this: None, request: None, inbound: Some(&inbound), outbound: Some(ctx.message) };
                         for ob in &c.obligations {
-                            self.check_obligation(ob, &scope, &c.origin, mref, &[leg.message.frame]);
+                            self.check_obligation(ob, &scope, &c.origin, sip, &[leg.message.frame]);
                         }
                     }
                     continue;
