@@ -554,6 +554,7 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     };
 
     if content_length_count > 0 {
+        // Every value is read (each must be a number); they are only listed when there are several.
         let mut values = Vec::new();
         for (i, h) in headers.iter().enumerate().filter(|(_, h)| h.known == Some(KnownHeader::CONTENT_LENGTH)) {
             let n = scan::parse_decimal(h.value).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
@@ -562,7 +563,9 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
             if content_length.is_none() {
                 content_length = Some((i, n));
             }
-            values.push(n);
+            if content_length_count > 1 {
+                values.push(n);
+            }
         }
         if values.len() > 1 {
             let listed = values.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");

@@ -99,6 +99,24 @@ pub(crate) fn find_unquoted(s: &[u8], needle: u8) -> Result<Option<usize>, &'sta
     Ok(None)
 }
 
+/// Whether splitting `value` at top-level commas (as [`ListItems`] does) gives an empty element.
+/// A value without quotes or `<` (`INVITE, ACK, BYE`) is settled in one pass over its bytes; any
+/// other goes through [`ListItems`].
+pub(crate) fn has_empty_element(value: &[u8]) -> bool {
+    // Whether the element being read has a byte other than whitespace so far.
+    let mut filled = false;
+    for &b in value {
+        match b {
+            b',' if !filled => return true,
+            b',' => filled = false,
+            b'"' | b'<' => return ListItems::new(value).any(<[u8]>::is_empty),
+            b if is_lws(b) => {}
+            _ => filled = true,
+        }
+    }
+    !filled
+}
+
 /// Iterator over the comma-separated elements of a list header value, each trimmed.
 /// Commas inside quoted strings, inside `<...>` and escaped inside quotes do not split.
 /// An unterminated quoted string ends the list with the rest of the value as its last element.
@@ -349,6 +367,32 @@ mod tests {
         };
         assert_eq!(others(is_param_name_byte), b"!$%&'*+-./:[]_`~");
         assert_eq!(others(is_param_value_byte), b"!$%&'()*+-./:?@[]_`~");
+    }
+
+    #[test]
+    fn empty_elements_are_found_without_the_split() {
+        for (value, empty) in [
+            ("INVITE, ACK, BYE", false),
+            ("", true),
+            ("a,,b", true),
+            ("a, \t ,b", true),
+            ("a,", true),
+            (" , a", true),
+            ("a ,b ", false),
+            ("\"x,\" <sip:a>, b", false),
+            ("<sip:a>,", true),
+        ] {
+            assert_eq!(has_empty_element(value.as_bytes()), empty, "{value:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass check answers as the split does, on values made of the bytes that matter.
+        #[test]
+        fn empty_element_check_agrees_with_the_split(value in r#"[a, \t\r\n"<>\\]{0,12}"#) {
+            let split = ListItems::new(value.as_bytes()).any(<[u8]>::is_empty);
+            proptest::prop_assert_eq!(has_empty_element(value.as_bytes()), split);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::names::{KnownHeader, Shape};
 use crate::quick;
 use crate::scan;
 use crate::uri::Scheme;
-use crate::views::{parse_call_id, parse_u32, CSeq, Contact, ContentType, NameAddr, Via};
+use crate::views::{is_call_id, parse_u32, CSeq, Contact, ContentType, NameAddr, Via, CALL_ID_GRAMMAR};
 
 /// The outcome of [`Message::validate`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,7 +130,7 @@ impl<'a> Message<'a> {
                 return;
             }
         }
-        if list && !one_element {
+        if list && !one_element && scan::has_empty_element(h.value) {
             for element in h.values() {
                 if element.is_empty() && h.value.is_empty() {
                     // An empty header (e.g. `Supported:`) is allowed for some list headers.
@@ -167,11 +167,8 @@ impl<'a> Message<'a> {
                     }
                 }
             }
-            KnownHeader::CALL_ID => {
-                if let Err(e) = parse_call_id(h.value) {
-                    fail(h.value, e);
-                }
-            }
+            // Word bytes are ASCII, so a value `is_call_id` accepts is valid text as well.
+            KnownHeader::CALL_ID if !is_call_id(h.value) => fail(h.value, CALL_ID_GRAMMAR),
             KnownHeader::CSEQ => match CSeq::parse(h.value) {
                 Err(e) => fail(h.value, e),
                 Ok(cseq) => {

@@ -434,18 +434,25 @@ impl<'a> Contact<'a> {
 
 /// Checks a Call-ID: `word ["@" word]` (RFC 3261 25.1).
 pub fn parse_call_id(value: &[u8]) -> Result<&str, ValueError> {
-    // word [ "@" word ]: word bytes (which `@` is not) with at most one `@`, not first or last.
-    let valid = match value.iter().position(|&b| !scan::is_word_byte(b)) {
+    if is_call_id(value) {
+        std::str::from_utf8(value).map_err(|_| "Call-ID is not ASCII")
+    } else {
+        Err(CALL_ID_GRAMMAR)
+    }
+}
+
+/// Why a value is not a Call-ID.
+pub(crate) const CALL_ID_GRAMMAR: &str = "Call-ID must be word[@word]";
+
+/// Whether a value is a Call-ID, `word [ "@" word ]`: what validation asks, without the text.
+pub(crate) fn is_call_id(value: &[u8]) -> bool {
+    // Word bytes (which `@` is not) with at most one `@`, not first or last.
+    match value.iter().position(|&b| !scan::is_word_byte(b)) {
         None => !value.is_empty(),
         Some(at) => {
             let rest = &value[at + 1..];
             value[at] == b'@' && at > 0 && !rest.is_empty() && rest.iter().all(|&b| scan::is_word_byte(b))
         }
-    };
-    if valid {
-        std::str::from_utf8(value).map_err(|_| "Call-ID is not ASCII")
-    } else {
-        Err("Call-ID must be word[@word]")
     }
 }
 
