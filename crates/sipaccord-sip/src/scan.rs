@@ -213,6 +213,20 @@ impl<'a> Params<'a> {
         self.clone().map_while(Result::ok).find(|p| p.name.eq_ignore_ascii_case(name.as_bytes())).map(|p| p.value)
     }
 
+    /// What [`Params::get`] answers for `name` when that parameter is the only one and written
+    /// plainly (`;name=value`, no whitespace, no quotes), found without the general parser; `None`
+    /// for any other text, which [`Params::get`] then reads.
+    pub(crate) fn get_sole_plain(&self, name: &[u8]) -> Option<&'a [u8]> {
+        let rest = self.rest.strip_prefix(b";")?;
+        let (written, value) = rest.split_at_checked(name.len())?;
+        let value = value.strip_prefix(b"=")?;
+        let plain = written.eq_ignore_ascii_case(name)
+            && written.iter().all(|&b| is_param_name_byte(b))
+            && !value.is_empty()
+            && value.iter().all(|&b| is_param_value_byte(b));
+        plain.then_some(value)
+    }
+
     /// Checks every parameter; the first problem found.
     pub fn validate(&self) -> Result<(), &'static str> {
         self.clone().try_for_each(|p| p.map(|_| ()))

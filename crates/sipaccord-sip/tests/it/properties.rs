@@ -271,6 +271,20 @@ proptest! {
         let m = Message::parse(message.as_bytes()).unwrap();
         prop_assert_eq!(m.from_tag(), full.tag());
         prop_assert_eq!(m.to_tag(), full.tag());
+        prop_assert_eq!(m.from_tag_bytes(), full.tag().map(str::as_bytes));
+        prop_assert_eq!(m.to_tag_bytes(), full.tag().map(str::as_bytes));
+    }
+
+    /// The tag as bytes is the tag as text, on any value (valid or not, UTF-8 or not).
+    #[test]
+    fn tag_bytes_are_the_tag_text(pieces in proptest::collection::vec(proptest::sample::select(vec![
+        &b"<sip:a@b>"[..], b";tag=", b";TAG=", b"x1", b"\"", b"\xff", b"\xc3\xa9", b" ", b";", b"=", b"<", b">", b"@",
+    ]), 0..10)) {
+        let value = pieces.concat();
+        prop_assert_eq!(
+            sipaccord_sip::NameAddr::tag_bytes_of(&value),
+            sipaccord_sip::NameAddr::tag_of(&value).map(str::as_bytes)
+        );
     }
 }
 
@@ -285,6 +299,7 @@ fn tag_lookups_on_hand_picked_values() {
         ("  <sip:a@b> ; tag = spaced ", Some("spaced")),
     ] {
         assert_eq!(NameAddr::tag_of(value.as_bytes()), tag, "{value}");
+        assert_eq!(NameAddr::tag_bytes_of(value.as_bytes()), tag.map(str::as_bytes), "{value}");
         if let Ok(full) = NameAddr::parse(value.as_bytes()) {
             assert_eq!(full.tag(), tag, "{value}");
         }
