@@ -104,20 +104,37 @@ fn content_length_of(line: &[u8]) -> Option<Result<usize, String>> {
 pub fn is_start_line(line: &[u8]) -> bool {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() >= 12 && line[..8].eq_ignore_ascii_case(b"SIP/2.0 ") {
-        return line[8..11].iter().all(u8::is_ascii_digit) && (line.len() == 11 || line[11] == b' ');
+        return line[8..11].iter().all(u8::is_ascii_digit) && line[11] == b' ';
     }
-    let Some(sp) = memchr(b' ', line) else { return false };
-    if sp == 0 || !line[..sp].iter().all(|&b| scan::is_token_byte(b)) {
-        return false;
-    }
+    method_end(line).is_some_and(|sp| is_request_line_from(line, sp))
+}
+
+/// Where a request line's method ends: the first byte that is not a token byte, when it is the
+/// space after a method of at least one byte.
+fn method_end(line: &[u8]) -> Option<usize> {
+    let sp = line.iter().position(|&b| !scan::is_token_byte(b))?;
+    (sp > 0 && line[sp] == b' ').then_some(sp)
+}
+
+/// Whether `line`, a method and a space at `sp`, goes on as a request line: a Request-URI (not
+/// starting with a space) and ` SIP/2.0` at the end.
+fn is_request_line_from(line: &[u8], sp: usize) -> bool {
     line.len() > sp + 9 && line[line.len() - 8..].eq_ignore_ascii_case(b" SIP/2.0") && line[sp + 1] != b' '
 }
 
-/// Whether the bytes start (after keep-alives) with a SIP start line.
+/// Whether the bytes start (after keep-alives) with a SIP start line, as [`is_start_line`] says of
+/// their first line.
 pub fn looks_like_sip(buf: &[u8]) -> bool {
     let buf = &buf[skip_keepalive(buf)..];
-    let end = memchr(b'\n', buf).unwrap_or(buf.len());
-    is_start_line(&buf[..end])
+    // A status line is settled by its first twelve bytes, none of which can end the line.
+    if buf.len() >= 8 && buf[..8].eq_ignore_ascii_case(b"SIP/2.0 ") {
+        return buf.len() >= 12 && buf[8..11].iter().all(u8::is_ascii_digit) && buf[11] == b' ';
+    }
+    // A request line's method ends before its line does, so the line end is looked for after it.
+    let Some(sp) = method_end(buf) else { return false };
+    let end = memchr(b'\n', &buf[sp..]).map_or(buf.len(), |i| sp + i);
+    let line = &buf[..end];
+    is_request_line_from(line.strip_suffix(b"\r").unwrap_or(line), sp)
 }
 
 /// Offset of the first line in `buf` that looks like a SIP start line, for resynchronising a stream
@@ -151,6 +168,42 @@ mod tests {
         with_ka.extend_from_slice(MSG);
         with_ka.extend_from_slice(b"SIP/2.0 200 OK\r\n");
         assert_eq!(frame_stream(&with_ka, &l), Ok(Framing::Complete(MSG.len() + 4)));
+    }
+
+    /// The start-line check as first written (one `memchr` for the first space, one for the line end),
+    /// kept as the reference the quicker checks are compared with.
+    fn reference_is_start_line(line: &[u8]) -> bool {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() >= 12 && line[..8].eq_ignore_ascii_case(b"SIP/2.0 ") {
+            return line[8..11].iter().all(u8::is_ascii_digit) && (line.len() == 11 || line[11] == b' ');
+        }
+        let Some(sp) = memchr(b' ', line) else { return false };
+        if sp == 0 || !line[..sp].iter().all(|&b| scan::is_token_byte(b)) {
+            return false;
+        }
+        line.len() > sp + 9 && line[line.len() - 8..].eq_ignore_ascii_case(b" SIP/2.0") && line[sp + 1] != b' '
+    }
+
+    proptest::proptest! {
+        // About one case in 150 is a start line; enough cases to meet a good number of them.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
+        #[test]
+        fn start_line_checks_agree_with_the_reference(pieces in (
+            proptest::sample::select(vec![&b""[..], b"\r\n", b"\n"]),
+            proptest::sample::select(vec![&b"INVITE"[..], b"SIP/2.0", b"sip/2.0", b"BY/E", b"", b"\xff"]),
+            proptest::sample::select(vec![&b" "[..], b"  ", b""]),
+            proptest::sample::select(vec![&b"200"[..], b"18", b"sip:a@b", b" x", b"", b"\r"]),
+            proptest::sample::select(vec![&b" "[..], b""]),
+            proptest::sample::select(vec![&b"SIP/2.0"[..], b"Ringing", b"sip/2.0", b""]),
+            proptest::sample::select(vec![&b"\r\n"[..], b"\n", b"", b"\r", b" SIP/2.0\n"]),
+        )) {
+            let pieces = [pieces.0, pieces.1, pieces.2, pieces.3, pieces.4, pieces.5, pieces.6];
+            let buf = pieces.concat();
+            let first = &buf[skip_keepalive(&buf)..];
+            let line = &first[..memchr(b'\n', first).unwrap_or(first.len())];
+            proptest::prop_assert_eq!(is_start_line(line), reference_is_start_line(line));
+            proptest::prop_assert_eq!(looks_like_sip(&buf), reference_is_start_line(line));
+        }
     }
 
     #[test]
