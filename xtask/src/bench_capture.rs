@@ -25,8 +25,13 @@ const USAGE: &str = "usage: cargo xtask bench-capture [--size-mb N]... [--runs N
 
 Builds captures of N MB (default 100 and 300) in target/bench-capture/ (or $CARGO_TARGET_DIR/bench-capture/),
 then times, on each, reading the records with pcap-file (the floor), `sipaccord messages --format jsonl`,
-`sipaccord replay` with the telegent-acme agreement, and tshark's SIP dissection; prints medians, rates,
-peak memory and ratios.";
+`sipaccord replay` with the telegent-acme agreement, and tshark's SIP dissection, N times each in rounds
+(each command once per round, so a change in load weighs on all alike); prints medians, rates, peak
+memory and ratios.";
+
+/// tshark's SIP dissection as the issue measures it, after `-r FILE`.
+const TSHARK_OPTIONS: [&str; 8] =
+    ["-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "sip", "-T", "fields", "-e", "sip.Call-ID"];
 
 /// The agreement the replay runs with; its SBC addresses are the ones the calls use.
 const AGREEMENT: &str = "fixtures/interop/telegent-acme.agreement";
@@ -108,17 +113,23 @@ pub fn run(root: &Path, target: &Path, args: &[String]) -> Result<()> {
         let a = agreement.display().to_string();
         let b = binary.display().to_string();
 
-        let floor = measure(time, &xtask.display().to_string(), &["bench-capture", "--floor", &f], runs)?;
         let counted = count_lines(&binary, &["messages", "--format", "jsonl", &f])?;
-        let messages = measure(time, &b, &["messages", "--format", "jsonl", &f], runs)?;
-        let replay = measure(time, &b, &["replay", "-a", &a, "--format", "json", &f], runs)?;
-        let tshark = if tshark {
-            let args =
-                ["-r", &f, "-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "sip", "-T", "fields", "-e", "sip.Call-ID"];
-            let tshark_messages = count_lines(Path::new("tshark"), &args)?;
-            Some((measure(time, "tshark", &args, runs)?, tshark_messages))
-        } else {
-            None
+        let x = xtask.display().to_string();
+        let tshark_args: Vec<&str> = ["-r", f.as_str()].into_iter().chain(TSHARK_OPTIONS).collect();
+        let tshark_lines = if tshark { Some(count_lines(Path::new("tshark"), &tshark_args)?) } else { None };
+        let floor_args = ["bench-capture", "--floor", f.as_str()];
+        let messages_args = ["messages", "--format", "jsonl", f.as_str()];
+        let replay_args = ["replay", "-a", a.as_str(), "--format", "json", f.as_str()];
+        let mut commands: Vec<(&str, &[&str])> = vec![(&x, &floor_args), (&b, &messages_args), (&b, &replay_args)];
+        if tshark {
+            commands.push(("tshark", &tshark_args));
+        }
+        let mut measured = measure_rounds(time, &commands, runs)?.into_iter();
+        let mut next = || measured.next().context("one measurement per command");
+        let (floor, messages, replay) = (next()?, next()?, next()?);
+        let tshark = match tshark_lines {
+            Some(lines) => Some((next()?, lines)),
+            None => None,
         };
         results.push(SizeResult { mb, stats, load, floor, counted, messages, replay, tshark });
     }
@@ -876,31 +887,40 @@ fn read_records(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn measure(time: Option<&Path>, program: &str, args: &[&str], runs: usize) -> Result<Measured> {
-    let mut results = Vec::new();
+/// Times each command `runs` times, in rounds (each command once per round, in the order given), so
+/// that a change in the machine's load during the benchmark weighs on every command alike and the
+/// ratios of one round compare runs made minutes apart at most.
+fn measure_rounds(time: Option<&Path>, commands: &[(&str, &[&str])], runs: usize) -> Result<Vec<Measured>> {
+    let mut results: Vec<Vec<Run>> = commands.iter().map(|_| Vec::new()).collect();
     let rss_file = std::env::temp_dir().join(format!("bench-capture-rss-{}", std::process::id()));
     for _ in 0..runs {
-        let mut cmd = match time {
-            Some(time) => {
-                let mut c = Command::new(time);
-                c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(program);
-                c
-            }
-            None => Command::new(program),
-        };
-        cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
-        let started = Instant::now();
-        let status = cmd.status().with_context(|| format!("cannot run {program}"))?;
-        let secs = started.elapsed().as_secs_f64();
-        // sipaccord replay exits 1 when it finds errors; anything else is a failure.
-        ensure!(matches!(status.code(), Some(0 | 1)), "{program} {} failed with {status}", args.join(" "));
-        let max_rss_kb = time
-            .and_then(|_| std::fs::read_to_string(&rss_file).ok())
-            .and_then(|s| s.lines().filter_map(|l| l.trim().parse().ok()).next_back());
-        results.push(Run { secs, max_rss_kb });
+        for ((program, args), runs) in commands.iter().zip(&mut results) {
+            runs.push(run_once(time, &rss_file, program, args)?);
+        }
     }
     let _ = std::fs::remove_file(&rss_file);
-    Ok(median(results))
+    Ok(results.into_iter().map(median).collect())
+}
+
+fn run_once(time: Option<&Path>, rss_file: &Path, program: &str, args: &[&str]) -> Result<Run> {
+    let mut cmd = match time {
+        Some(time) => {
+            let mut c = Command::new(time);
+            c.arg("-f").arg("%M").arg("-o").arg(rss_file).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    let started = Instant::now();
+    let status = cmd.status().with_context(|| format!("cannot run {program}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    // sipaccord replay exits 1 when it finds errors; anything else is a failure.
+    ensure!(matches!(status.code(), Some(0 | 1)), "{program} {} failed with {status}", args.join(" "));
+    let max_rss_kb = time
+        .and_then(|_| std::fs::read_to_string(rss_file).ok())
+        .and_then(|s| s.lines().filter_map(|l| l.trim().parse().ok()).next_back());
+    Ok(Run { secs, max_rss_kb })
 }
 
 /// Runs a command and counts the lines it prints.
@@ -946,7 +966,10 @@ struct SizeResult {
 
 fn report(results: &[SizeResult], runs: usize) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "\nbench-capture: wall clock, median of {runs} runs; peak RSS is the largest of the runs");
+    let _ = writeln!(
+        s,
+        "\nbench-capture: wall clock, median of {runs} runs taken in rounds; peak RSS is the largest run's"
+    );
     for r in results {
         let mb = r.stats.bytes as f64 / 1e6;
         let _ = writeln!(
