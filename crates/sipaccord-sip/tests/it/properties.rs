@@ -87,6 +87,7 @@ proptest! {
         prop_assert_eq!(uri.user, Some(p.user.as_str()));
         prop_assert_eq!(uri.host_raw, p.host.as_str());
         prop_assert_eq!(m.call_id().unwrap(), Some(p.call_id.as_str()));
+        prop_assert_eq!(m.call_id_bytes().unwrap(), Some(p.call_id.as_bytes()));
         let cseq = m.cseq().unwrap().unwrap();
         prop_assert_eq!((cseq.number, cseq.method), (p.cseq, p.method.as_str()));
         prop_assert_eq!(m.from().unwrap().unwrap().tag(), Some(p.from_tag.as_str()));

@@ -28,6 +28,10 @@ fn expected_flag(file: &str, kind: &WarningKind) -> bool {
 
 fn classify(bytes: &[u8]) -> Result<Validation, String> {
     let message = Message::parse(bytes).map_err(|e| e.to_string())?;
+    // The byte readers answer as the text readers do, errors included.
+    assert_eq!(message.call_id_bytes(), message.call_id().map(|c| c.map(str::as_bytes)));
+    assert_eq!(message.from_tag_bytes(), message.from_tag().map(str::as_bytes));
+    assert_eq!(message.to_tag_bytes(), message.to_tag().map(str::as_bytes));
     let validation = message.validate();
     match validation.errors.first() {
         Some(e) => Err(e.to_string()),
