@@ -492,7 +492,8 @@ impl<'c> Runner<'c> {
             return;
         }
         self.check_transport(sip, src_peer);
-        let call_id = message.call_id().ok().flatten();
+        // Call-ID and tags are only hashed and compared, so they are read as bytes (no UTF-8 check).
+        let call_id = message.call_id_bytes().ok().flatten();
         let cseq = message.cseq().ok().flatten();
         let key = match (call_id, cseq) {
             (Some(c), Some(q)) => {
@@ -502,10 +503,10 @@ impl<'c> Runner<'c> {
             }
             _ => None,
         };
-        let message_to_tag = message.to_tag();
+        let message_to_tag = message.to_tag_bytes();
         // The From tag is read only when there is a dialog to count (a Call-ID and a To tag).
         if let (Some(c), Some(to)) = (call_id, message_to_tag) {
-            if let Some(from) = message.from_tag() {
+            if let Some(from) = message.from_tag_bytes() {
                 let (a, b) = if from < to { (from, to) } else { (to, from) };
                 let mut hasher = rustc_hash::FxHasher::default();
                 (c, a, b).hash(&mut hasher);
