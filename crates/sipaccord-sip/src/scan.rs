@@ -100,16 +100,19 @@ pub(crate) fn find_unquoted(s: &[u8], needle: u8) -> Result<Option<usize>, &'sta
 }
 
 /// Whether splitting `value` at top-level commas (as [`ListItems`] does) gives an empty element.
-/// A value without quotes or `<` (`INVITE, ACK, BYE`) is settled in one pass over its bytes; any
-/// other goes through [`ListItems`].
+/// A value without quotes or `<` (`INVITE, ACK, BYE`) is settled in one pass over its bytes, and so
+/// is one whose first quote or `<` has no comma after it; any other goes through [`ListItems`].
 pub(crate) fn has_empty_element(value: &[u8]) -> bool {
     // Whether the element being read has a byte other than whitespace so far.
     let mut filled = false;
-    for &b in value {
+    for (i, &b) in value.iter().enumerate() {
         match b {
             b',' if !filled => return true,
             b',' => filled = false,
-            b'"' | b'<' => return ListItems::new(value).any(<[u8]>::is_empty),
+            // The element is not empty (it holds this byte); without a comma after it, it is the last.
+            b'"' | b'<' => {
+                return memchr::memchr(b',', &value[i..]).is_some() && ListItems::new(value).any(<[u8]>::is_empty)
+            }
             b if is_lws(b) => {}
             _ => filled = true,
         }

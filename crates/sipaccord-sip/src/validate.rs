@@ -116,11 +116,11 @@ impl<'a> Message<'a> {
 
     fn check_header(&self, h: &Header<'a>, known: KnownHeader, v: &mut Validation) {
         let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
-        // A list value that is not empty and has no comma is one element, neither empty nor missing.
         let list = known.shape() == Shape::List;
-        let one_element = list && !h.value.is_empty() && memchr::memchr(b',', h.value).is_none();
-        if one_element || (!list && !h.value.is_empty()) {
-            // One value (already trimmed by the parser): the quick check may settle it.
+        if !h.value.is_empty() {
+            // The quick check may settle the value (already trimmed by the parser). What it accepts is
+            // valid and one element even in a list header: it takes a comma only inside quotes or
+            // `<...>`, where lists do not split.
             let quick_ok = match known {
                 KnownHeader::VIA => quick::via(h.value),
                 k if k == KnownHeader::CONTACT || ADDRESS_HEADERS.contains(&k) => quick::name_addr(h.value),
@@ -130,7 +130,7 @@ impl<'a> Message<'a> {
                 return;
             }
         }
-        if list && !one_element && scan::has_empty_element(h.value) {
+        if list && scan::has_empty_element(h.value) {
             for element in h.values() {
                 if element.is_empty() && h.value.is_empty() {
                     // An empty header (e.g. `Supported:`) is allowed for some list headers.
