@@ -317,8 +317,8 @@ impl KnownHeader {
     pub(crate) const COUNT: usize = REGISTRY.len();
 
     /// The header's position in the registry, for tables indexed by header.
-    pub(crate) fn index(self) -> usize {
-        usize::from(self.0)
+    pub(crate) const fn index(self) -> usize {
+        self.0 as usize
     }
 
     /// Looks a header name up as written on the wire: case-insensitive, compact forms resolved.

@@ -41,6 +41,17 @@ const ADDRESS_HEADERS: &[KnownHeader] = &[
     KnownHeader::REFERRED_BY,
 ];
 
+/// [`ADDRESS_HEADERS`] by header index, so telling one costs a lookup, not a search.
+static IS_ADDRESS_HEADER: [bool; KnownHeader::COUNT] = {
+    let mut table = [false; KnownHeader::COUNT];
+    let mut i = 0;
+    while i < ADDRESS_HEADERS.len() {
+        table[ADDRESS_HEADERS[i].index()] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Headers every request carries (RFC 3261 8.1.1); responses need all but Max-Forwards.
 const MANDATORY: &[KnownHeader] = &[
     KnownHeader::TO,
@@ -123,7 +134,7 @@ impl<'a> Message<'a> {
             // `<...>`, where lists do not split.
             let quick_ok = match known {
                 KnownHeader::VIA => quick::via(h.value),
-                k if k == KnownHeader::CONTACT || ADDRESS_HEADERS.contains(&k) => quick::name_addr(h.value),
+                k if k == KnownHeader::CONTACT || IS_ADDRESS_HEADER[k.index()] => quick::name_addr(h.value),
                 _ => false,
             };
             if quick_ok {
@@ -160,7 +171,7 @@ impl<'a> Message<'a> {
                     }
                 }
             }
-            k if ADDRESS_HEADERS.contains(&k) => {
+            k if IS_ADDRESS_HEADER[k.index()] => {
                 for element in h.values().filter(|e| !e.is_empty() && !quick::name_addr(e)) {
                     if let Err(e) = NameAddr::parse(element) {
                         fail(element, e);
