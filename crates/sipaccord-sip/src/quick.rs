@@ -10,8 +10,6 @@
 //!
 //! [`Message::validate`]: crate::Message::validate
 
-use memchr::memchr;
-
 use crate::scan::{is_lws, is_token_byte, trim, trim_start};
 
 /// Host bytes. For a host that is neither an IPv6 reference nor contains `:`, the full grammar
@@ -216,8 +214,10 @@ fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddr
     let (display, rest) = match v.first()? {
         b'<' => (None, v),
         b'"' => {
-            let close = memchr(b'"', &v[1..])?;
-            if memchr(b'\\', &v[1..1 + close]).is_some() {
+            // A display name is short: one loop finds its closing quote and any backslash before it
+            // (an escape, left to the full parser).
+            let close = v[1..].iter().position(|&b| b == b'"' || b == b'\\')?;
+            if v[1 + close] == b'\\' {
                 return None;
             }
             (Some(&v[..close + 2]), trim_start(&v[close + 2..]))
