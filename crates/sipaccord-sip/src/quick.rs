@@ -214,9 +214,9 @@ fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddr
     let (display, rest) = match v.first()? {
         b'<' => (None, v),
         b'"' => {
-            // A display name is short: one loop finds its closing quote and any backslash before it
-            // (an escape, left to the full parser).
-            let close = v[1..].iter().position(|&b| b == b'"' || b == b'\\')?;
+            // One search finds the closing quote, or a backslash before it (an escape, left to the
+            // full parser).
+            let close = memchr::memchr2(b'"', b'\\', &v[1..])?;
             if v[1 + close] == b'\\' {
                 return None;
             }
