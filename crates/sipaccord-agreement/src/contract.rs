@@ -413,7 +413,22 @@ pub enum ValueType {
 
 /// An RFC 3261 token character.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+}
+
+/// `v` without the spaces and tabs around it.
+fn trim_blanks(v: &[u8]) -> &[u8] {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = v.iter().position(|b| !blank(b)).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    &v[start..end]
+}
+
+/// [`trim_blanks`] for text (spaces and tabs are ASCII, so the cut falls between characters).
+fn trim_blanks_str(v: &str) -> &str {
+    let trimmed = trim_blanks(v.as_bytes());
+    let start = trimmed.as_ptr() as usize - v.as_ptr() as usize;
+    &v[start..start + trimmed.len()]
 }
 
 fn is_token(v: &str) -> bool {
@@ -442,11 +457,22 @@ fn is_uuid(v: &str) -> bool {
         && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn is_e164(v: &str) -> bool {
-    let Some(d) = v.strip_prefix('+') else {
+fn is_e164(v: &[u8]) -> bool {
+    let Some(d) = v.strip_prefix(b"+") else {
         return false;
     };
-    (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+    (7..=15).contains(&d.len()) && d.iter().all(u8::is_ascii_digit) && d[0] != b'0'
+}
+
+/// A non-empty run of decimal digits as a number; `None` for anything else or above `u64::MAX`.
+fn decimal(v: &[u8]) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &b| match b {
+        b'0'..=b'9' => n.checked_mul(10)?.checked_add(u64::from(b - b'0')),
+        _ => None,
+    })
 }
 
 /// Splits `base;params` at the first `;` outside quotes and `<>`.
@@ -505,8 +531,7 @@ impl ParamsSpecC {
                         None => seen_bits |= 1 << i,
                     }
                     if let Some(t) = &self.entries[i].value {
-                        let v = p.value_unquoted().and_then(|v| std::str::from_utf8(v).ok());
-                        if !v.is_some_and(|v| t.matches_str(v)) {
+                        if !p.value_unquoted().is_some_and(|v| t.matches(v)) {
                             return false;
                         }
                     }
@@ -525,21 +550,45 @@ impl ParamsSpecC {
 impl ValueType {
     /// Whether one header value (one list item) matches. Surrounding whitespace is ignored.
     pub fn matches(&self, value: &[u8]) -> bool {
-        std::str::from_utf8(value).is_ok_and(|v| self.matches_str(v))
+        match self.matches_ascii(trim_blanks(value)) {
+            Some(answer) => answer,
+            None => std::str::from_utf8(value).is_ok_and(|v| self.matches_str(v)),
+        }
+    }
+
+    /// [`ValueType::matches`] for the types that accept only ASCII and can be checked on bytes
+    /// (tokens, literals, integers, E.164 numbers and alternatives of these), without the UTF-8
+    /// check that making text would cost; `None` for the others. `v` is trimmed.
+    fn matches_ascii(&self, v: &[u8]) -> Option<bool> {
+        Some(match self {
+            // A value equal to the literal's bytes is that text; any other is not.
+            ValueType::Literal { value } => v == value.as_bytes(),
+            ValueType::Token => !v.is_empty() && v.iter().all(|&b| is_token_byte(b)),
+            ValueType::Integer { min, max } => {
+                decimal(v).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
+            }
+            ValueType::E164 => is_e164(v),
+            ValueType::Alt { alternatives } => {
+                let mut any = false;
+                for a in alternatives {
+                    any |= a.matches_ascii(v)?;
+                }
+                any
+            }
+            _ => return None,
+        })
     }
 
     /// As [`ValueType::matches`], for text.
     pub fn matches_str(&self, value: &str) -> bool {
-        let v = value.trim_matches([' ', '\t']);
+        let v = trim_blanks_str(value);
         match self {
             ValueType::Literal { value } => v == value,
             ValueType::Regex { pattern } => pattern.is_match(v),
             ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_str(v)),
             ValueType::Token => is_token(v),
             ValueType::Integer { min, max } => {
-                !v.is_empty()
-                    && v.bytes().all(|b| b.is_ascii_digit())
-                    && v.parse::<u64>().is_ok_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
+                decimal(v.as_bytes()).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
             }
             ValueType::QuotedString => is_quoted_string(v),
             ValueType::Host => sipaccord_sip::Host::parse(v).is_ok(),
@@ -550,7 +599,7 @@ impl ValueType {
             }
             ValueType::Uuid => is_uuid(v),
             ValueType::Any => true,
-            ValueType::E164 => is_e164(v),
+            ValueType::E164 => is_e164(v.as_bytes()),
             ValueType::Uri { scheme, fields } => match Uri::parse(v.as_bytes()) {
                 Ok(uri) => {
                     let scheme_ok = match scheme {
@@ -576,22 +625,7 @@ impl ValueType {
                     base.as_deref().is_none_or(|b| b.matches_str(head)) && params.check(Params::new(rest.as_bytes()))
                 }
                 None if v.is_empty() || v.starts_with(';') => params.check(Params::new(v.as_bytes())),
-                None => {
-                    // `;` and the value in a reused buffer (a fresh one if it is in use further up).
-                    thread_local! {
-                        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-                    }
-                    let check = |text: &mut Vec<u8>| {
-                        text.clear();
-                        text.push(b';');
-                        text.extend_from_slice(v.as_bytes());
-                        params.check(Params::new(text))
-                    };
-                    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-                        Ok(mut text) => check(&mut text),
-                        Err(_) => check(&mut Vec::new()),
-                    })
-                }
+                None => params.check(Params::unprefixed(v.as_bytes())),
             },
         }
     }

@@ -203,12 +203,21 @@ impl<'a> Param<'a> {
 pub struct Params<'a> {
     rest: &'a [u8],
     failed: bool,
+    /// The next parameter has no `;` before it (the first of [`Params::unprefixed`]).
+    unprefixed: bool,
 }
 
 impl<'a> Params<'a> {
     /// Parameters from text that starts at the first `;` (or is empty).
     pub fn new(text: &'a [u8]) -> Self {
-        Params { rest: text, failed: false }
+        Params { rest: text, failed: false, unprefixed: false }
+    }
+
+    /// Parameters from text that starts with the first parameter itself (`a=1;b`, as in a header
+    /// whose whole value is parameters): what [`Params::new`] gives for the text with a `;` before
+    /// it, without copying it. Empty text has no parameters.
+    pub fn unprefixed(text: &'a [u8]) -> Self {
+        Params { rest: text, failed: false, unprefixed: !text.is_empty() }
     }
 
     /// The value of the first parameter named `name` (case-insensitive); `Some(None)` for a flag parameter.
@@ -243,11 +252,14 @@ impl<'a> Iterator for Params<'a> {
         if self.failed {
             return None;
         }
-        let rest = trim_start(self.rest);
+        let unprefixed = std::mem::take(&mut self.unprefixed);
+        // Whitespace after the `;` is skipped by the parameter's parse, so an unprefixed first
+        // parameter keeps its leading whitespace for it.
+        let rest = if unprefixed { self.rest } else { trim_start(self.rest) };
         if rest.is_empty() {
             return None;
         }
-        let result = parse_one_param(rest);
+        let result = parse_one_param(rest, !unprefixed);
         match result {
             Ok((param, consumed)) => {
                 self.rest = &rest[consumed..];
@@ -261,11 +273,12 @@ impl<'a> Iterator for Params<'a> {
     }
 }
 
-fn parse_one_param(s: &[u8]) -> Result<(Param<'_>, usize), &'static str> {
-    if s[0] != b';' {
+/// One parameter at the start of `s`: after its `;` when `prefixed`, else from the first byte.
+fn parse_one_param(s: &[u8], prefixed: bool) -> Result<(Param<'_>, usize), &'static str> {
+    if prefixed && s[0] != b';' {
         return Err("expected `;` before a parameter");
     }
-    let name_start = skip_while(s, 1, is_lws);
+    let name_start = skip_while(s, usize::from(prefixed), is_lws);
     let after_name = skip_while(s, name_start, is_param_name_byte);
     let name = &s[name_start..after_name];
     if name.is_empty() {
@@ -409,6 +422,17 @@ mod tests {
         fn empty_element_check_agrees_with_the_split(value in r#"[a, \t\r\n"<>\\]{0,12}"#) {
             let split = ListItems::new(value.as_bytes()).any(<[u8]>::is_empty);
             proptest::prop_assert_eq!(has_empty_element(value.as_bytes()), split);
+        }
+    }
+
+    proptest::proptest! {
+        /// Parameters without their first `;` read as the same text with it.
+        #[test]
+        fn unprefixed_params_read_as_prefixed(value in r#"[a=; \t"x\\\[\]:]{1,14}"#) {
+            let prefixed = format!(";{value}");
+            let with: Vec<_> = Params::new(prefixed.as_bytes()).collect();
+            let without: Vec<_> = Params::unprefixed(value.as_bytes()).collect();
+            proptest::prop_assert_eq!(without, with);
         }
     }
 

@@ -139,3 +139,57 @@ fn regex_flags_and_classes() {
     assert!(t.matches(b"FMC") && t.matches(b"acme-01"));
     assert!(!t.matches(b"acme-1"));
 }
+
+/// Bytes that make values of the simple types, their near misses, blanks, and bytes that are not
+/// UTF-8.
+fn value_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let random =
+        proptest::collection::vec(proptest::sample::select(b"0123456789+-.!~_az AZ\t;=\"\xc3\xa9\xff".to_vec()), 0..22);
+    let near = proptest::sample::select(vec![
+        &b"+4930123456"[..],
+        b"+0930123456",
+        b"+493012",
+        b"+4930123456789012",
+        b"az",
+        b"+1",
+        "é".as_bytes(),
+        b"10",
+        b"5000",
+        b"5001",
+        b"0009",
+        b"18446744073709551616",
+        b"a\xff",
+    ])
+    .prop_map(<[u8]>::to_vec);
+    let blanks = || proptest::sample::select(vec![&b""[..], b" ", b"\t ", b"\xff"]);
+    (blanks(), prop_oneof![random, near], blanks()).prop_map(|(a, core, b)| [a, &core[..], b].concat())
+}
+
+/// What a value of a simple type reads as, checked the slow way: as text, trimmed of blanks.
+fn as_text(v: &[u8]) -> Option<&str> {
+    std::str::from_utf8(v).ok().map(|t| t.trim_matches([' ', '\t']))
+}
+
+proptest::proptest! {
+    /// The types checked on bytes answer as reading the value as text would.
+    #[test]
+    fn byte_checks_agree_with_text(v in value_bytes()) {
+        let text = as_text(&v);
+        let integer = text
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<u64>().ok())
+            .is_some_and(|n| (10..=5000).contains(&n));
+        proptest::prop_assert_eq!(ty("integer(10..5000)").matches(&v), integer);
+        let token = text.is_some_and(|t| {
+            !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+        });
+        proptest::prop_assert_eq!(ty("token").matches(&v), token);
+        let e164 = text.and_then(|t| t.strip_prefix('+')).is_some_and(|d| {
+            (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+        });
+        proptest::prop_assert_eq!(ty("e164").matches(&v), e164);
+        let literal = text.is_some_and(|t| t == "az" || t == "+1" || t == "é");
+        proptest::prop_assert_eq!(ty("\"az\" | \"+1\" | \"é\"").matches(&v), literal);
+    }
+}
