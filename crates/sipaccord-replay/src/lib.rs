@@ -15,10 +15,11 @@ mod eval;
 mod finding;
 pub mod render;
 mod sdp;
+mod transactions;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,36 +45,20 @@ pub fn condition_holds<'a>(
 pub use finding::{AgreementRef, CheckRef, Finding, HeaderLine, Kind, Level, Report, RuleRef, Summary};
 
 use eval::{describe_fields, matching, shown, values_of, Scope};
-
-/// How long a request is kept to match responses and `must echo` (RFC 3261 Timer B is 32 s; twice that
-/// covers retransmissions).
-const TRANSACTION_MEMORY: Duration = Duration::from_secs(64);
+use transactions::Transactions;
 
 /// A header's value as text for a finding (folded lines joined); computed only when a finding is made.
 fn header_text(m: &Lent<'_>, known: KnownHeader) -> Option<String> {
     m.parsed.and_then(|p| p.known_header(known)).map(|h| String::from_utf8_lossy(&h.value_unfolded()).into_owned())
 }
 
-/// What a transaction keeps of its request for the responses that answer it.
-struct Kept {
-    /// When the request was seen.
-    timestamp: Duration,
-    /// Whether the request was outside a dialog (its responses are then initial too).
-    initial: bool,
-    /// The request's start line and the header lines rules may read from it ([`request_extract`]);
-    /// `None` when no selector can pick a response to it.
-    request: Option<Arc<[u8]>>,
-}
-
 /// A small message that reads, for every rule, like the request it is taken from: its start line and,
 /// verbatim, every header line that a rule may read from an answered request (folded lines included),
 /// in their order. Parsing it again gives those headers with the same names and values, so responses
-/// are evaluated against it in place of the whole request, which is not kept.
-fn request_extract(request: &Message<'_>, names: &[&HeaderName]) -> Arc<[u8]> {
+/// are evaluated against it in place of the whole request, which is not kept. It is appended to `out`.
+fn write_request_extract(request: &Message<'_>, names: &[&HeaderName], out: &mut Vec<u8>) {
     let input = request.input();
-    let first = request.first_line();
-    let mut out = Vec::with_capacity(first.len() + 4);
-    out.extend_from_slice(first);
+    out.extend_from_slice(request.first_line());
     out.extend_from_slice(b"\r\n");
     for h in request.headers() {
         if names.iter().any(|n| n.matches_header(h)) {
@@ -83,7 +68,6 @@ fn request_extract(request: &Message<'_>, names: &[&HeaderName]) -> Arc<[u8]> {
         }
     }
     out.extend_from_slice(b"\r\n");
-    out.into()
 }
 
 /// The headers a rule or correlation may read from the request a response answers.
@@ -179,9 +163,6 @@ struct PendingLeg {
     message: SipMessage,
 }
 
-/// Key of a transaction: a hash of Call-ID, CSeq number and CSeq method (no text kept per request).
-type TransactionKey = u64;
-
 /// Evaluates messages against a contract.
 pub struct Runner<'c> {
     contract: &'c Contract,
@@ -200,16 +181,21 @@ pub struct Runner<'c> {
     rule_ends: Vec<Ends>,
     /// The peers of each correlation's inbound and outbound selectors, by index.
     correlation_ends: Vec<[Ends; 2]>,
+    /// The selectors of rules and correlation legs that can pick a response at all (response and
+    /// message kinds), with their peers: the ones [`Runner::response_rules_may_select`] asks.
+    response_selectors: Vec<(&'c Selector, Ends)>,
     declared_other: Vec<(&'c str, usize)>,
     summary: Summary,
     findings: Vec<Finding>,
-    /// Requests kept to answer responses (see [`Kept`]).
-    transactions: FxHashMap<TransactionKey, Kept>,
+    /// Requests kept to answer responses.
+    transactions: Transactions,
+    /// The extract of the request a response answers, copied out of `transactions` while the
+    /// response is checked (a buffer reused from response to response).
+    scratch_request: Vec<u8>,
     /// The headers a rule may read from the request a response answers (`request.H`, `must echo H`).
     request_headers: Vec<&'c HeaderName>,
     /// CSeq methods of requests whose responses some selector may pick (`None`: any method).
     answered_methods: Option<Vec<&'c str>>,
-    transaction_order: VecDeque<(Duration, TransactionKey)>,
     /// Hashes of (Call-ID, tags): enough to count dialogs without keeping their text.
     dialogs: FxHashSet<u64>,
     reported_sources: HashSet<SocketAddr>,
@@ -320,6 +306,22 @@ impl<'c> Runner<'c> {
                 None => declared_other.push((d.name.as_str(), i)),
             }
         }
+        let rule_ends: Vec<Ends> = contract.rules.iter().map(|r| Ends::of(contract, &r.selector)).collect();
+        let correlation_ends: Vec<[Ends; 2]> = contract
+            .correlations
+            .iter()
+            .map(|c| [Ends::of(contract, &c.inbound), Ends::of(contract, &c.outbound)])
+            .collect();
+        let rule_selectors = contract.rules.iter().map(|r| &r.selector).zip(rule_ends.iter().copied());
+        let leg_selectors = contract
+            .correlations
+            .iter()
+            .zip(&correlation_ends)
+            .flat_map(|(k, e)| [(&k.inbound, e[0]), (&k.outbound, e[1])]);
+        let response_selectors = rule_selectors
+            .chain(leg_selectors)
+            .filter(|(sel, _)| !matches!(sel.message, MessageKind::Request { .. }))
+            .collect();
         let declared_known_bits = declared_known.iter().fold(0, |bits, d| bits | known_bit(d.0));
         let declared_other_lengths =
             declared_other.iter().fold(0, |bits, (name, _): &(&str, usize)| bits | length_bit(name.len()));
@@ -331,19 +333,16 @@ impl<'c> Runner<'c> {
             peer_cache: Box::new([(0, None); 1 << PEER_CACHE_BITS]),
             scratch_counts: Vec::new(),
             scratch_allowed: Vec::new(),
-            rule_ends: contract.rules.iter().map(|r| Ends::of(contract, &r.selector)).collect(),
-            correlation_ends: contract
-                .correlations
-                .iter()
-                .map(|c| [Ends::of(contract, &c.inbound), Ends::of(contract, &c.outbound)])
-                .collect(),
+            rule_ends,
+            correlation_ends,
+            response_selectors,
             declared_other,
             summary: Summary::default(),
             findings: Vec::new(),
-            transactions: FxHashMap::default(),
+            transactions: Transactions::default(),
+            scratch_request: Vec::new(),
             request_headers: request_headers(contract),
             answered_methods: answered_methods(contract),
-            transaction_order: VecDeque::new(),
             dialogs: FxHashSet::default(),
             reported_sources: HashSet::new(),
             reported_transports: HashSet::new(),
@@ -517,20 +516,25 @@ impl<'c> Runner<'c> {
             Some(m) => m,
             None => cseq.map_or("", |c| c.method),
         };
-        let answered = match (&key, message.request()) {
-            (Some(k), None) => self.transactions.get(k),
+        let answered = match (key, message.request()) {
+            (Some(k), None) => self.transactions.answered(k),
             _ => None,
         };
         // A response is in a dialog when the request it answers was; only a response that some
         // response rule may select needs the request (for `must echo` and `request.FIELD`).
         let initial = match answered {
-            Some(kept) => kept.initial,
+            Some(a) => a.initial,
             None => message_to_tag.is_none(),
         };
-        let request_text = answered
-            .and_then(|kept| kept.request.clone())
-            .filter(|_| self.response_rules_may_select(method, message.status(), src_index, dst_index));
-        let request = request_text.as_deref().and_then(|r| Message::parse(r).ok());
+        let mut request_text = std::mem::take(&mut self.scratch_request);
+        request_text.clear();
+        if let Some(extract) = answered
+            .and_then(|a| a.extract)
+            .filter(|_| self.response_rules_may_select(method, message.status(), src_index, dst_index))
+        {
+            request_text.extend_from_slice(extract);
+        }
+        let request = (!request_text.is_empty()).then(|| Message::parse(&request_text).ok()).flatten();
         let ctx =
             Context { message, request: request.as_ref(), src_peer: src_index, dst_peer: dst_index, initial, method };
         self.check_declarations(&ctx, sip);
@@ -540,27 +544,21 @@ impl<'c> Runner<'c> {
         let contract = self.contract;
         self.check_media(&ctx, src_index.map(|i| &contract.peers[i]), sip);
         self.check_correlations(sip, &ctx);
+        drop(request);
+        self.scratch_request = request_text;
         if let (Some(k), Some(_), Some(q)) = (key, message.request(), cseq) {
-            let request = self
+            let names = &self.request_headers;
+            let write_extract = self
                 .answered_methods
                 .as_ref()
                 .is_none_or(|methods| methods.contains(&q.method))
-                .then(|| request_extract(message, &self.request_headers));
-            self.transaction_order.push_back((sip.timestamp, k));
-            self.transactions.insert(k, Kept { timestamp: sip.timestamp, initial, request });
+                .then_some(|out: &mut Vec<u8>| write_request_extract(message, names, out));
+            self.transactions.remember(k, sip.timestamp, initial, write_extract);
         }
     }
 
     fn expire(&mut self, now: Duration) {
-        while let Some((t, _)) = self.transaction_order.front() {
-            if *t + TRANSACTION_MEMORY >= now {
-                break;
-            }
-            let Some((t, key)) = self.transaction_order.pop_front() else { break };
-            if self.transactions.get(&key).is_some_and(|kept| kept.timestamp <= t) {
-                self.transactions.remove(&key);
-            }
-        }
+        self.transactions.expire(now);
         let window_passed = |leg: &PendingLeg| {
             let window = Duration::from_millis(self.contract.correlations[leg.correlation].within_ms);
             leg.message.timestamp + window < now
@@ -687,14 +685,9 @@ impl<'c> Runner<'c> {
         src_peer: Option<usize>,
         dst_peer: Option<usize>,
     ) -> bool {
-        let c = self.contract;
-        let rules = c.rules.iter().zip(&self.rule_ends).map(|(r, e)| (&r.selector, *e));
-        let legs = c
-            .correlations
+        self.response_selectors
             .iter()
-            .zip(&self.correlation_ends)
-            .flat_map(|(k, e)| [(&k.inbound, e[0]), (&k.outbound, e[1])]);
-        rules.chain(legs).any(|(sel, ends)| ends.admit(src_peer, dst_peer) && sel.matches_kind(method, status))
+            .any(|(sel, ends)| ends.admit(src_peer, dst_peer) && sel.matches_kind(method, status))
     }
 
     fn selects(&self, sel: &Selector, ends: Ends, ctx: &Context<'_, '_>) -> bool {
@@ -1017,7 +1010,8 @@ mod tests {
             .map(|n| HeaderName::new(n))
             .collect();
         let refs: Vec<&HeaderName> = names.iter().collect();
-        let extract = request_extract(&message, &refs);
+        let mut extract = Vec::new();
+        write_request_extract(&message, &refs, &mut extract);
         let kept = Message::parse(&extract).unwrap();
         assert_eq!(kept.start_line(), message.start_line());
         for name in &names {

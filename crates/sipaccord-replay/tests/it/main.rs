@@ -151,3 +151,29 @@ fn unknown_sources_are_reported_once_and_not_evaluated() {
     assert_eq!(r.summary.from_no_peer, 2);
     assert_eq!(r.summary.rules_evaluated, 0);
 }
+
+/// A request is remembered for 64 s from its latest copy: a final response retransmitted within that
+/// is still matched to it (checked against it, initial like it); one that comes later is not.
+#[test]
+fn retransmitted_responses_are_matched_for_64_seconds() {
+    let rules = "header X-H { value token }\nheader X-Late { value token }\n\
+        on response 2xx to INVITE from op { must echo X-H }\n\
+        on in-dialog response 2xx to INVITE { should have X-Late }\n";
+    // Frame n is seen at 1 s + n * 10 ms: the INVITE at 1.01 s is remembered until 65.01 s (frame 6401).
+    let messages = [
+        invite(1, "X-H: one\n"),
+        response(2, "200 OK", "X-H: one\n"),
+        response(3_000, "200 OK", "X-H: two\n"),
+        response(6_401, "200 OK", "X-H: two\n"),
+        response(6_402, "200 OK", "X-H: two\n"),
+    ];
+    let r = replay(rules, &messages);
+    let found: Vec<(Kind, Vec<u64>)> = r.findings.iter().map(|f| (f.kind, f.frames.clone())).collect();
+    assert_eq!(
+        found,
+        [(Kind::MissingEcho, vec![3_000]), (Kind::MissingEcho, vec![6_401]), (Kind::MissingHeader, vec![6_402])]
+    );
+    // A retransmitted INVITE renews the memory.
+    let renewed = [invite(1, "X-H: one\n"), invite(5_000, "X-H: one\n"), response(10_000, "200 OK", "X-H: two\n")];
+    assert_eq!(kinds(&replay(rules, &renewed)), [(Level::Error, Kind::MissingEcho)]);
+}
