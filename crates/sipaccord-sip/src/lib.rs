@@ -32,7 +32,7 @@ pub use message::{unfold, Header, Layout, Limits, Message, RequestLine, StartLin
 pub use names::{same_header_name, KnownHeader, Shape};
 pub use scan::{ListItems, Param, Params};
 pub use uri::{unescape, Host, Scheme, Uri};
-pub use validate::Validation;
+pub use validate::{Found, Validation};
 pub use views::{parse_call_id, parse_u32, CSeq, Contact, ContentType, NameAddr, Via};
 
 /// Parses a datagram and validates it: the message and its warnings, or the first error.

@@ -241,6 +241,12 @@ pub(crate) fn name_addr(value: &[u8]) -> bool {
     name_addr_scan(value, None).is_some()
 }
 
+/// Whether [`name_addr_parts`] accepts the value, and its tag if so (`Some(None)` for none, or
+/// one without a value).
+pub(crate) fn name_addr_tag(value: &[u8]) -> Option<Option<&[u8]>> {
+    name_addr_scan(value, Some(b"tag")).map(|parts| parts.tag.flatten())
+}
+
 /// The parts of a Via value [`via_parts`] accepted.
 pub(crate) struct ViaParts<'a> {
     /// Protocol name, version and transport.

@@ -17,6 +17,50 @@ pub struct Validation {
     pub errors: Vec<ParseError>,
     /// Protocol problems that leave the message usable (framing warnings included).
     pub warnings: Vec<Warning>,
+    /// The Call-ID and tags validation read on its way.
+    pub found: Found,
+}
+
+/// What validation read on its way that a transaction and dialog tracker asks for again: the
+/// Call-ID and the From and To tags, as offsets into the message's input, so that keeping this
+/// beside the message spares reading them a second time.
+///
+/// Each answer is what [`Message::call_id_bytes`], [`Message::from_tag_bytes`] or
+/// [`Message::to_tag_bytes`] gives, or `None` when validation did not settle it (a value the full
+/// grammar had to read, or no such header), and the caller asks the message. Use it only with the
+/// message it came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Found {
+    call_id: Option<Option<(u32, u32)>>,
+    from_tag: Option<Option<(u32, u32)>>,
+    to_tag: Option<Option<(u32, u32)>>,
+    /// Whether the first From / To header has been met: only its tag is the message's.
+    from_met: bool,
+    to_met: bool,
+}
+
+impl Found {
+    /// [`Message::call_id_bytes`] (an invalid Call-ID as `None`), when validation settled it.
+    pub fn call_id<'a>(&self, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
+        Self::get(self.call_id, message)
+    }
+
+    /// [`Message::from_tag_bytes`], when validation settled it.
+    pub fn from_tag<'a>(&self, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
+        Self::get(self.from_tag, message)
+    }
+
+    /// [`Message::to_tag_bytes`], when validation settled it.
+    pub fn to_tag<'a>(&self, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
+        Self::get(self.to_tag, message)
+    }
+
+    fn get<'a>(span: Option<Option<(u32, u32)>>, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
+        match span? {
+            None => Some(None),
+            Some((start, end)) => message.input().get(start as usize..end as usize).map(Some),
+        }
+    }
 }
 
 impl Validation {
@@ -65,7 +109,8 @@ const MANDATORY: &[KnownHeader] = &[
 impl<'a> Message<'a> {
     /// Validates every header with a known grammar; collects all errors and warnings.
     pub fn validate(&self) -> Validation {
-        let mut v = Validation { errors: Vec::new(), warnings: self.framing_warnings().to_vec() };
+        let mut v =
+            Validation { errors: Vec::new(), warnings: self.framing_warnings().to_vec(), found: Found::default() };
         self.check_start_line(&mut v);
         for header in self.headers() {
             if let Some(known) = header.known {
@@ -128,12 +173,21 @@ impl<'a> Message<'a> {
     fn check_header(&self, h: &Header<'a>, known: KnownHeader, v: &mut Validation) {
         let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
         let list = known.shape() == Shape::List;
+        // The first From and To are the ones whose tags the message's readers answer with.
+        let first_address = match known {
+            KnownHeader::FROM => !std::mem::replace(&mut v.found.from_met, true),
+            KnownHeader::TO => !std::mem::replace(&mut v.found.to_met, true),
+            _ => false,
+        };
         if !h.value.is_empty() {
             // The quick check may settle the value (already trimmed by the parser). What it accepts is
             // valid and one element even in a list header: it takes a comma only inside quotes or
             // `<...>`, where lists do not split.
             let quick_ok = match known {
                 KnownHeader::VIA => quick::via(h.value),
+                // Their tags, which the quick scan passes over anyway.
+                KnownHeader::FROM if first_address => self.settle_tag(h.value, &mut v.found.from_tag),
+                KnownHeader::TO if first_address => self.settle_tag(h.value, &mut v.found.to_tag),
                 k if k == KnownHeader::CONTACT || IS_ADDRESS_HEADER[k.index()] => quick::name_addr(h.value),
                 _ => false,
             };
@@ -179,7 +233,15 @@ impl<'a> Message<'a> {
                 }
             }
             // Word bytes are ASCII, so a value `is_call_id` accepts is valid text as well.
-            KnownHeader::CALL_ID if !is_call_id(h.value) => fail(h.value, CALL_ID_GRAMMAR),
+            KnownHeader::CALL_ID => {
+                let valid = is_call_id(h.value);
+                if v.found.call_id.is_none() {
+                    v.found.call_id = Some(valid.then(|| self.span_of(h.value)));
+                }
+                if !valid {
+                    fail(h.value, CALL_ID_GRAMMAR);
+                }
+            }
             KnownHeader::CSEQ => match CSeq::parse(h.value) {
                 Err(e) => fail(h.value, e),
                 Ok(cseq) => {
@@ -223,6 +285,20 @@ impl<'a> Message<'a> {
             }
             _ => {}
         }
+    }
+
+    /// The quick check of a From or To value, keeping its tag in `found` when it passes (the tag
+    /// [`Message::from_tag_bytes`] reads, as the quick and full paths agree on accepted values).
+    fn settle_tag(&self, value: &[u8], found: &mut Option<Option<(u32, u32)>>) -> bool {
+        let Some(tag) = quick::name_addr_tag(value) else { return false };
+        *found = Some(tag.map(|tag| self.span_of(tag)));
+        true
+    }
+
+    /// Where `part` (borrowed from this message) lies in the input.
+    fn span_of(&self, part: &[u8]) -> (u32, u32) {
+        let start = self.offset_of(part) as u32;
+        (start, start + part.len() as u32)
     }
 
     fn check_counts(&self, v: &mut Validation) {

@@ -274,6 +274,10 @@ proptest! {
         prop_assert_eq!(m.to_tag(), full.tag());
         prop_assert_eq!(m.from_tag_bytes(), full.tag().map(str::as_bytes));
         prop_assert_eq!(m.to_tag_bytes(), full.tag().map(str::as_bytes));
+        let found = m.validate().found;
+        prop_assert!(found.from_tag(&m).is_none_or(|t| t == m.from_tag_bytes()));
+        prop_assert!(found.to_tag(&m).is_none_or(|t| t == m.to_tag_bytes()));
+        prop_assert_eq!(found.call_id(&m), Some(Some(&b"x"[..])));
     }
 
     /// The tag as bytes is the tag as text, on any value (valid or not, UTF-8 or not).
@@ -322,4 +326,20 @@ proptest! {
             Err(_) => prop_assert!(!matches!(ours, Ok(sipaccord_sip::Host::Ipv4(_))), "{} read as IPv4", text),
         }
     }
+}
+
+#[test]
+fn validation_settles_only_the_first_from_and_to() {
+    // The first From needs the full grammar (an escaped quote) and the first To is empty: neither
+    // may be settled from the second header of its kind.
+    let text = "BYE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+                From: \"A \\\"B\\\"\" <sip:a@b>;tag=first\r\nFrom: <sip:c@d>;tag=second\r\nTo:\r\n\
+                To: <sip:e@f>;tag=other\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\n\r\n";
+    let m = Message::parse(text.as_bytes()).unwrap();
+    let found = m.validate().found;
+    assert_eq!(m.from_tag_bytes(), Some(&b"first"[..]));
+    assert!(found.from_tag(&m).is_none_or(|t| t == Some(&b"first"[..])), "{found:?}");
+    assert_eq!(m.to_tag_bytes(), None);
+    assert!(found.to_tag(&m).is_none_or(|t| t.is_none()), "{found:?}");
+    assert_eq!(found.call_id(&m), Some(Some(&b"x"[..])));
 }

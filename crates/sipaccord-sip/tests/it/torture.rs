@@ -32,6 +32,11 @@ fn classify(bytes: &[u8]) -> Result<Validation, String> {
     assert_eq!(message.call_id_bytes(), message.call_id().map(|c| c.map(str::as_bytes)));
     assert_eq!(message.from_tag_bytes(), message.from_tag().map(str::as_bytes));
     assert_eq!(message.to_tag_bytes(), message.to_tag().map(str::as_bytes));
+    // What validation settles on its way is what the readers answer.
+    let found = message.validate().found;
+    assert!(found.call_id(&message).is_none_or(|c| c == message.call_id_bytes().ok().flatten()));
+    assert!(found.from_tag(&message).is_none_or(|t| t == message.from_tag_bytes()));
+    assert!(found.to_tag(&message).is_none_or(|t| t == message.to_tag_bytes()));
     let validation = message.validate();
     match validation.errors.first() {
         Some(e) => Err(e.to_string()),
