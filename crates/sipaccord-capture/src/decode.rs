@@ -72,8 +72,8 @@ impl<'a> Out<'a> {
 
 /// What the decoder knows of a message's parse when it hands the message on.
 enum Parsed<'m, 'a> {
-    /// It parsed, with the reader's limits.
-    Yes(&'m sipaccord_sip::Message<'a>),
+    /// It parsed, with the reader's limits, and was validated: what validation read on its way.
+    Yes(&'m sipaccord_sip::Message<'a>, sipaccord_sip::Found),
     /// It was not parsed, or did not parse; `reparse` when a parse with the default limits (what
     /// `SipMessage::parse` does) might still succeed.
     Not { reparse: bool },
@@ -161,8 +161,8 @@ impl Out<'_> {
         bytes: &[u8],
         message: &sipaccord_sip::Message<'_>,
     ) {
-        let outcome = validate(message);
-        self.deliver(transport, src, dst, bytes, outcome, Parsed::Yes(message));
+        let (outcome, found) = validate(message);
+        self.deliver(transport, src, dst, bytes, outcome, Parsed::Yes(message, found));
     }
 
     fn deliver(
@@ -190,13 +190,13 @@ impl Out<'_> {
             // What `SipMessage::parse` gives for a message the reader did not parse (or parsed with
             // other limits than the default): a parse of the bytes with the default limits.
             let reparsed;
-            let parsed = match parsed {
-                Parsed::Yes(m) => Some(m),
+            let (parsed, found) = match parsed {
+                Parsed::Yes(m, found) => (Some(m), found),
                 Parsed::Not { reparse: true } => {
                     reparsed = parse_message(bytes, transport, &sipaccord_sip::Limits::default());
-                    reparsed.as_ref().ok()
+                    (reparsed.as_ref().ok(), sipaccord_sip::Found::default())
                 }
-                Parsed::Not { reparse: false } => None,
+                Parsed::Not { reparse: false } => (None, sipaccord_sip::Found::default()),
             };
             lend(&MessageRef {
                 file: &state.file,
@@ -208,6 +208,7 @@ impl Out<'_> {
                 bytes,
                 outcome: &outcome,
                 parsed,
+                found,
             });
             return;
         }
@@ -222,7 +223,7 @@ impl Out<'_> {
             bytes: Bytes::copy_from_slice(bytes),
             outcome,
             layout: match parsed {
-                Parsed::Yes(m) => Some(m.layout()),
+                Parsed::Yes(m, _) => Some(m.layout()),
                 Parsed::Not { .. } => None,
             },
         });
@@ -328,8 +329,12 @@ fn parse_message<'a>(
 
 /// The outcome of a message that parsed: invalid at its first grammar error or without a header it
 /// cannot do without, else well-formed.
-fn validate(message: &sipaccord_sip::Message<'_>) -> Outcome {
+fn validate(message: &sipaccord_sip::Message<'_>) -> (Outcome, sipaccord_sip::Found) {
     let validation = message.validate();
+    (outcome_of(&validation), validation.found)
+}
+
+fn outcome_of(validation: &sipaccord_sip::Validation) -> Outcome {
     if let Some(e) = validation.errors.first() {
         return Outcome::Invalid(e.to_string());
     }

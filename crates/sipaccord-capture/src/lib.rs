@@ -170,6 +170,7 @@ impl SipMessage {
             bytes: &self.bytes,
             outcome: &self.outcome,
             parsed,
+            found: sipaccord_sip::Found::default(),
         }
     }
 
@@ -209,6 +210,9 @@ pub struct MessageRef<'a> {
     /// when it does not parse. For a stream its [`sipaccord_sip::Message::input`] may go on past
     /// `bytes` (the rest of the stream buffer); [`sipaccord_sip::Message::len`] says where it ends.
     pub parsed: Option<&'a sipaccord_sip::Message<'a>>,
+    /// What the reader's validation of `parsed` read on its way (Call-ID, From and To tags), so a
+    /// caller need not read them again; empty when the reader did not validate this parse.
+    pub found: sipaccord_sip::Found,
 }
 
 impl MessageRef<'_> {

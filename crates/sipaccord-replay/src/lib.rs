@@ -492,7 +492,7 @@ impl<'c> Runner<'c> {
         }
         self.check_transport(sip, src_peer);
         // Call-ID and tags are only hashed and compared, so they are read as bytes (no UTF-8 check).
-        let call_id = message.call_id_bytes().ok().flatten();
+        let call_id = sip.found.call_id(message).unwrap_or_else(|| message.call_id_bytes().ok().flatten());
         let cseq = message.cseq().ok().flatten();
         let key = match (call_id, cseq) {
             (Some(c), Some(q)) => {
@@ -502,10 +502,10 @@ impl<'c> Runner<'c> {
             }
             _ => None,
         };
-        let message_to_tag = message.to_tag_bytes();
+        let message_to_tag = sip.found.to_tag(message).unwrap_or_else(|| message.to_tag_bytes());
         // The From tag is read only when there is a dialog to count (a Call-ID and a To tag).
         if let (Some(c), Some(to)) = (call_id, message_to_tag) {
-            if let Some(from) = message.from_tag_bytes() {
+            if let Some(from) = sip.found.from_tag(message).unwrap_or_else(|| message.from_tag_bytes()) {
                 let (a, b) = if from < to { (from, to) } else { (to, from) };
                 let mut hasher = rustc_hash::FxHasher::default();
                 (c, a, b).hash(&mut hasher);

@@ -241,10 +241,10 @@ pub(crate) fn name_addr(value: &[u8]) -> bool {
     name_addr_scan(value, None).is_some()
 }
 
-/// Whether [`name_addr_parts`] accepts the value, and its tag if so (`Some(None)` for none, or
-/// one without a value).
-pub(crate) fn name_addr_tag(value: &[u8]) -> Option<Option<&[u8]>> {
-    name_addr_scan(value, Some(b"tag")).map(|parts| parts.tag.flatten())
+/// The header parameters after `>` (from their first `;`, or empty) of a value [`name_addr`]
+/// accepts.
+pub(crate) fn name_addr_params(value: &[u8]) -> Option<&[u8]> {
+    name_addr_scan(value, None).map(|parts| parts.params)
 }
 
 /// The parts of a Via value [`via_parts`] accepted.

@@ -6,7 +6,7 @@ use crate::error::{ErrorKind, ParseError, Position, Warning, WarningKind};
 use crate::message::{Header, Message, StartLine};
 use crate::names::{KnownHeader, Shape};
 use crate::quick;
-use crate::scan;
+use crate::scan::{self, Params};
 use crate::uri::Scheme;
 use crate::views::{is_call_id, parse_u32, CSeq, Contact, ContentType, NameAddr, Via, CALL_ID_GRAMMAR};
 
@@ -21,19 +21,28 @@ pub struct Validation {
     pub found: Found,
 }
 
-/// What validation read on its way that a transaction and dialog tracker asks for again: the
-/// Call-ID and the From and To tags, as offsets into the message's input, so that keeping this
-/// beside the message spares reading them a second time.
+impl Validation {
+    /// No errors (warnings allowed).
+    pub fn is_well_formed(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// What validation read on its way that a transaction and dialog tracker asks for again: where the
+/// Call-ID is and where the parameters of the first From and To begin, as offsets into the
+/// message's input, so that keeping this beside the message spares reading them a second time.
 ///
 /// Each answer is what [`Message::call_id_bytes`], [`Message::from_tag_bytes`] or
 /// [`Message::to_tag_bytes`] gives, or `None` when validation did not settle it (a value the full
-/// grammar had to read, or no such header), and the caller asks the message. Use it only with the
-/// message it came from.
+/// grammar had to read, parameters other than a lone tag, or no such header), and the caller asks
+/// the message. Use it only with the message it came from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Found {
     call_id: Option<Option<(u32, u32)>>,
-    from_tag: Option<Option<(u32, u32)>>,
-    to_tag: Option<Option<(u32, u32)>>,
+    /// The header parameters (from their first `;`) of the first From and To, when the quick check
+    /// accepted the value.
+    from_params: Option<(u32, u32)>,
+    to_params: Option<(u32, u32)>,
     /// Whether the first From / To header has been met: only its tag is the message's.
     from_met: bool,
     to_met: bool,
@@ -42,31 +51,34 @@ pub struct Found {
 impl Found {
     /// [`Message::call_id_bytes`] (an invalid Call-ID as `None`), when validation settled it.
     pub fn call_id<'a>(&self, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
-        Self::get(self.call_id, message)
+        match self.call_id? {
+            None => Some(None),
+            Some(span) => Self::slice(span, message).map(Some),
+        }
     }
 
     /// [`Message::from_tag_bytes`], when validation settled it.
     pub fn from_tag<'a>(&self, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
-        Self::get(self.from_tag, message)
+        Self::tag(self.from_params, message)
     }
 
     /// [`Message::to_tag_bytes`], when validation settled it.
     pub fn to_tag<'a>(&self, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
-        Self::get(self.to_tag, message)
+        Self::tag(self.to_params, message)
     }
 
-    fn get<'a>(span: Option<Option<(u32, u32)>>, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
-        match span? {
-            None => Some(None),
-            Some((start, end)) => message.input().get(start as usize..end as usize).map(Some),
+    /// The tag in parameters the quick check accepted (token names and values): none when there
+    /// are none, the value when they are `;tag=value` alone; anything else is left to the message.
+    fn tag<'a>(params: Option<(u32, u32)>, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
+        let params = Self::slice(params?, message)?;
+        if params.is_empty() {
+            return Some(None);
         }
+        Params::new(params).get_sole_plain(b"tag").map(Some)
     }
-}
 
-impl Validation {
-    /// No errors (warnings allowed).
-    pub fn is_well_formed(&self) -> bool {
-        self.errors.is_empty()
+    fn slice<'a>((start, end): (u32, u32), message: &Message<'a>) -> Option<&'a [u8]> {
+        message.input().get(start as usize..end as usize)
     }
 }
 
@@ -174,20 +186,24 @@ impl<'a> Message<'a> {
         let mut fail = |element: &[u8], reason: &str| v.errors.push(self.element_error(h, element, reason));
         let list = known.shape() == Shape::List;
         // The first From and To are the ones whose tags the message's readers answer with.
-        let first_address = match known {
-            KnownHeader::FROM => !std::mem::replace(&mut v.found.from_met, true),
-            KnownHeader::TO => !std::mem::replace(&mut v.found.to_met, true),
-            _ => false,
-        };
-        if !h.value.is_empty() {
+        let first = |met: &mut bool| !std::mem::replace(met, true);
+        if h.value.is_empty() {
+            match known {
+                KnownHeader::FROM => _ = first(&mut v.found.from_met),
+                KnownHeader::TO => _ = first(&mut v.found.to_met),
+                _ => {}
+            }
+        } else {
             // The quick check may settle the value (already trimmed by the parser). What it accepts is
             // valid and one element even in a list header: it takes a comma only inside quotes or
             // `<...>`, where lists do not split.
             let quick_ok = match known {
                 KnownHeader::VIA => quick::via(h.value),
-                // Their tags, which the quick scan passes over anyway.
-                KnownHeader::FROM if first_address => self.settle_tag(h.value, &mut v.found.from_tag),
-                KnownHeader::TO if first_address => self.settle_tag(h.value, &mut v.found.to_tag),
+                // Where their parameters are, which the quick scan finds anyway.
+                KnownHeader::FROM if first(&mut v.found.from_met) => {
+                    self.settle_params(h.value, &mut v.found.from_params)
+                }
+                KnownHeader::TO if first(&mut v.found.to_met) => self.settle_params(h.value, &mut v.found.to_params),
                 k if k == KnownHeader::CONTACT || IS_ADDRESS_HEADER[k.index()] => quick::name_addr(h.value),
                 _ => false,
             };
@@ -287,11 +303,10 @@ impl<'a> Message<'a> {
         }
     }
 
-    /// The quick check of a From or To value, keeping its tag in `found` when it passes (the tag
-    /// [`Message::from_tag_bytes`] reads, as the quick and full paths agree on accepted values).
-    fn settle_tag(&self, value: &[u8], found: &mut Option<Option<(u32, u32)>>) -> bool {
-        let Some(tag) = quick::name_addr_tag(value) else { return false };
-        *found = Some(tag.map(|tag| self.span_of(tag)));
+    /// The quick check of a From or To value, keeping where its parameters are when it passes.
+    fn settle_params(&self, value: &[u8], found: &mut Option<(u32, u32)>) -> bool {
+        let Some(params) = quick::name_addr_params(value) else { return false };
+        *found = Some(self.span_of(params));
         true
     }
 

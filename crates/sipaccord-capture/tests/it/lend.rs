@@ -40,6 +40,12 @@ fn owned_parse(m: &Message<'_>) -> OwnedParse {
 }
 
 fn from_lent(m: &MessageRef<'_>) -> Owned {
+    // What the reader's validation found is what the parse's readers answer.
+    if let Some(p) = m.parsed {
+        assert!(m.found.call_id(p).is_none_or(|c| c == p.call_id_bytes().ok().flatten()), "frame {}", m.frame);
+        assert!(m.found.from_tag(p).is_none_or(|t| t == p.from_tag_bytes()), "frame {}", m.frame);
+        assert!(m.found.to_tag(p).is_none_or(|t| t == p.to_tag_bytes()), "frame {}", m.frame);
+    }
     Owned {
         file: m.file.to_path_buf(),
         frame: m.frame,
