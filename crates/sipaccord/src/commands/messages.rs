@@ -94,7 +94,7 @@ fn is_plain(bytes: &[u8]) -> bool {
         return is_plain_word(word);
     }
     let mut chunks = bytes.chunks_exact(8);
-    let whole = (&mut chunks).all(|chunk| is_plain_word(chunk.try_into().unwrap_or_default()));
+    let whole = chunks.all(|chunk| is_plain_word(chunk.try_into().unwrap_or_default()));
     whole && (chunks.remainder().is_empty() || is_plain_word(bytes[bytes.len() - 8..].try_into().unwrap_or_default()))
 }
 
