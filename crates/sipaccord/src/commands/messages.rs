@@ -72,6 +72,7 @@ impl<'m> Text<'m> {
         }
     }
 
+    #[inline]
     fn json(&self, buf: &mut Vec<u8>) {
         match self {
             Text::Plain(b) => {
@@ -171,7 +172,8 @@ struct Writer {
     file_text: String,
     /// What every JSON line starts with: `{"file":` and the name as a JSON string, then `,"frame":`.
     jsonl_start: Vec<u8>,
-    /// The whole second last written, and its `YYYY-MM-DDTHH:MM:SS` form.
+    /// The whole second last written, and its `YYYY-MM-DDTHH:MM:SS.` form (the dot before the
+    /// microseconds included).
     second: Option<u64>,
     second_text: Vec<u8>,
     /// IPv4 addresses written recently and their text, at a slot chosen by the address: a capture
@@ -230,18 +232,17 @@ impl Writer {
             let date = whole.rsplit_once('.').map_or(whole.as_str(), |(date, _)| date);
             self.second_text.clear();
             self.second_text.extend_from_slice(date.as_bytes());
+            self.second_text.push(b'.');
             self.second = Some(secs);
         }
         self.buf.extend_from_slice(&self.second_text);
-        self.buf.push(b'.');
-        // Six digits, two at a time.
+        // Six digits, two at a time, and the zone.
         let micros = t.subsec_micros() as usize;
-        let mut digits = [b'0'; 6];
+        let mut digits = [b'Z'; 7];
         for (i, pair) in [micros / 10_000, micros / 100 % 100, micros % 100].into_iter().enumerate() {
             digits[i * 2..i * 2 + 2].copy_from_slice(&PAIRS[pair * 2..pair * 2 + 2]);
         }
         self.buf.extend_from_slice(&digits);
-        self.buf.push(b'Z');
     }
 
     /// An address as `Display` writes it (`a.b.c.d:port`, `[v6]:port`).
