@@ -107,19 +107,20 @@ impl Streams {
     ) -> Verdict {
         self.clock += 1;
         let key = (src, dst);
-        if !self.dirs.contains_key(&key) {
-            if flags & RST != 0 && payload.is_empty() {
-                return Verdict::Other(OtherTraffic::TcpNotSip);
+        // One look-up for a direction already open (nearly every segment).
+        let dir = match self.dirs.get_mut(&key) {
+            Some(dir) => dir,
+            None => {
+                if flags & RST != 0 && payload.is_empty() {
+                    return Verdict::Other(OtherTraffic::TcpNotSip);
+                }
+                if self.dirs.len() >= out.limits.max_streams {
+                    // Evict in batches (the oldest eighth) so a full table costs O(log n) per new stream.
+                    let n = (self.dirs.len() / 8).max(1);
+                    self.evict(out, n, None);
+                }
+                self.dirs.entry(key).or_insert_with(Dir::new)
             }
-            if self.dirs.len() >= out.limits.max_streams {
-                // Evict in batches (the oldest eighth) so a full table costs O(log n) per new stream.
-                let n = (self.dirs.len() / 8).max(1);
-                self.evict(out, n, None);
-            }
-            self.dirs.insert(key, Dir::new());
-        }
-        let Some(dir) = self.dirs.get_mut(&key) else {
-            return Verdict::Other(OtherTraffic::TcpNotSip);
         };
         let before = dir.held();
         let verdict = dir_segment(out, src, dst, seq, flags, payload, dir, self.clock);
