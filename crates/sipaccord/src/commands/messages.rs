@@ -608,39 +608,3 @@ fn other_traffic(kind: OtherTraffic) -> &'static str {
         OtherTraffic::Encrypted => "encrypted",
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `is_plain` as its definition says, a byte at a time.
-    fn plain_bytewise(bytes: &[u8]) -> bool {
-        bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-    }
-
-    #[test]
-    fn is_plain_matches_its_definition_at_every_length_and_place() {
-        for len in 0..=40 {
-            let clean: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
-            assert!(is_plain(&clean), "length {len}");
-            for at in 0..len {
-                for bad in [0u8, b'\t', b'\r', b'\n', 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff] {
-                    let mut v = clean.clone();
-                    v[at] = bad;
-                    assert_eq!(is_plain(&v), plain_bytewise(&v), "length {len}, byte {bad:#x} at {at}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn ipv4_text_is_what_display_writes() {
-        for (ip, port) in
-            [([0, 0, 0, 0], 0), ([255, 255, 255, 255], 65535), ([10, 9, 100, 7], 5060), ([1, 22, 3, 44], 99)]
-        {
-            let a = SocketAddrV4::new(ip.into(), port);
-            let AddressText(text, len) = ipv4_text(a);
-            assert_eq!(&text[..len], a.to_string().as_bytes());
-        }
-    }
-}
