@@ -1,7 +1,7 @@
 //! Packet decoding: link layers, IP, UDP, SCTP, tunnels and HEPv3. TCP goes to [`crate::stream`].
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +46,10 @@ pub(crate) struct State {
     pub limits: Limits,
     pub summary: Summary,
     pub queue: VecDeque<SipMessage>,
+    /// Flows between IPv4 addresses (nearly all), packed as two numbers that hash and compare in a
+    /// few instructions ([`ipv4_flow`]).
+    ipv4_flows: FxHashSet<(u64, u64)>,
+    /// Other flows: transport and the two addresses, the lower first.
     flows: FxHashSet<(Transport, SocketAddr, SocketAddr)>,
     pub frame: u64,
     pub ts: Duration,
@@ -175,9 +179,14 @@ impl Out<'_> {
         parsed: Parsed<'_, '_>,
     ) {
         let state = &mut *self.state;
-        let (a, b) = if src <= dst { (src, dst) } else { (dst, src) };
+        // WebSocket messages belong to their TCP connection's flow.
         let flow_transport = if transport == Transport::WebSocket { Transport::Tcp } else { transport };
-        if state.flows.insert((flow_transport, a, b)) {
+        let new_flow = match (src, dst) {
+            (SocketAddr::V4(s), SocketAddr::V4(d)) => state.ipv4_flows.insert(ipv4_flow(flow_transport, s, d)),
+            _ if src <= dst => state.flows.insert((flow_transport, src, dst)),
+            _ => state.flows.insert((flow_transport, dst, src)),
+        };
+        if new_flow {
             state.summary.flows += 1;
         }
         state.summary.messages += 1;
@@ -311,6 +320,14 @@ impl Out<'_> {
     }
 }
 
+/// An IPv4 flow as a key: each address and port as a 48-bit number, the lower first (as the
+/// addresses order), the transport above the first.
+fn ipv4_flow(transport: Transport, a: SocketAddrV4, b: SocketAddrV4) -> (u64, u64) {
+    let number = |a: SocketAddrV4| (u64::from(a.ip().to_bits()) << 16) | u64::from(a.port());
+    let (low, high) = (number(a).min(number(b)), number(a).max(number(b)));
+    (((transport as u64) << 48) | low, high)
+}
+
 /// Headers a message must have to be usable (RFC 3261 8.1.1, Max-Forwards aside).
 const ESSENTIAL: &[&str] = &["Call-ID", "CSeq", "From", "To", "Via"];
 
@@ -387,6 +404,7 @@ impl Decoder {
                 limits,
                 summary: Summary::default(),
                 queue: VecDeque::new(),
+                ipv4_flows: FxHashSet::default(),
                 flows: FxHashSet::default(),
                 frame: 0,
                 ts: Duration::ZERO,

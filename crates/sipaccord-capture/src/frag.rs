@@ -119,17 +119,17 @@ impl Fragments {
         let Some(set) = self.sets.remove(&key) else {
             return Reassembly::Pending;
         };
-        let mut whole = vec![0u8; total];
         if !overlap {
-            // The usual case: each byte comes from exactly one fragment.
-            for (o, d) in &set.parts {
-                let end = (o + d.len()).min(total);
-                if *o < end {
-                    whole[*o..end].copy_from_slice(&d[..end - o]);
-                }
+            // The usual case: each byte comes from exactly one fragment, so the parts in offset
+            // order follow one another from 0 (no zeroed buffer to fill).
+            let mut whole = Vec::with_capacity(covered);
+            for &i in &order {
+                whole.extend_from_slice(&set.parts[i].1);
             }
+            whole.truncate(total);
             return Reassembly::Complete(whole);
         }
+        let mut whole = vec![0u8; total];
         let mut filled = vec![false; total];
         for (o, d) in &set.parts {
             for (i, &b) in d.iter().enumerate() {

@@ -107,19 +107,20 @@ impl Streams {
     ) -> Verdict {
         self.clock += 1;
         let key = (src, dst);
-        if !self.dirs.contains_key(&key) {
-            if flags & RST != 0 && payload.is_empty() {
-                return Verdict::Other(OtherTraffic::TcpNotSip);
+        // One look-up for a direction already open (nearly every segment).
+        let dir = match self.dirs.get_mut(&key) {
+            Some(dir) => dir,
+            None => {
+                if flags & RST != 0 && payload.is_empty() {
+                    return Verdict::Other(OtherTraffic::TcpNotSip);
+                }
+                if self.dirs.len() >= out.limits.max_streams {
+                    // Evict in batches (the oldest eighth) so a full table costs O(log n) per new stream.
+                    let n = (self.dirs.len() / 8).max(1);
+                    self.evict(out, n, None);
+                }
+                self.dirs.entry(key).or_insert_with(Dir::new)
             }
-            if self.dirs.len() >= out.limits.max_streams {
-                // Evict in batches (the oldest eighth) so a full table costs O(log n) per new stream.
-                let n = (self.dirs.len() / 8).max(1);
-                self.evict(out, n, None);
-            }
-            self.dirs.insert(key, Dir::new());
-        }
-        let Some(dir) = self.dirs.get_mut(&key) else {
-            return Verdict::Other(OtherTraffic::TcpNotSip);
         };
         let before = dir.held();
         let verdict = dir_segment(out, src, dst, seq, flags, payload, dir, self.clock);
@@ -176,10 +177,19 @@ fn dir_segment(
     let next = *dir.next_seq.get_or_insert(seq);
     let delta = seq_delta(seq, next);
     let limit = out.limits.max_stream_buffer;
+    // New in-order bytes of a SIP direction with nothing buffered or waiting (the usual case): its
+    // messages are read from the packet itself, and only an incomplete tail is copied to the buffer.
+    let mut direct = None;
     if delta <= 0 {
         let overlap = usize::try_from(-delta).unwrap_or(usize::MAX);
         if overlap < payload.len() {
-            append(dir, &payload[overlap..]);
+            let fresh = &payload[overlap..];
+            if dir.mode == Mode::Sip && dir.buf.is_empty() && dir.ahead.is_empty() {
+                advance(dir, fresh.len());
+                direct = Some(fresh);
+            } else {
+                append(dir, fresh);
+            }
         }
     } else if delta as usize > limit {
         // Far ahead: the capture missed a lot (or the stream restarted). Start over here.
@@ -205,7 +215,14 @@ fn dir_segment(
     drain_ahead(dir);
     dir.last_frame = out.frame;
     dir.last_ts = out.ts;
-    let verdict = process(out, src, dst, dir);
+    let verdict = match direct {
+        Some(fresh) => {
+            let used = sip_messages(out, src, dst, fresh, &mut dir.incomplete);
+            dir.buf.extend_from_slice(&fresh[used..]);
+            Verdict::Sip
+        }
+        None => process(out, src, dst, dir),
+    };
     if let Some(skipped) = dir.skipped.and_then(|i| out.summary.skipped_streams.get_mut(i)) {
         skipped.packets += 1;
         skipped.bytes = dir.delivered;
@@ -268,11 +285,17 @@ impl Streams {
     }
 }
 
+/// Adds in-order bytes to the buffer.
 fn append(dir: &mut Dir, data: &[u8]) {
     dir.buf.extend_from_slice(data);
-    dir.delivered += data.len() as u64;
+    advance(dir, data.len());
+}
+
+/// Counts `len` in-order bytes as delivered (whether or not they are buffered).
+fn advance(dir: &mut Dir, len: usize) {
+    dir.delivered += len as u64;
     if let Some(n) = dir.next_seq.as_mut() {
-        *n = n.wrapping_add(data.len() as u32);
+        *n = n.wrapping_add(len as u32);
     }
 }
 
@@ -424,7 +447,8 @@ fn process(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -
                 }
             }
             Mode::Sip => {
-                sip_messages(out, src, dst, dir);
+                let used = sip_messages(out, src, dst, &dir.buf, &mut dir.incomplete);
+                dir.buf.drain(..used);
                 return verdict;
             }
             Mode::WsHandshake => {
@@ -465,29 +489,31 @@ fn process(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) -
     }
 }
 
-/// Frames and emits every complete SIP message at the start of the buffer.
-fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut Dir) {
+/// Frames and emits every complete SIP message at the start of `data` (a direction's in-order bytes
+/// not yet consumed); returns how many bytes were consumed: messages, keep-alives, bytes skipped to
+/// find a start line. The caller drops them once, rather than each message being drained from the
+/// front of the buffer. `incomplete` says the message at the start was found incomplete before.
+fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, data: &[u8], incomplete: &mut bool) -> usize {
+    let mut used = 0;
     loop {
-        let skip = dir.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
-        if skip == dir.buf.len() {
-            return;
+        let buf = &data[used..];
+        let skip = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        if skip == buf.len() {
+            return used;
         }
-        let rest = &dir.buf[skip..];
+        let rest = &buf[skip..];
         let Some(nl) = memchr::memchr(b'\n', rest) else {
-            return;
+            return used;
         };
         if !sipaccord_sip::is_start_line(&rest[..nl]) {
             // Lost sync (a gap, or garbage between messages): skip to the next start line.
             out.count_unusable(UnusableReason::StreamResync, 1);
-            dir.incomplete = false;
+            *incomplete = false;
             match find_start_line(rest) {
-                Some(at) => {
-                    dir.buf.drain(..skip + at);
-                }
+                Some(at) => used += skip + at,
                 None => {
                     let last_nl = rest.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                    dir.buf.drain(..skip + last_nl);
-                    return;
+                    return used + skip + last_nl;
                 }
             }
             continue;
@@ -497,36 +523,35 @@ fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, dir: &mut D
         // that cannot be framed) goes the framing way below, as does a folded header line, where
         // the two could disagree about which line is a Content-Length.
         // Once a parse found the message incomplete, framing alone says when the rest has come.
-        let parse =
-            if dir.incomplete { None } else { sipaccord_sip::Message::parse_stream(rest, &out.limits.sip).ok() };
+        let parse = if *incomplete { None } else { sipaccord_sip::Message::parse_stream(rest, &out.limits.sip).ok() };
         if let Some(message) = parse {
             if !message.has_folded_lines() {
                 let len = message.len();
                 out.emit_parsed(Transport::Tcp, src, dst, &rest[..len], &message);
-                dir.buf.drain(..skip + len);
+                used += skip + len;
                 continue;
             }
         }
-        match frame_stream(&dir.buf, &out.limits.sip) {
+        match frame_stream(buf, &out.limits.sip) {
             Ok(Framing::Complete(len)) => {
-                out.emit(Transport::Tcp, src, dst, &dir.buf[..len], None);
-                dir.buf.drain(..len);
-                dir.incomplete = false;
+                out.emit(Transport::Tcp, src, dst, &buf[..len], None);
+                used += len;
+                *incomplete = false;
             }
             Ok(Framing::Partial) => {
-                dir.incomplete = true;
-                return;
+                *incomplete = true;
+                return used;
             }
             Err(e) => {
                 // Cannot frame (bad Content-Length, too large): report up to the next start line.
                 let first = skip + nl + 1;
-                let cut = match find_start_line(&dir.buf[first..]) {
+                let cut = match find_start_line(&buf[first..]) {
                     Some(at) => first + at,
-                    None => dir.buf.len(),
+                    None => buf.len(),
                 };
-                let message: Vec<u8> = dir.buf.drain(..cut).collect();
-                dir.incomplete = false;
-                out.emit(Transport::Tcp, src, dst, &message, Some(e.to_string()));
+                *incomplete = false;
+                out.emit(Transport::Tcp, src, dst, &buf[..cut], Some(e.to_string()));
+                used += cut;
             }
         }
     }

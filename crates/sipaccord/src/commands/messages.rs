@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -72,6 +72,7 @@ impl<'m> Text<'m> {
         }
     }
 
+    #[inline]
     fn json(&self, buf: &mut Vec<u8>) {
         match self {
             Text::Plain(b) => {
@@ -85,28 +86,33 @@ impl<'m> Text<'m> {
 }
 
 /// Whether the bytes are printable ASCII (0x20 to 0x7e) other than `"` and `\`: valid UTF-8 that
-/// neither folding nor JSON escaping changes. Eight bytes at a time.
+/// neither folding nor JSON escaping changes. Eight bytes at a time; the last word overlaps the one
+/// before it rather than ending byte by byte, and a short value is padded with spaces.
 fn is_plain(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        let mut word = [b' '; 8];
+        word[..bytes.len()].copy_from_slice(bytes);
+        return is_plain_word(word);
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    let whole = chunks.all(|chunk| is_plain_word(chunk.try_into().unwrap_or_default()));
+    whole && (chunks.remainder().is_empty() || is_plain_word(bytes[bytes.len() - 8..].try_into().unwrap_or_default()))
+}
+
+/// [`is_plain`] for eight bytes.
+fn is_plain_word(word: [u8; 8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // A byte of `v` is zero (exact as a yes or no over the word).
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
-        // Non-ASCII, below 0x20 (given ASCII), DEL, a quote, a backslash.
-        let bad = (v & HIGH)
-            | (v.wrapping_sub(ONES * 0x20) & !v & HIGH)
-            | zero_byte(v ^ (ONES * 0x7f))
-            | zero_byte(v ^ (ONES * u64::from(b'"')))
-            | zero_byte(v ^ (ONES * u64::from(b'\\')));
-        if bad != 0 {
-            return false;
-        }
-    }
-    chunks.remainder().iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    let v = u64::from_le_bytes(word);
+    // Non-ASCII, below 0x20 (given ASCII), DEL, a quote, a backslash.
+    let bad = (v & HIGH)
+        | (v.wrapping_sub(ONES * 0x20) & !v & HIGH)
+        | zero_byte(v ^ (ONES * 0x7f))
+        | zero_byte(v ^ (ONES * u64::from(b'"')))
+        | zero_byte(v ^ (ONES * u64::from(b'\\')));
+    bad == 0
 }
 
 impl<'m> Line<'m> {
@@ -164,12 +170,23 @@ struct Writer {
     buf: Vec<u8>,
     /// The capture's name as given, for text lines.
     file_text: String,
-    /// The same name as a JSON string (quotes included).
-    file_json: Vec<u8>,
-    /// The whole second last written, and its `YYYY-MM-DDTHH:MM:SS` form.
+    /// What every JSON line starts with: `{"file":` and the name as a JSON string, then `,"frame":`.
+    jsonl_start: Vec<u8>,
+    /// The whole second last written, and its `YYYY-MM-DDTHH:MM:SS.` form (the dot before the
+    /// microseconds included).
     second: Option<u64>,
     second_text: Vec<u8>,
+    /// IPv4 addresses written recently and their text, at a slot chosen by the address: a capture
+    /// repeats a few addresses, and finding one here costs less than writing it out.
+    addresses: Vec<Option<(SocketAddrV4, AddressText)>>,
 }
+
+/// An IPv4 address and port as text (at most `255.255.255.255:65535`) and its length.
+#[derive(Debug, Clone, Copy)]
+struct AddressText([u8; 22], usize);
+
+/// Slots in `Writer::addresses` (a power of two).
+const ADDRESS_SLOTS: usize = 256;
 
 /// Flush the buffer to the output once it holds this much.
 const FLUSH_AT: usize = 64 * 1024;
@@ -179,16 +196,19 @@ impl Writer {
         Writer {
             buf: Vec::with_capacity(FLUSH_AT + 4096),
             file_text: String::new(),
-            file_json: Vec::new(),
+            jsonl_start: Vec::new(),
             second: None,
             second_text: Vec::new(),
+            addresses: vec![None; ADDRESS_SLOTS],
         }
     }
 
     fn set_file(&mut self, path: &Path) {
         self.file_text = path.display().to_string();
-        self.file_json.clear();
-        json_string(&mut self.file_json, &self.file_text);
+        self.jsonl_start.clear();
+        self.jsonl_start.extend_from_slice(b"{\"file\":");
+        json_string(&mut self.jsonl_start, &self.file_text);
+        self.jsonl_start.extend_from_slice(b",\"frame\":");
     }
 
     fn flush_if_full(&mut self, out: &mut impl std::io::Write) -> std::io::Result<()> {
@@ -212,57 +232,34 @@ impl Writer {
             let date = whole.rsplit_once('.').map_or(whole.as_str(), |(date, _)| date);
             self.second_text.clear();
             self.second_text.extend_from_slice(date.as_bytes());
+            self.second_text.push(b'.');
             self.second = Some(secs);
         }
         self.buf.extend_from_slice(&self.second_text);
-        self.buf.push(b'.');
-        // Six digits, two at a time.
+        // Six digits, two at a time, and the zone.
         let micros = t.subsec_micros() as usize;
-        let mut digits = [b'0'; 6];
+        let mut digits = [b'Z'; 7];
         for (i, pair) in [micros / 10_000, micros / 100 % 100, micros % 100].into_iter().enumerate() {
             digits[i * 2..i * 2 + 2].copy_from_slice(&PAIRS[pair * 2..pair * 2 + 2]);
         }
         self.buf.extend_from_slice(&digits);
-        self.buf.push(b'Z');
     }
 
     /// An address as `Display` writes it (`a.b.c.d:port`, `[v6]:port`).
     fn addr(&mut self, a: SocketAddr) {
         match a {
             SocketAddr::V4(v4) => {
-                // At most `255.255.255.255:65535`, written in place and appended once.
-                let mut text = [0u8; 22];
-                let mut at = 0;
-                for octet in v4.ip().octets() {
-                    let (digits, len) = OCTETS[usize::from(octet)];
-                    text[at..at + 4].copy_from_slice(&digits);
-                    at += len;
-                }
-                // The fourth octet's dot becomes the colon.
-                text[at - 1] = b':';
-                let port = v4.port();
-                let len = match port {
-                    0..=9 => 1,
-                    10..=99 => 2,
-                    100..=999 => 3,
-                    1000..=9999 => 4,
-                    _ => 5,
+                let hash = (u32::from(*v4.ip()) ^ u32::from(v4.port()).rotate_left(16)).wrapping_mul(0x9e37_79b1);
+                let slot = &mut self.addresses[(hash >> 24) as usize % ADDRESS_SLOTS];
+                let text = match slot {
+                    Some((cached, text)) if *cached == v4 => *text,
+                    _ => {
+                        let text = ipv4_text(v4);
+                        *slot = Some((v4, text));
+                        text
+                    }
                 };
-                let mut n = usize::from(port);
-                let mut end = at + len;
-                while n >= 100 {
-                    let pair = n % 100 * 2;
-                    text[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
-                    end -= 2;
-                    n /= 100;
-                }
-                if n >= 10 {
-                    text[end - 2..end].copy_from_slice(&PAIRS[n * 2..n * 2 + 2]);
-                } else {
-                    text[end - 1] = b'0' + n as u8;
-                }
-                at += len;
-                self.buf.extend_from_slice(&text[..at]);
+                self.buf.extend_from_slice(&text.0[..text.1]);
             }
             SocketAddr::V6(_) => {
                 // Writing to a Vec cannot fail.
@@ -273,9 +270,7 @@ impl Writer {
 
     /// One `--format jsonl` object and its newline; keys in a fixed order, absent ones left out.
     fn jsonl(&mut self, m: &MessageRef<'_>, line: &Line<'_>) {
-        self.buf.extend_from_slice(b"{\"file\":");
-        self.buf.extend_from_slice(&self.file_json);
-        self.buf.extend_from_slice(b",\"frame\":");
+        self.buf.extend_from_slice(&self.jsonl_start);
         decimal(&mut self.buf, m.frame);
         self.buf.extend_from_slice(b",\"time\":\"");
         self.time(m.timestamp);
@@ -287,8 +282,11 @@ impl Writer {
         self.buf.extend_from_slice(m.transport.as_str().as_bytes());
         self.buf.push(b'"');
         if let Some(method) = line.method {
-            self.buf.extend_from_slice(b",\"method\":");
-            Text::new(method.as_bytes()).json(&mut self.buf);
+            // A method is a token (the parser accepts no other), so it needs no escaping.
+            debug_assert!(is_plain(method.as_bytes()));
+            self.buf.extend_from_slice(b",\"method\":\"");
+            self.buf.extend_from_slice(method.as_bytes());
+            self.buf.push(b'"');
         }
         if let Some(status) = line.status {
             self.buf.extend_from_slice(b",\"status\":");
@@ -343,6 +341,41 @@ impl Writer {
         }
         self.buf.push(b'\n');
     }
+}
+
+/// `a.b.c.d:port`, as `Display` writes it, with the digits written by hand.
+fn ipv4_text(v4: SocketAddrV4) -> AddressText {
+    let mut text = [0u8; 22];
+    let mut at = 0;
+    for octet in v4.ip().octets() {
+        let (digits, len) = OCTETS[usize::from(octet)];
+        text[at..at + 4].copy_from_slice(&digits);
+        at += len;
+    }
+    // The fourth octet's dot becomes the colon.
+    text[at - 1] = b':';
+    let port = v4.port();
+    let len = match port {
+        0..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        _ => 5,
+    };
+    let mut n = usize::from(port);
+    let mut end = at + len;
+    while n >= 100 {
+        let pair = n % 100 * 2;
+        text[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+        end -= 2;
+        n /= 100;
+    }
+    if n >= 10 {
+        text[end - 2..end].copy_from_slice(&PAIRS[n * 2..n * 2 + 2]);
+    } else {
+        text[end - 1] = b'0' + n as u8;
+    }
+    AddressText(text, at + len)
 }
 
 /// Each octet in decimal followed by a dot (four bytes, of which the first `len` count).

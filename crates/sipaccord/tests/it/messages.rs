@@ -118,3 +118,30 @@ fn jsonl_escapes_strings_as_serde_json_does() {
     assert_eq!(parsed["src"], "192.0.2.1:5060");
     assert!(parsed["invalid"].as_str().is_some_and(|r| r.contains("Call-ID")), "{line}");
 }
+
+#[test]
+fn jsonl_escapes_a_byte_at_the_end_of_a_long_value() {
+    // The plain-text check reads eight bytes at a time and ends on a word that overlaps the one
+    // before it: a quote or a control byte in the last bytes must still be escaped.
+    let dir = std::env::temp_dir().join(format!("sipaccord-escape-end-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for len in 1..=19 {
+        for last in [b'"', 0x01] {
+            let mut call_id: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            call_id.push(last);
+            let mut message = b"OPTIONS sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+                From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: "
+                .to_vec();
+            message.extend_from_slice(&call_id);
+            message.extend_from_slice(b"\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+            let file = dir.join("escape-end.pcap");
+            std::fs::write(&file, udp_capture(&message)).unwrap();
+            let out = sipaccord(&["messages", "--format", "jsonl", file.to_str().unwrap()]);
+            let text = stdout(&out);
+            let line = text.lines().next().expect("one line");
+            let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(parsed["call_id"].as_str().map(str::as_bytes), Some(&call_id[..]), "{line}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
