@@ -17,6 +17,30 @@ pub fn render(diags: &[Diagnostic], src: &str, file: &str, colour: bool) -> Stri
     out
 }
 
+/// The source as the snippet shows it: control characters and unusual whitespace (a vertical tab,
+/// a form feed, a CR not before LF, NEL, line separators) become spaces, as many as their bytes, so
+/// every span still falls where it did. The snippet renderer measures lines in display columns but
+/// counts such characters as leading whitespace, and a line that starts with them made it subtract
+/// past zero (found by fuzzing).
+fn displayable(src: &str) -> std::borrow::Cow<'_, str> {
+    let odd = |(i, c): (usize, char)| {
+        let ordinary = matches!(c, ' ' | '\t' | '\n') || (c == '\r' && src.as_bytes().get(i + 1) == Some(&b'\n'));
+        !ordinary && (c.is_control() || c.is_whitespace())
+    };
+    if !src.char_indices().any(odd) {
+        return std::borrow::Cow::Borrowed(src);
+    }
+    let mut shown = String::with_capacity(src.len());
+    for (i, c) in src.char_indices() {
+        if odd((i, c)) {
+            shown.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        } else {
+            shown.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
 /// Clamps a span to the source and to char boundaries; an empty span at the end of a line points
 /// at that position.
 fn clamp(src: &str, start: usize, end: usize) -> std::ops::Range<usize> {
@@ -42,6 +66,7 @@ pub fn render_one(d: &Diagnostic, src: &str, file: &str, colour: bool) -> String
         Severity::Error => Level::Error,
         Severity::Warning => Level::Warning,
     };
+    let src = &*displayable(src);
     let mut snippet = Snippet::source(src).line_start(1).origin(file).fold(true);
     let p = &d.primary;
     // annotate-snippets draws `^` for an error-level annotation and `-` for a warning-level one,

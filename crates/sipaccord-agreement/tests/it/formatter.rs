@@ -51,3 +51,20 @@ fn refuses_syntax_errors() {
     assert!(err.iter().all(|d| d.code == Code::Syntax));
     assert_eq!(err.len(), 1);
 }
+
+/// Found by fuzzing: vertical tabs and other control characters before a diagnostic's span made
+/// the snippet renderer subtract past zero (a panic with overflow checks, a garbled margin without).
+#[test]
+fn control_characters_in_the_source_render() {
+    let src = format!(
+        "h.\n{}\u{1a}{}{}unexpected character ```cter ``r X-Hops {{{} sbc hea1der X-Hops {{ val98ue short }}\n",
+        "\u{b}".repeat(39),
+        "\u{b}".repeat(4),
+        "\t".repeat(20),
+        "\t".repeat(12),
+    );
+    let compiled = sipaccord_agreement::compile(&src, "fuzz.agreement");
+    assert!(!compiled.diagnostics.is_empty());
+    let text = sipaccord_agreement::render(&compiled.diagnostics, &src, "fuzz.agreement", false);
+    assert!(text.contains("fuzz.agreement:"), "{text}");
+}
