@@ -833,6 +833,9 @@ fn generate(templates: &Templates, path: &Path, target_bytes: u64) -> Result<Sta
         }
     }
     w.out.flush()?;
+    // On disk before it is timed, so the kernel's write-back of the new file does not run during the
+    // first measurements (the file stays in the page cache).
+    w.out.get_ref().sync_all()?;
     Ok(w.stats)
 }
 
