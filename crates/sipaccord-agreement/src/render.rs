@@ -18,10 +18,10 @@ pub fn render(diags: &[Diagnostic], src: &str, file: &str, colour: bool) -> Stri
 }
 
 /// The source as the snippet shows it: control characters and unusual whitespace (a vertical tab,
-/// a form feed, a CR not before LF, NEL, line separators) become spaces, as many as their bytes, so
-/// every span still falls where it did. The snippet renderer measures lines in display columns but
-/// counts such characters as leading whitespace, and a line that starts with them made it subtract
-/// past zero (found by fuzzing).
+/// a form feed, a CR not before LF, NEL, line separators) become `?`, one for each of their bytes,
+/// so every span still falls where it did. The snippet renderer measures lines in display columns
+/// but counts such characters as leading whitespace, and a diagnostic pointing into a long run of
+/// them made it subtract past zero (found by fuzzing); `?` is neither whitespace nor invisible.
 fn displayable(src: &str) -> std::borrow::Cow<'_, str> {
     let odd = |(i, c): (usize, char)| {
         let ordinary = matches!(c, ' ' | '\t' | '\n') || (c == '\r' && src.as_bytes().get(i + 1) == Some(&b'\n'));
@@ -33,7 +33,7 @@ fn displayable(src: &str) -> std::borrow::Cow<'_, str> {
     let mut shown = String::with_capacity(src.len());
     for (i, c) in src.char_indices() {
         if odd((i, c)) {
-            shown.extend(std::iter::repeat_n(' ', c.len_utf8()));
+            shown.extend(std::iter::repeat_n('?', c.len_utf8()));
         } else {
             shown.push(c);
         }

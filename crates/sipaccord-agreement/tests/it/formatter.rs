@@ -68,3 +68,19 @@ fn control_characters_in_the_source_render() {
     let text = sipaccord_agreement::render(&compiled.diagnostics, &src, "fuzz.agreement", false);
     assert!(text.contains("fuzz.agreement:"), "{text}");
 }
+
+/// Found by fuzzing too: a diagnostic pointing at the first of a long run of vertical tabs that
+/// starts a line longer than the terminal width (the run may not read as leading whitespace).
+#[test]
+fn a_diagnostic_inside_leading_control_characters_renders() {
+    let src = format!(
+        "agreement \"a\" version 1\n{} a yf( has X-Flag )and{}all-forms\n",
+        "\u{b}".repeat(75),
+        "\t".repeat(90)
+    );
+    let compiled = sipaccord_agreement::compile(&src, "fuzz.agreement");
+    let at_tab =
+        compiled.diagnostics.iter().find(|d| d.primary.span.start == 24).expect("a diagnostic at the first tab");
+    let text = sipaccord_agreement::render(std::slice::from_ref(at_tab), &src, "fuzz.agreement", false);
+    assert!(text.contains("fuzz.agreement:2:1"), "{text}");
+}
