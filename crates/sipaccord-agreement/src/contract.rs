@@ -431,10 +431,6 @@ fn trim_blanks_str(v: &str) -> &str {
     &v[start..start + trimmed.len()]
 }
 
-fn is_token(v: &str) -> bool {
-    !v.is_empty() && v.bytes().all(is_token_byte)
-}
-
 fn is_quoted_string(v: &str) -> bool {
     let b = v.as_bytes();
     if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
@@ -583,13 +579,12 @@ impl ValueType {
     pub fn matches_str(&self, value: &str) -> bool {
         let v = trim_blanks_str(value);
         match self {
-            ValueType::Literal { value } => v == value,
+            // Checked on bytes, one definition for both entry points.
+            ValueType::Literal { .. } | ValueType::Token | ValueType::Integer { .. } | ValueType::E164 => {
+                self.matches_ascii(v.as_bytes()) == Some(true)
+            }
             ValueType::Regex { pattern } => pattern.is_match(v),
             ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_str(v)),
-            ValueType::Token => is_token(v),
-            ValueType::Integer { min, max } => {
-                decimal(v.as_bytes()).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
-            }
             ValueType::QuotedString => is_quoted_string(v),
             ValueType::Host => sipaccord_sip::Host::parse(v).is_ok(),
             ValueType::Ipv4 => v.parse::<std::net::Ipv4Addr>().is_ok(),
@@ -599,7 +594,6 @@ impl ValueType {
             }
             ValueType::Uuid => is_uuid(v),
             ValueType::Any => true,
-            ValueType::E164 => is_e164(v.as_bytes()),
             ValueType::Uri { scheme, fields } => match Uri::parse(v.as_bytes()) {
                 Ok(uri) => {
                     let scheme_ok = match scheme {
