@@ -493,7 +493,7 @@ impl<'c> Runner<'c> {
         self.check_transport(sip, src_peer);
         // Call-ID and tags are only hashed and compared, so they are read as bytes (no UTF-8 check).
         let call_id = sip.found.call_id(message).unwrap_or_else(|| message.call_id_bytes().ok().flatten());
-        let cseq = message.cseq().ok().flatten();
+        let cseq = sip.found.cseq(message).unwrap_or_else(|| message.cseq().ok().flatten());
         let key = match (call_id, cseq) {
             (Some(c), Some(q)) => {
                 let mut hasher = rustc_hash::FxHasher::default();

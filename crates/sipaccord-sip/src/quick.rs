@@ -118,7 +118,8 @@ pub(crate) fn params(s: &[u8]) -> bool {
 /// The first parameter called `wanted` in header parameters that are all of `s`: `None` when `s` is
 /// not such parameters; else `Some(None)` when there is no such parameter, `Some(Some(None))` when it
 /// has no value, `Some(Some(Some(range)))` for its value (as `Params::get` answers on them).
-/// With no `wanted` name it only checks the parameters (and answers `Some(None)`).
+/// With no `wanted` name it only checks the parameters (and answers `Some(None)`). `wanted` is
+/// lowercase letters (see [`is_named`]).
 #[inline]
 fn params_with(s: &[u8], wanted: Option<&[u8]>) -> Option<Option<Option<(usize, usize)>>> {
     let mut found = None;
@@ -131,11 +132,18 @@ fn params_with(s: &[u8], wanted: Option<&[u8]>) -> Option<Option<Option<(usize, 
             value = Some((i + 1, i + 1 + some_run(&s[i + 1..], TOKEN)?));
             i = value.map_or(i, |v| v.1);
         }
-        if found.is_none() && wanted.is_some_and(|w| s[name.0..name.1].eq_ignore_ascii_case(w)) {
+        if found.is_none() && wanted.is_some_and(|w| is_named(&s[name.0..name.1], w)) {
             found = Some(value);
         }
     }
     (i == s.len()).then_some(found)
+}
+
+/// Whether a parameter name (token bytes) is `wanted`, which is lowercase letters, ignoring case:
+/// only a letter and its capital give that letter when the case bit (0x20) is set.
+#[inline]
+fn is_named(name: &[u8], wanted: &[u8]) -> bool {
+    name.len() == wanted.len() && name.iter().zip(wanted).all(|(&n, &w)| n | 0x20 == w)
 }
 
 /// Where the parts of a `sip:` or `sips:` URI lie, as offsets into it.

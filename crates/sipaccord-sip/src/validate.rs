@@ -6,9 +6,9 @@ use crate::error::{ErrorKind, ParseError, Position, Warning, WarningKind};
 use crate::message::{Header, Message, StartLine};
 use crate::names::{KnownHeader, Shape};
 use crate::quick;
-use crate::scan::{self, Params};
+use crate::scan;
 use crate::uri::Scheme;
-use crate::views::{is_call_id, parse_u32, CSeq, Contact, ContentType, NameAddr, Via, CALL_ID_GRAMMAR};
+use crate::views::{is_call_id, method_text, parse_u32, CSeq, Contact, ContentType, NameAddr, Via, CALL_ID_GRAMMAR};
 
 /// The outcome of [`Message::validate`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,20 +29,23 @@ impl Validation {
 }
 
 /// What validation read on its way that a transaction and dialog tracker asks for again: where the
-/// Call-ID is and where the parameters of the first From and To begin, as offsets into the
-/// message's input, so that keeping this beside the message spares reading them a second time.
+/// Call-ID, the tags of the first From and To and the first CSeq's method are, as offsets into the
+/// message's input, and that CSeq's number, so that keeping this beside the message spares reading
+/// them a second time.
 ///
-/// Each answer is what [`Message::call_id_bytes`], [`Message::from_tag_bytes`] or
-/// [`Message::to_tag_bytes`] gives, or `None` when validation did not settle it (a value the full
-/// grammar had to read, parameters other than a lone tag, or no such header), and the caller asks
-/// the message. Use it only with the message it came from.
+/// Each answer is what [`Message::call_id_bytes`], [`Message::from_tag_bytes`],
+/// [`Message::to_tag_bytes`] or [`Message::cseq`] (an invalid CSeq as `None`) gives, or `None` when
+/// validation did not settle it (a value the full grammar had to read, or no such header), and the
+/// caller asks the message. Use it only with the message it came from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Found {
     call_id: Option<Option<(u32, u32)>>,
     /// The header parameters (from their first `;`) of the first From and To, when the quick check
-    /// accepted the value.
+    /// accepted the value: token names and values only.
     from_params: Option<(u32, u32)>,
     to_params: Option<(u32, u32)>,
+    /// The first CSeq's number and where its method is (`Some(None)`: not a valid CSeq).
+    cseq: Option<Option<(u32, (u32, u32))>>,
     /// Whether the first From / To header has been met: only its tag is the message's.
     from_met: bool,
     to_met: bool,
@@ -51,10 +54,7 @@ pub struct Found {
 impl Found {
     /// [`Message::call_id_bytes`] (an invalid Call-ID as `None`), when validation settled it.
     pub fn call_id<'a>(&self, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
-        match self.call_id? {
-            None => Some(None),
-            Some(span) => Self::slice(span, message).map(Some),
-        }
+        Self::settled(self.call_id, message)
     }
 
     /// [`Message::from_tag_bytes`], when validation settled it.
@@ -67,14 +67,44 @@ impl Found {
         Self::tag(self.to_params, message)
     }
 
-    /// The tag in parameters the quick check accepted (token names and values): none when there
-    /// are none, the value when they are `;tag=value` alone; anything else is left to the message.
+    /// The value of the first `tag` parameter among parameters the quick check accepted. They are
+    /// `;name` or `;name=value` of token bytes, which hold neither `;` nor `=`, so splitting at
+    /// these finds the parameters as the general reader does.
     fn tag<'a>(params: Option<(u32, u32)>, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
-        let params = Self::slice(params?, message)?;
-        if params.is_empty() {
-            return Some(None);
+        let mut rest = Self::slice(params?, message)?;
+        while let Some(after) = rest.strip_prefix(b";") {
+            let end = memchr::memchr(b';', after).unwrap_or(after.len());
+            let param = &after[..end];
+            // `tag` in any case: only a letter and its capital give that letter with the case bit set.
+            if let [t, a, g, value @ ..] = param {
+                if [t | 0x20, a | 0x20, g | 0x20] == *b"tag" {
+                    match value {
+                        [] => return Some(None),
+                        [b'=', value @ ..] => return Some(Some(value)),
+                        _ => {}
+                    }
+                }
+            }
+            rest = &after[end..];
         }
-        Params::new(params).get_sole_plain(b"tag").map(Some)
+        Some(None)
+    }
+
+    /// [`Message::cseq`] (an invalid CSeq as `None`), when validation settled it.
+    pub fn cseq<'a>(&self, message: &Message<'a>) -> Option<Option<CSeq<'a>>> {
+        match self.cseq? {
+            None => Some(None),
+            Some((number, method)) => {
+                Self::slice(method, message).map(|method| Some(CSeq { number, method: method_text(method) }))
+            }
+        }
+    }
+
+    fn settled<'a>(span: Option<Option<(u32, u32)>>, message: &Message<'a>) -> Option<Option<&'a [u8]>> {
+        match span? {
+            None => Some(None),
+            Some(span) => Self::slice(span, message).map(Some),
+        }
     }
 
     fn slice<'a>((start, end): (u32, u32), message: &Message<'a>) -> Option<&'a [u8]> {
@@ -258,13 +288,18 @@ impl<'a> Message<'a> {
                     fail(h.value, CALL_ID_GRAMMAR);
                 }
             }
-            KnownHeader::CSEQ => match CSeq::parse(h.value) {
-                Err(e) => fail(h.value, e),
-                Ok(cseq) => {
+            KnownHeader::CSEQ => match CSeq::parse_raw(h.value) {
+                Err(e) => {
+                    v.found.cseq.get_or_insert(None);
+                    fail(h.value, e);
+                }
+                Ok((number, method)) => {
+                    v.found.cseq.get_or_insert(Some((number, self.span_of(method))));
                     if let StartLine::Request(r) = self.start_line() {
-                        if cseq.method != r.method {
+                        if method != r.method.as_bytes() {
+                            let cseq = method_text(method);
                             v.errors.push(ParseError::new(
-                                ErrorKind::CseqMethodMismatch { cseq: cseq.method.into(), method: r.method.into() },
+                                ErrorKind::CseqMethodMismatch { cseq: cseq.into(), method: r.method.into() },
                                 h.line,
                                 h.value_column(),
                             ));

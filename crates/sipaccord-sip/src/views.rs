@@ -327,6 +327,12 @@ pub struct CSeq<'a> {
 impl<'a> CSeq<'a> {
     /// Parses `number LWS method`.
     pub fn parse(value: &'a [u8]) -> Result<CSeq<'a>, ValueError> {
+        Self::parse_raw(value).map(|(number, method)| CSeq { number, method: method_text(method) })
+    }
+
+    /// [`CSeq::parse`] with the method as the bytes it is in `value` (registered methods are made
+    /// static text by [`CSeq::parse`], which says nothing of where they were).
+    pub(crate) fn parse_raw(value: &'a [u8]) -> Result<(u32, &'a [u8]), ValueError> {
         let (number, method) = scan::split_lws(scan::trim(value));
         let number = scan::parse_decimal(number).ok_or("sequence number is not a number")?;
         if number >= 1 << 31 {
@@ -335,12 +341,12 @@ impl<'a> CSeq<'a> {
         if !scan::is_token(method) {
             return Err("method is not a token");
         }
-        Ok(CSeq { number: number as u32, method: method_text(method) })
+        Ok((number as u32, method))
     }
 }
 
 /// A method already checked to be a token, as text: the registered methods without a UTF-8 check.
-fn method_text(method: &[u8]) -> &str {
+pub(crate) fn method_text(method: &[u8]) -> &str {
     match method {
         b"INVITE" => "INVITE",
         b"ACK" => "ACK",

@@ -45,6 +45,7 @@ fn from_lent(m: &MessageRef<'_>) -> Owned {
         assert!(m.found.call_id(p).is_none_or(|c| c == p.call_id_bytes().ok().flatten()), "frame {}", m.frame);
         assert!(m.found.from_tag(p).is_none_or(|t| t == p.from_tag_bytes()), "frame {}", m.frame);
         assert!(m.found.to_tag(p).is_none_or(|t| t == p.to_tag_bytes()), "frame {}", m.frame);
+        assert!(m.found.cseq(p).is_none_or(|c| c == p.cseq().ok().flatten()), "frame {}", m.frame);
     }
     Owned {
         file: m.file.to_path_buf(),

@@ -278,6 +278,7 @@ proptest! {
         prop_assert!(found.from_tag(&m).is_none_or(|t| t == m.from_tag_bytes()));
         prop_assert!(found.to_tag(&m).is_none_or(|t| t == m.to_tag_bytes()));
         prop_assert_eq!(found.call_id(&m), Some(Some(&b"x"[..])));
+        prop_assert_eq!(found.cseq(&m), Some(m.cseq().unwrap()));
     }
 
     /// The tag as bytes is the tag as text, on any value (valid or not, UTF-8 or not).
@@ -342,4 +343,32 @@ fn validation_settles_only_the_first_from_and_to() {
     assert_eq!(m.to_tag_bytes(), None);
     assert!(found.to_tag(&m).is_none_or(|t| t.is_none()), "{found:?}");
     assert_eq!(found.call_id(&m), Some(Some(&b"x"[..])));
+}
+
+#[test]
+fn validation_settles_the_first_cseq() {
+    let message = |cseqs: &str| {
+        format!(
+            "BYE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n\
+             To: <sip:e@f>;tag=2\r\nCall-ID: x\r\n{cseqs}Max-Forwards: 70\r\n\r\n"
+        )
+    };
+    // The method is read where it is written, registered or not.
+    for (cseqs, expected) in [
+        ("CSeq: 2 BYE\r\nCSeq: 3 BYE\r\n", Some((2, "BYE"))),
+        ("CSeq:  7\t BYE \r\n", Some((7, "BYE"))),
+        ("CSeq: 9 FOO\r\n", Some((9, "FOO"))),
+        // A first CSeq that is not one is the message's answer, even when a later one is.
+        ("CSeq: x BYE\r\nCSeq: 3 BYE\r\n", None),
+        ("CSeq: 2147483648 BYE\r\n", None),
+    ] {
+        let text = message(cseqs);
+        let m = Message::parse(text.as_bytes()).unwrap();
+        let found = m.validate().found.cseq(&m);
+        assert_eq!(found, Some(m.cseq().ok().flatten()), "{cseqs:?}");
+        assert_eq!(found.flatten().map(|c| (c.number, c.method)), expected, "{cseqs:?}");
+    }
+    let text = message("");
+    let m = Message::parse(text.as_bytes()).unwrap();
+    assert!(m.validate().found.cseq(&m).is_none_or(|c| c.is_none()));
 }

@@ -37,6 +37,7 @@ fn classify(bytes: &[u8]) -> Result<Validation, String> {
     assert!(found.call_id(&message).is_none_or(|c| c == message.call_id_bytes().ok().flatten()));
     assert!(found.from_tag(&message).is_none_or(|t| t == message.from_tag_bytes()));
     assert!(found.to_tag(&message).is_none_or(|t| t == message.to_tag_bytes()));
+    assert!(found.cseq(&message).is_none_or(|c| c == message.cseq().ok().flatten()));
     let validation = message.validate();
     match validation.errors.first() {
         Some(e) => Err(e.to_string()),
