@@ -637,7 +637,12 @@ impl<'c> Runner<'c> {
             for value in values_of(h, decl.list) {
                 entry.1 += 1;
                 let Some(ty) = &decl.value else { continue };
-                let value = sipaccord_sip::unfold(value);
+                // Only a message with continuation lines can have a value to unfold.
+                let value = if ctx.message.has_folded_lines() {
+                    sipaccord_sip::unfold(value)
+                } else {
+                    std::borrow::Cow::Borrowed(value)
+                };
                 if !ty.matches(&value) {
                     let origin = decl.origin.clone();
                     self.push(

@@ -1,7 +1,7 @@
 //! One SIP message: start line, headers in wire order, body. Parsing here is structural only; typed
 //! views are computed when asked (see [`crate::views`]) and full validation lives in [`crate::validate`].
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memchr3, memrchr};
 
 use crate::error::{ErrorKind, ParseError, Warning, WarningKind};
 use crate::names::{KnownHeader, Shape};
@@ -719,17 +719,27 @@ fn looks_like_version(v: &[u8]) -> bool {
     v.len() >= 4 && v[..4].eq_ignore_ascii_case(b"SIP/")
 }
 
+// Kept out of `parse`, whose header loop the compiler lays out better without it.
+#[inline(never)]
 fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseError> {
     if looks_like_version(line) {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-        let sp = memchr(b' ', line)
-            .ok_or_else(|| err(ErrorKind::StartLine("status line has no status code"), line_no, 1))?;
+        // Usually `SIP/2.0 `: the first space is the eighth byte.
+        let sp = match line.get(4..8) {
+            Some([a, b, c, b' ']) if ![a, b, c].contains(&&b' ') => 7,
+            _ => memchr(b' ', line)
+                .ok_or_else(|| err(ErrorKind::StartLine("status line has no status code"), line_no, 1))?,
+        };
         let version = &line[..sp];
         if !is_sip_version(version) {
             return Err(err(ErrorKind::Version(String::from_utf8_lossy(version).into_owned()), line_no, 1));
         }
         let rest = &line[sp + 1..];
-        let code_end = memchr(b' ', rest).unwrap_or(rest.len());
+        // Usually three digits and a space: no search needed to find where the code ends.
+        let code_end = match rest {
+            [a, b, c, b' ', ..] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => 3,
+            _ => memchr(b' ', rest).unwrap_or(rest.len()),
+        };
         let code_text = &rest[..code_end];
         let code = match code_text {
             [a, b, c] if code_text.iter().all(u8::is_ascii_digit) => {
@@ -759,9 +769,7 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
     if rest.first().is_some_and(|&b| scan::is_lws(b)) {
         return Err(err(ErrorKind::StartLine("more than one space after the method"), line_no, uri_col));
     }
-    let sp2 = rest
-        .iter()
-        .rposition(|&b| b == b' ')
+    let sp2 = memrchr(b' ', rest)
         .ok_or_else(|| err(ErrorKind::StartLine("request line has no SIP version"), line_no, uri_col))?;
     let uri = &rest[..sp2];
     let version = &rest[sp2 + 1..];
@@ -778,7 +786,8 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
     if uri.is_empty() {
         return Err(err(ErrorKind::RequestUri("empty".into()), line_no, uri_col));
     }
-    if let Some(i) = uri.iter().position(|&b| scan::is_lws(b)) {
+    // The line holds no LF, so the whitespace to look for is space, tab and a stray CR.
+    if let Some(i) = memchr3(b' ', b'\t', b'\r', uri) {
         let why = if i + 1 == uri.len() {
             "more than one space before the version"
         } else {
@@ -786,12 +795,8 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
         };
         return Err(err(ErrorKind::RequestUri(why.into()), line_no, uri_col + i as u32));
     }
-    // One UTF-8 check for the whole line when it is text; else one per part.
-    let (method, version) = match std::str::from_utf8(line) {
-        Ok(text) => (&text[..sp1], &text[line.len() - version.len()..]),
-        Err(_) => (ascii(method), ascii(version)),
-    };
-    Ok(StartLine::Request(RequestLine { method, uri, version }))
+    // Both are ASCII (a token, `SIP/2.0`): short UTF-8 checks that cannot fail.
+    Ok(StartLine::Request(RequestLine { method: ascii(method), uri, version: ascii(version) }))
 }
 
 /// Text already checked to be ASCII (tokens, versions). It must borrow from the input (not be an equal
