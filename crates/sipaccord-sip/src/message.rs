@@ -335,15 +335,24 @@ impl<'a> Message<'a> {
             let start = self.offset_of(part) as u32;
             (start, start + part.len() as u32)
         };
+        // The method and the versions may be static text (see `start_line_text`), so they are placed
+        // by the line's shape: the method or the version opens the first line, a request's version
+        // follows its URI after one space.
+        let line_start = skip_keepalive(self.input) as u32;
         let start = match &self.start {
-            StartLine::Request(r) => StartOffsets::Request {
-                method: span(r.method.as_bytes()),
-                uri: span(r.uri),
-                version: span(r.version.as_bytes()),
-            },
-            StartLine::Response(s) => {
-                StartOffsets::Response { version: span(s.version.as_bytes()), code: s.code, reason: span(s.reason) }
+            StartLine::Request(r) => {
+                let uri = span(r.uri);
+                StartOffsets::Request {
+                    method: (line_start, line_start + r.method.len() as u32),
+                    uri,
+                    version: (uri.1 + 1, uri.1 + 1 + r.version.len() as u32),
+                }
             }
+            StartLine::Response(s) => StartOffsets::Response {
+                version: (line_start, line_start + s.version.len() as u32),
+                code: s.code,
+                reason: span(s.reason),
+            },
         };
         let headers = self
             .headers
@@ -755,7 +764,7 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
             ));
         }
         let reason = if code_end < rest.len() { &rest[code_end + 1..] } else { &rest[rest.len()..] };
-        return Ok(StartLine::Response(StatusLine { version: ascii(version), code, reason }));
+        return Ok(StartLine::Response(StatusLine { version: start_line_text(version), code, reason }));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version
     let sp1 = memchr(b' ', line)
@@ -795,12 +804,15 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
         };
         return Err(err(ErrorKind::RequestUri(why.into()), line_no, uri_col + i as u32));
     }
-    // Both are ASCII (a token, `SIP/2.0`): short UTF-8 checks that cannot fail.
-    Ok(StartLine::Request(RequestLine { method: ascii(method), uri, version: ascii(version) }))
+    Ok(StartLine::Request(RequestLine { method: start_line_text(method), uri, version: start_line_text(version) }))
 }
 
-/// Text already checked to be ASCII (tokens, versions). It must borrow from the input (not be an equal
-/// static string): [`Message::layout`] records where each part lies.
-fn ascii(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or("")
+/// A method or a version (ASCII: a token, `SIP/2.0` in any case) as text: the registered methods
+/// and `SIP/2.0` as static text, which costs less than checking a short slice as UTF-8 (the
+/// check cannot fail on them); [`Message::layout`] places them by the line's shape.
+fn start_line_text(bytes: &[u8]) -> &str {
+    match bytes {
+        b"SIP/2.0" => "SIP/2.0",
+        _ => crate::views::method_text(bytes),
+    }
 }
