@@ -316,6 +316,12 @@ impl KnownHeader {
     /// How many headers are registered: every [`KnownHeader::index`] is below it.
     pub(crate) const COUNT: usize = REGISTRY.len();
 
+    /// The header at a position in the registry (below [`KnownHeader::COUNT`]), for tables built by
+    /// index.
+    pub(crate) const fn from_index(index: usize) -> KnownHeader {
+        KnownHeader(index as u16)
+    }
+
     /// The header's position in the registry, for tables indexed by header.
     pub(crate) const fn index(self) -> usize {
         self.0 as usize
@@ -387,7 +393,7 @@ impl KnownHeader {
     }
 
     /// Whether values are single, a comma list, or opaque to comma splitting.
-    pub fn shape(self) -> Shape {
+    pub const fn shape(self) -> Shape {
         REGISTRY[self.0 as usize].shape
     }
 

@@ -138,6 +138,29 @@ static IS_ADDRESS_HEADER: [bool; KnownHeader::COUNT] = {
     table
 };
 
+/// Words in a bit set with one bit per registered header.
+const HEADER_WORDS: usize = KnownHeader::COUNT.div_ceil(64);
+
+/// The word and bit of a header in such a set.
+fn header_bit(k: KnownHeader) -> (usize, u64) {
+    (k.index() / 64, 1 << (k.index() % 64))
+}
+
+/// The single-valued headers whose repetition validation warns about: all but Content-Length, whose
+/// repetition framing reports.
+static SINGLE_VALUED: [u64; HEADER_WORDS] = {
+    let mut set = [0u64; HEADER_WORDS];
+    let mut i = 0;
+    while i < KnownHeader::COUNT {
+        let k = KnownHeader::from_index(i);
+        if matches!(k.shape(), Shape::Single) && k.index() != KnownHeader::CONTENT_LENGTH.index() {
+            set[i / 64] |= 1 << (i % 64);
+        }
+        i += 1;
+    }
+    set
+};
+
 /// Headers every request carries (RFC 3261 8.1.1); responses need all but Max-Forwards.
 const MANDATORY: &[KnownHeader] = &[
     KnownHeader::TO,
@@ -352,11 +375,14 @@ impl<'a> Message<'a> {
     }
 
     fn check_counts(&self, v: &mut Validation) {
-        // How often each registered header occurs, counted in one pass.
-        let mut counts = [0u32; KnownHeader::COUNT];
+        // Which registered headers occur, and which more than once, as bit sets filled in one pass.
+        let mut seen = [0u64; HEADER_WORDS];
+        let mut repeated = [0u64; HEADER_WORDS];
         for h in self.headers() {
             if let Some(k) = h.known {
-                counts[k.index()] += 1;
+                let (word, bit) = header_bit(k);
+                repeated[word] |= seen[word] & bit;
+                seen[word] |= bit;
             }
         }
         let is_request = self.request().is_some();
@@ -364,18 +390,27 @@ impl<'a> Message<'a> {
             if m == KnownHeader::MAX_FORWARDS && !is_request {
                 continue;
             }
-            if counts[m.index()] == 0 {
+            let (word, bit) = header_bit(m);
+            if seen[word] & bit == 0 {
                 v.warnings.push(Warning { line: 0, kind: WarningKind::MissingHeader(m.name()) });
             }
         }
-        // Single-valued headers that occur more than once, in the order they first appear.
+        // Single-valued headers (Content-Length aside: framing reports it) that occur more than once,
+        // in the order they first appear; usually there are none.
+        for (word, mask) in repeated.iter_mut().zip(&SINGLE_VALUED) {
+            *word &= mask;
+        }
+        if repeated.iter().all(|&word| word == 0) {
+            return;
+        }
         for h in self.headers() {
             let Some(k) = h.known else { continue };
-            if k.shape() != Shape::Single || k == KnownHeader::CONTENT_LENGTH || counts[k.index()] < 2 {
+            let (word, bit) = header_bit(k);
+            if repeated[word] & bit == 0 {
                 continue;
             }
-            let count = counts[k.index()] as usize;
-            counts[k.index()] = 0;
+            repeated[word] &= !bit;
+            let count = self.known_headers(k).count();
             let line = self.known_headers(k).nth(1).map_or(0, |h| h.line);
             v.warnings.push(Warning { line, kind: WarningKind::SeveralValues { header: k.name(), count } });
         }

@@ -372,3 +372,25 @@ fn validation_settles_the_first_cseq() {
     let m = Message::parse(text.as_bytes()).unwrap();
     assert!(m.validate().found.cseq(&m).is_none_or(|c| c.is_none()));
 }
+
+#[test]
+fn missing_and_repeated_headers_are_warned_once_each_in_order() {
+    use sipaccord_sip::WarningKind::{MissingHeader, SeveralValues};
+    // No To; Call-ID twice and Max-Forwards three times (single-valued); Via twice (a list, fine);
+    // Content-Length twice (framing's concern, not validation's).
+    let text = "OPTIONS sip:b@example.com SIP/2.0\r\nMax-Forwards: 70\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+                Call-ID: x\r\nMax-Forwards: 69\r\nFrom: <sip:a@b>;tag=1\r\nVia: SIP/2.0/UDP g;branch=z9hG4bK2\r\n\
+                Call-ID: y\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 68\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n";
+    let m = Message::parse(text.as_bytes()).unwrap();
+    let validation = m.validate();
+    let warnings: Vec<_> = validation.warnings.iter().map(|w| (w.line, w.kind.clone())).collect();
+    assert_eq!(
+        warnings,
+        [
+            (0, MissingHeader("To")),
+            (5, SeveralValues { header: "Max-Forwards", count: 3 }),
+            (8, SeveralValues { header: "Call-ID", count: 2 }),
+            (12, sipaccord_sip::WarningKind::SeveralContentLengths { values: "0, 0".into() }),
+        ]
+    );
+}
