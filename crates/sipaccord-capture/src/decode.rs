@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub ts: Duration,
     /// The current packet was cut by the snapshot length.
     pub truncated: bool,
+    /// Room for the headers of the message being parsed, handed from each parse to the next.
+    headers: sipaccord_sip::HeaderBuffer,
 }
 
 /// A caller's closure that messages are lent to instead of being queued (see
@@ -137,8 +139,11 @@ impl Out<'_> {
             Some(reason) => {
                 self.deliver(transport, src, dst, bytes, Outcome::Malformed(reason), Parsed::Not { reparse: true })
             }
-            None => match parse_message(bytes, transport, &self.state.limits.sip) {
-                Ok(message) => self.emit_parsed(transport, src, dst, bytes, &message),
+            None => match self.parse(bytes, transport.is_stream()) {
+                Ok(message) => {
+                    self.emit_parsed(transport, src, dst, bytes, &message);
+                    self.recycle(message);
+                }
                 Err(e) => {
                     // Parsing again with the same limits would fail the same way.
                     let reparse = self.state.limits.sip != sipaccord_sip::Limits::default();
@@ -153,6 +158,21 @@ impl Out<'_> {
                 }
             },
         }
+    }
+
+    /// Parses a message with the reader's limits (as a stream message, framed by Content-Length, or
+    /// as a datagram), in the room the previous message's headers took.
+    pub fn parse<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        stream: bool,
+    ) -> Result<sipaccord_sip::Message<'b>, sipaccord_sip::ParseError> {
+        sipaccord_sip::Message::parse_in(bytes, &self.state.limits.sip, stream, &mut self.state.headers)
+    }
+
+    /// Keeps the room a message's headers took for the next [`Out::parse`].
+    pub fn recycle(&mut self, message: sipaccord_sip::Message<'_>) {
+        message.recycle(&mut self.state.headers);
     }
 
     /// One message that `message` parsed from the start of `bytes` (keep-alives skipped) with the rules
@@ -409,6 +429,7 @@ impl Decoder {
                 frame: 0,
                 ts: Duration::ZERO,
                 truncated: false,
+                headers: sipaccord_sip::HeaderBuffer::default(),
             },
             parts: Parts {
                 frags: Fragments::default(),

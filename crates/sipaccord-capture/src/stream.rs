@@ -523,14 +523,16 @@ fn sip_messages(out: &mut Out<'_>, src: SocketAddr, dst: SocketAddr, data: &[u8]
         // that cannot be framed) goes the framing way below, as does a folded header line, where
         // the two could disagree about which line is a Content-Length.
         // Once a parse found the message incomplete, framing alone says when the rest has come.
-        let parse = if *incomplete { None } else { sipaccord_sip::Message::parse_stream(rest, &out.limits.sip).ok() };
+        let parse = if *incomplete { None } else { out.parse(rest, true).ok() };
         if let Some(message) = parse {
             if !message.has_folded_lines() {
                 let len = message.len();
                 out.emit_parsed(Transport::Tcp, src, dst, &rest[..len], &message);
+                out.recycle(message);
                 used += skip + len;
                 continue;
             }
+            out.recycle(message);
         }
         match frame_stream(buf, &out.limits.sip) {
             Ok(Framing::Complete(len)) => {

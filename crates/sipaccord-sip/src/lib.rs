@@ -28,7 +28,7 @@ mod views;
 
 pub use error::{ErrorKind, ParseError, Position, Warning, WarningKind};
 pub use framing::{find_start_line, frame_stream, is_start_line, looks_like_sip, Framing};
-pub use message::{unfold, Header, Layout, Limits, Message, RequestLine, StartLine, StatusLine};
+pub use message::{unfold, Header, HeaderBuffer, Layout, Limits, Message, RequestLine, StartLine, StatusLine};
 pub use names::{same_header_name, KnownHeader, Shape};
 pub use scan::{ListItems, Param, Params};
 pub use uri::{unescape, Host, Scheme, Uri};

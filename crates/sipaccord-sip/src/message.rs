@@ -148,6 +148,17 @@ pub struct Message<'a> {
     folded: bool,
 }
 
+/// Room for a message's headers kept between parses ([`Message::parse_in`], [`Message::recycle`]).
+#[derive(Debug, Default)]
+pub struct HeaderBuffer(Vec<Header<'static>>);
+
+/// The same empty vector for headers that borrow from other bytes: mapping the (empty) vector's
+/// items to a type of the same size and alignment collects into its own allocation.
+fn relabel<'x, 'y>(headers: Vec<Header<'x>>) -> Vec<Header<'y>> {
+    debug_assert!(headers.is_empty());
+    headers.into_iter().map(|_| -> Header<'y> { unreachable!("the vector is empty") }).collect()
+}
+
 /// How a message's end is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -166,13 +177,33 @@ impl<'a> Message<'a> {
 
     /// [`Message::parse`] with explicit limits.
     pub fn parse_with(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
-        parse(input, limits, Mode::Datagram)
+        parse(input, limits, Mode::Datagram, Vec::new())
     }
 
     /// Parses one message from the start of a stream buffer whose end was found by
     /// [`crate::frame_stream`] (Content-Length frames the body; a missing Content-Length means none).
     pub fn parse_stream(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
-        parse(input, limits, Mode::Stream)
+        parse(input, limits, Mode::Stream, Vec::new())
+    }
+
+    /// [`Message::parse_with`] (or, with `stream`, [`Message::parse_stream`]) keeping the headers in
+    /// the room `buffer` holds: a caller that parses message after message and hands each back with
+    /// [`Message::recycle`] allocates once, not once a message.
+    pub fn parse_in(
+        input: &'a [u8],
+        limits: &Limits,
+        stream: bool,
+        buffer: &mut HeaderBuffer,
+    ) -> Result<Message<'a>, ParseError> {
+        let mode = if stream { Mode::Stream } else { Mode::Datagram };
+        parse(input, limits, mode, relabel(std::mem::take(&mut buffer.0)))
+    }
+
+    /// Gives the room this message's headers took back to `buffer`, for [`Message::parse_in`].
+    pub fn recycle(self, buffer: &mut HeaderBuffer) {
+        let mut headers = self.headers;
+        headers.clear();
+        buffer.0 = relabel(headers);
     }
 
     /// The input this message was parsed from.
@@ -428,7 +459,13 @@ fn err(kind: ErrorKind, line: u32, column: u32) -> ParseError {
     ParseError::new(kind, line, column)
 }
 
-fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>, ParseError> {
+/// Parses one message, its headers pushed onto `headers` (empty; with room when the caller kept some).
+fn parse<'a>(
+    input: &'a [u8],
+    limits: &Limits,
+    mode: Mode,
+    mut headers: Vec<Header<'a>>,
+) -> Result<Message<'a>, ParseError> {
     let start_at = skip_keepalive(input);
     // Line numbers count the skipped keep-alive lines too, so they match the file as given.
     let mut line_no: u32 = 1 + input[..start_at].iter().filter(|&&b| b == b'\n').count() as u32;
@@ -461,10 +498,12 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
 
     // Headers.
     let mut pos = first_end + 1;
-    // Room for a typical message's headers; a message without any (as the runner's request extracts
-    // often are) allocates nothing.
+    // Room for a typical message's headers, unless the caller brought some; a message without any
+    // (as the runner's request extracts often are) allocates nothing.
     let no_headers = matches!(input.get(pos..), Some([b'\r', b'\n', ..] | [b'\n', ..]));
-    let mut headers: Vec<Header<'a>> = if no_headers { Vec::new() } else { Vec::with_capacity(16) };
+    if headers.capacity() == 0 && !no_headers {
+        headers = Vec::with_capacity(16);
+    }
     let mut content_length: Option<(usize, usize)> = None; // (header index, value)
     let mut content_length_count = 0usize;
     let body_start = loop {

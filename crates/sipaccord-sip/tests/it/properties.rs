@@ -394,3 +394,26 @@ fn missing_and_repeated_headers_are_warned_once_each_in_order() {
         ]
     );
 }
+
+#[test]
+fn parsing_in_a_kept_buffer_gives_the_same_message_without_a_new_allocation() {
+    let limits = Limits::default();
+    let first = b"INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n\
+                  To: <sip:b@c>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    let second = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n\
+                   To: <sip:b@c>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    let mut buffer = sipaccord_sip::HeaderBuffer::default();
+    let m = Message::parse_in(first, &limits, false, &mut buffer).unwrap();
+    assert_eq!(m.headers(), Message::parse(first).unwrap().headers());
+    let room = m.headers().as_ptr();
+    m.recycle(&mut buffer);
+    let m = Message::parse_in(second, &limits, true, &mut buffer).unwrap();
+    let plain = Message::parse_stream(second, &limits).unwrap();
+    assert_eq!((m.start_line(), m.headers(), m.len()), (plain.start_line(), plain.headers(), plain.len()));
+    assert_eq!(m.headers().as_ptr(), room, "the second parse allocated its own room");
+    // A parse that fails loses the room, and the next parse makes its own.
+    m.recycle(&mut buffer);
+    assert!(Message::parse_in(b"INVITE\r\n\r\n", &limits, false, &mut buffer).is_err());
+    let m = Message::parse_in(first, &limits, false, &mut buffer).unwrap();
+    assert_eq!(m.headers().len(), 7);
+}
