@@ -817,7 +817,13 @@ impl HeaderName {
     /// Whether a header name from a message is this header (or starts with the prefix).
     pub fn matches(&self, name: &[u8]) -> bool {
         if self.prefix {
-            name.len() >= self.name.len() && name[..self.name.len()].eq_ignore_ascii_case(self.name.as_bytes())
+            // Most names differ at the first byte, which the case bit (0x20) settles for letters and
+            // leaves alone for the other token bytes: a filter that can only say no where the full
+            // comparison would.
+            let prefix = self.name.as_bytes();
+            name.len() >= prefix.len()
+                && prefix.first().is_none_or(|&p| p | 0x20 == name[0] | 0x20)
+                && name[..prefix.len()].eq_ignore_ascii_case(prefix)
         } else {
             sipaccord_sip::same_header_name(self.name.as_bytes(), name)
         }

@@ -17,6 +17,7 @@ pub mod render;
 mod sdp;
 mod transactions;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use rustc_hash::FxHashSet;
@@ -68,6 +69,25 @@ fn write_request_extract(request: &Message<'_>, names: &[&HeaderName], out: &mut
         }
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// The values of a header that `must echo` compares, unfolded, in order.
+fn echo_values<'m>(m: &'m Message<'_>, header: &'m HeaderName) -> impl Iterator<Item = Cow<'m, [u8]>> {
+    matching(m, header).flat_map(|h| h.values()).map(sipaccord_sip::unfold)
+}
+
+/// Whether a response carries the request's values of a header, as the text a finding shows them
+/// (invalid UTF-8 made U+FFFD): bytes that are equal always are, so text is made only when the
+/// bytes differ.
+fn echoed(request: &Message<'_>, response: &Message<'_>, header: &HeaderName) -> bool {
+    let (mut asked, mut echoed) = (echo_values(request, header), echo_values(response, header));
+    loop {
+        match (asked.next(), echoed.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b || String::from_utf8_lossy(&a) == String::from_utf8_lossy(&b) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// The headers a rule or correlation may read from the request a response answers.
@@ -803,14 +823,11 @@ impl<'c> Runner<'c> {
             }
             ObligationKind::Echo { header } => {
                 let Some(request) = scope.request else { return };
-                let collect = |m: &Message<'_>| -> Vec<String> {
-                    matching(m, header)
-                        .flat_map(|h| h.values())
-                        .map(|v| String::from_utf8_lossy(&sipaccord_sip::unfold(v)).into_owned())
-                        .collect()
-                };
-                let (asked, echoed) = (collect(request), collect(this));
-                if asked != echoed {
+                if !echoed(request, this, header) {
+                    let collect = |m: &Message<'_>| -> Vec<String> {
+                        echo_values(m, header).map(|v| String::from_utf8_lossy(&v).into_owned()).collect()
+                    };
+                    let (asked, echoed) = (collect(request), collect(this));
                     let h = matching(this, header).next().map(header_line);
                     self.push(
                         level,
