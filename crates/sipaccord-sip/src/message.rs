@@ -682,11 +682,21 @@ fn find_colon_or_control(s: &[u8], from: usize) -> usize {
 fn find_control_before(s: &[u8], from: usize, limit: usize) -> usize {
     const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
     const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let flags = |word: u64| word.wrapping_sub(SPACES) & !word & HIGH_BITS;
     let s = &s[..limit];
     let mut i = from;
+    // Two words a step (one bounds check and one test for sixteen bytes): most lines end within a few.
+    while let Some(pair) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+        let ([low, high], _) = pair.as_chunks::<8>() else { break };
+        let (low, high) = (flags(u64::from_le_bytes(*low)), flags(u64::from_le_bytes(*high)));
+        if low | high != 0 {
+            let (at, flagged) = if low != 0 { (i, low) } else { (i + 8, high) };
+            return at + (flagged.trailing_zeros() / 8) as usize;
+        }
+        i += 16;
+    }
     while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let word = u64::from_le_bytes(*chunk);
-        let flagged = word.wrapping_sub(SPACES) & !word & HIGH_BITS;
+        let flagged = flags(u64::from_le_bytes(*chunk));
         if flagged != 0 {
             return i + (flagged.trailing_zeros() / 8) as usize;
         }
