@@ -721,12 +721,25 @@ fn trim_end_wsp(s: &[u8]) -> &[u8] {
     &s[..end]
 }
 
+/// Whether `s` holds a byte at or below the space (whitespace or a control byte), eight bytes at a
+/// time: in `w - 0x21..21 & !w`, no byte borrows and none has its high bit set unless some byte is
+/// below 0x21 (see [`find_control_before`]).
+fn has_space_or_control(s: &[u8]) -> bool {
+    const BELOW: u64 = u64::from_le_bytes([0x21; 8]);
+    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let (words, rest) = s.as_chunks::<8>();
+    words.iter().map(|w| u64::from_le_bytes(*w)).any(|w| w.wrapping_sub(BELOW) & !w & HIGH_BITS != 0)
+        || rest.iter().any(|&b| b <= b' ')
+}
+
+/// The version as it is nearly always written is compared as one word, before the case-insensitive
+/// comparison.
 fn is_sip_version(v: &[u8]) -> bool {
-    v.eq_ignore_ascii_case(b"SIP/2.0")
+    v == b"SIP/2.0" || v.eq_ignore_ascii_case(b"SIP/2.0")
 }
 
 fn looks_like_version(v: &[u8]) -> bool {
-    v.len() >= 4 && v[..4].eq_ignore_ascii_case(b"SIP/")
+    v.starts_with(b"SIP/") || v.len() >= 4 && v[..4].eq_ignore_ascii_case(b"SIP/")
 }
 
 fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseError> {
@@ -788,7 +801,9 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
     if uri.is_empty() {
         return Err(err(ErrorKind::RequestUri("empty".into()), line_no, uri_col));
     }
-    if let Some(i) = uri.iter().position(|&b| scan::is_lws(b)) {
+    // The line holds no LF, so a byte at or below the space is the only sign of whitespace.
+    let lws = if has_space_or_control(uri) { uri.iter().position(|&b| scan::is_lws(b)) } else { None };
+    if let Some(i) = lws {
         let why = if i + 1 == uri.len() {
             "more than one space before the version"
         } else {
