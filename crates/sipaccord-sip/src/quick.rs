@@ -10,7 +10,10 @@
 //!
 //! [`Message::validate`]: crate::Message::validate
 
+use std::net::Ipv4Addr;
+
 use crate::scan::{is_lws, is_token_byte, trim, trim_start};
+use crate::uri::ipv4_prefix;
 
 /// Host bytes. For a host that is neither an IPv6 reference nor contains `:`, the full grammar
 /// accepts exactly the non-empty runs of these that do not start with `-` or `.` (a dotted IPv4
@@ -75,16 +78,38 @@ fn some_run(s: &[u8], class: u8) -> Option<usize> {
     Some(run(s, class)).filter(|&n| n > 0)
 }
 
-/// A host and an optional port at the start of `s`, as the full grammar reads them: where the host
-/// ends, the port, and where both end; or `None`.
+/// A host and an optional port at the start of `s`, as the full grammar reads them.
+#[derive(Clone, Copy)]
+struct HostPort {
+    /// Where the host ends.
+    host: usize,
+    /// The host as an IPv4 address, when it is one and the caller asked for it.
+    ipv4: Option<Ipv4Addr>,
+    port: Option<u16>,
+    /// Where the host and the port end.
+    end: usize,
+}
+
+/// [`HostPort`] at the start of `s`, or `None`. With `IPV4` (the views, which keep the address) a
+/// host that starts with a digit is read as an address first, which also finds where it ends when
+/// it is one (see [`ipv4_prefix`]); without it (validation) the host is only delimited.
 #[inline]
-fn host_port(s: &[u8]) -> Option<(usize, Option<u16>, usize)> {
-    let host = run(s, HOST);
+fn host_port<const IPV4: bool>(s: &[u8]) -> Option<HostPort> {
+    let address = match s.first() {
+        Some(b'0'..=b'9') if IPV4 => {
+            ipv4_prefix(s).filter(|&(_, end)| s.get(end).is_none_or(|&b| CLASS[usize::from(b)] & HOST == 0))
+        }
+        _ => None,
+    };
+    let (host, ipv4) = match address {
+        Some((v4, end)) => (end, Some(v4)),
+        None => (run(s, HOST), None),
+    };
     if host == 0 || matches!(s[0], b'-' | b'.') {
         return None;
     }
     if s.get(host) != Some(&b':') {
-        return Some((host, None, host));
+        return Some(HostPort { host, ipv4, port: None, end: host });
     }
     let digits = run(&s[host + 1..], DIGIT);
     if digits == 0 || digits > 5 {
@@ -92,7 +117,7 @@ fn host_port(s: &[u8]) -> Option<(usize, Option<u16>, usize)> {
     }
     let port = s[host + 1..host + 1 + digits].iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
     let port = u16::try_from(port).ok()?;
-    Some((host, Some(port), host + 1 + digits))
+    Some(HostPort { host, ipv4, port: Some(port), end: host + 1 + digits })
 }
 
 /// `;name[=value]...` at the start of `s`, names and values runs of `class` (token bytes, without
@@ -149,6 +174,8 @@ pub(crate) struct SipUriParts {
     pub user: Option<(usize, usize)>,
     /// The host.
     pub host: (usize, usize),
+    /// The host as an IPv4 address when it is one, if the caller asked (see [`host_port`]).
+    pub ipv4: Option<Ipv4Addr>,
     pub port: Option<u16>,
     /// Where the URI parameters start (at their first `;`, or at `len` when there are none).
     pub params: usize,
@@ -156,8 +183,8 @@ pub(crate) struct SipUriParts {
 
 /// The `sip:` or `sips:` URI at the start of `u` (optional user without password or escapes, host,
 /// optional port, URI parameters, no headers); it ends at the first byte that cannot continue it.
-/// `None` when the start is no such URI.
-pub(crate) fn sip_uri_parts(u: &[u8]) -> Option<SipUriParts> {
+/// `None` when the start is no such URI. `IPV4`: whether to read the host as an IPv4 address.
+pub(crate) fn sip_uri_parts<const IPV4: bool>(u: &[u8]) -> Option<SipUriParts> {
     let scheme = if u.len() > 4 && u[..4].eq_ignore_ascii_case(b"sip:") {
         4
     } else if u.len() > 5 && u[..5].eq_ignore_ascii_case(b"sips:") {
@@ -176,15 +203,15 @@ pub(crate) fn sip_uri_parts(u: &[u8]) -> Option<SipUriParts> {
     } else {
         (None, scheme)
     };
-    let (host_len, port, host_port_len) = host_port(&u[host_start..])?;
-    let params = host_start + host_port_len;
+    let HostPort { host, ipv4, port, end } = host_port::<IPV4>(&u[host_start..])?;
+    let params = host_start + end;
     let len = params + params_len(&u[params..], URI_PARAM)?;
-    Some(SipUriParts { len, secure: scheme == 5, user, host: (host_start, host_start + host_len), port, params })
+    Some(SipUriParts { len, secure: scheme == 5, user, host: (host_start, host_start + host), ipv4, port, params })
 }
 
 /// A whole `sip:` or `sips:` URI as [`sip_uri_parts`] reads it.
 pub(crate) fn sip_uri(u: &[u8]) -> bool {
-    sip_uri_parts(u).is_some_and(|p| p.len == u.len())
+    sip_uri_parts::<false>(u).is_some_and(|p| p.len == u.len())
 }
 
 /// The parts of a name-addr [`name_addr_parts`] accepted, as `NameAddr::parse` delimits them.
@@ -204,12 +231,13 @@ pub(crate) struct NameAddrParts<'a> {
 /// A name-addr: optional display name (tokens, or a quoted string without backslashes), `<`, a URI
 /// [`sip_uri`] takes, `>`, token header parameters.
 pub(crate) fn name_addr_parts(value: &[u8]) -> Option<NameAddrParts<'_>> {
-    name_addr_scan(value, Some(b"tag"))
+    name_addr_scan::<true>(value, Some(b"tag"))
 }
 
-/// [`name_addr_parts`], looking for the parameter `wanted` (the tag) or for none.
+/// [`name_addr_parts`], looking for the parameter `wanted` (the tag) or for none, and reading the
+/// host as an IPv4 address with `IPV4`.
 #[inline]
-fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddrParts<'a>> {
+fn name_addr_scan<'a, const IPV4: bool>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddrParts<'a>> {
     let v = trim(value);
     let (display, rest) = match v.first()? {
         b'<' => (None, v),
@@ -230,7 +258,7 @@ fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddr
     };
     let inner = rest.strip_prefix(b"<")?;
     // The URI's bytes exclude `>`, so where it ends is the first `>`, as the full parser finds it.
-    let uri_parts = sip_uri_parts(inner)?;
+    let uri_parts = sip_uri_parts::<IPV4>(inner)?;
     let after = inner[uri_parts.len..].strip_prefix(b">")?;
     let tag = params_with(after, wanted)?.map(|value| value.map(|(start, end)| &after[start..end]));
     Some(NameAddrParts { display, uri: &inner[..uri_parts.len], uri_parts, params: after, tag })
@@ -238,13 +266,13 @@ fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddr
 
 /// Whether [`name_addr_parts`] accepts the value.
 pub(crate) fn name_addr(value: &[u8]) -> bool {
-    name_addr_scan(value, None).is_some()
+    name_addr_scan::<false>(value, None).is_some()
 }
 
 /// The header parameters after `>` (from their first `;`, or empty) of a value [`name_addr`]
 /// accepts.
 pub(crate) fn name_addr_params(value: &[u8]) -> Option<&[u8]> {
-    name_addr_scan(value, None).map(|parts| parts.params)
+    name_addr_scan::<false>(value, None).map(|parts| parts.params)
 }
 
 /// The parts of a Via value [`via_parts`] accepted.
@@ -252,6 +280,8 @@ pub(crate) struct ViaParts<'a> {
     /// Protocol name, version and transport.
     pub protocol: [&'a [u8]; 3],
     pub host: &'a [u8],
+    /// The host as an IPv4 address, when it is one.
+    pub ipv4: Option<Ipv4Addr>,
     pub port: Option<u16>,
     /// The parameters, from their first `;`.
     pub params: &'a [u8],
@@ -261,12 +291,13 @@ pub(crate) struct ViaParts<'a> {
 
 /// A Via value: `PROTOCOL/VERSION/TRANSPORT`, spaces, host, optional port, token parameters.
 pub(crate) fn via_parts(v: &[u8]) -> Option<ViaParts<'_>> {
-    via_scan(v, Some(b"branch"))
+    via_scan::<true>(v, Some(b"branch"))
 }
 
-/// [`via_parts`], looking for the parameter `wanted` (the branch) or for none.
+/// [`via_parts`], looking for the parameter `wanted` (the branch) or for none, and reading the host
+/// as an IPv4 address with `IPV4`.
 #[inline]
-fn via_scan<'a>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
+fn via_scan<'a, const IPV4: bool>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
     let mut i = 0;
     let mut protocol = [&v[..0]; 3];
     for (k, part) in protocol.iter_mut().enumerate() {
@@ -285,16 +316,15 @@ fn via_scan<'a>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
         return None;
     }
     i += spaces;
-    let (host_len, port, end) = host_port(&v[i..])?;
-    let host = &v[i..i + host_len];
+    let HostPort { host, ipv4, port, end } = host_port::<IPV4>(&v[i..])?;
     let params = &v[i + end..];
     let branch = params_with(params, wanted)?.map(|value| value.map(|(start, end)| &params[start..end]));
-    Some(ViaParts { protocol, host, port, params, branch })
+    Some(ViaParts { protocol, host: &v[i..i + host], ipv4, port, params, branch })
 }
 
 /// Whether [`via_parts`] accepts the value.
 pub(crate) fn via(v: &[u8]) -> bool {
-    via_scan(v, None).is_some()
+    via_scan::<false>(v, None).is_some()
 }
 
 #[cfg(test)]
@@ -383,9 +413,40 @@ mod tests {
         assert!(accepted * 50 > draws, "only {accepted} of {draws} values took the quick path");
     }
 
+    proptest! {
+        /// A host read as an IPv4 address ends where the host run ends, and the address is the one
+        /// `Host::parse` reads in the host; the port and the end are the same.
+        #[test]
+        fn hosts_read_as_addresses_are_delimited_as_the_run_delimits_them(
+            text in "((25[0-6]|2[0-4][0-9]|1?[0-9]?[0-9]|0[0-9])\\.){0,4}[0-9]{0,4}[0-9a-z.:;-]{0,3}"
+        ) {
+            let (plain, read) = (host_port::<false>(text.as_bytes()), host_port::<true>(text.as_bytes()));
+            let delimited = |h: HostPort| (h.host, h.port, h.end);
+            prop_assert_eq!(plain.map(delimited), read.map(delimited));
+            if let Some(read) = read {
+                let address = match crate::Host::parse(&text[..read.host]) {
+                    Ok(crate::Host::Ipv4(v4)) => Some(v4),
+                    _ => None,
+                };
+                prop_assert_eq!(read.ipv4, address, "{}", text);
+            }
+        }
+    }
+
     #[test]
     fn quick_uri_accepts_only_what_the_full_parser_accepts() {
-        let prefixes = &["sip:", "sips:", "SIP:", "sip:a@", "sip:+49@1.2.3.4", "sip:host:", "tel:", ""];
+        let prefixes = &[
+            "sip:",
+            "sips:",
+            "SIP:",
+            "sip:a@",
+            "sip:+49@1.2.3.4",
+            "sip:10.0.0.",
+            "sip:a@255.25",
+            "sip:host:",
+            "tel:",
+            "",
+        ];
         quick_implies_full(near(prefixes), sip_uri, |u| {
             // What the quick path accepts, `Uri::parse` splits on its own: the parts must be the same.
             let full = Uri::parse_full(u.as_bytes());
@@ -404,6 +465,7 @@ mod tests {
             "<sip:a@b>;TAG=x;tag=",
             "<sip:a@b>;tag;tag=",
             "<sip:a@host",
+            "<sip:a@192.168.",
             "\"",
             "<",
             " <sip:",
@@ -421,6 +483,7 @@ mod tests {
             "SIP/2.0/UDP ",
             "SIP/2.0/TCP host",
             "SIP/2.0/UDP 1.2.3.4:",
+            "SIP/2.0/UDP 10.0.0.",
             "SIP/2.0/UDP h;branch=",
             "SIP/2.0/UDP h;rport;BRANCH=z;branch=",
             "SIP/2.0/UDP h;branch;branch=",

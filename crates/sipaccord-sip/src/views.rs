@@ -57,7 +57,10 @@ impl<'a> Via<'a> {
             protocol,
             version,
             transport,
-            host: Host::parse_plain(parts.host)?,
+            host: match parts.ipv4 {
+                Some(v4) => Host::Ipv4(v4),
+                None => Host::Name(std::str::from_utf8(parts.host).ok()?),
+            },
             port: parts.port,
             params: parts.params,
             branch: parts.branch,
