@@ -230,6 +230,8 @@ pub(crate) struct NameAddrParts<'a> {
 
 /// A name-addr: optional display name (tokens, or a quoted string without backslashes), `<`, a URI
 /// [`sip_uri`] takes, `>`, token header parameters.
+// Inlined into the view, which then reads the parts where they were written instead of copying them.
+#[inline]
 pub(crate) fn name_addr_parts(value: &[u8]) -> Option<NameAddrParts<'_>> {
     name_addr_scan::<true>(value, Some(b"tag"))
 }

@@ -200,6 +200,8 @@ impl<'a> Uri<'a> {
 
     /// The URI `raw` whose parts [`crate::quick::sip_uri_parts`] found (the caller checked), reading
     /// the host as an IPv4 address (`IPV4` true).
+    // Inlined, so the URI is built in place inside the caller's view instead of being copied there.
+    #[inline]
     pub(crate) fn from_quick_parts(raw: &'a str, parts: &crate::quick::SipUriParts) -> Option<Uri<'a>> {
         let host_raw = raw.get(parts.host.0..parts.host.1)?;
         Some(Uri {
