@@ -143,7 +143,8 @@ pub(crate) fn params(s: &[u8]) -> bool {
 /// The first parameter called `wanted` in header parameters that are all of `s`: `None` when `s` is
 /// not such parameters; else `Some(None)` when there is no such parameter, `Some(Some(None))` when it
 /// has no value, `Some(Some(Some(range)))` for its value (as `Params::get` answers on them).
-/// With no `wanted` name it only checks the parameters (and answers `Some(None)`).
+/// With no `wanted` name it only checks the parameters (and answers `Some(None)`). `wanted` is
+/// written in lowercase letters.
 #[inline]
 fn params_with(s: &[u8], wanted: Option<&[u8]>) -> Option<Option<Option<(usize, usize)>>> {
     let mut found = None;
@@ -156,11 +157,19 @@ fn params_with(s: &[u8], wanted: Option<&[u8]>) -> Option<Option<Option<(usize, 
             value = Some((i + 1, i + 1 + some_run(&s[i + 1..], TOKEN)?));
             i = value.map_or(i, |v| v.1);
         }
-        if found.is_none() && wanted.is_some_and(|w| s[name.0..name.1].eq_ignore_ascii_case(w)) {
+        if found.is_none() && wanted.is_some_and(|w| is_named(&s[name.0..name.1], w)) {
             found = Some(value);
         }
     }
     (i == s.len()).then_some(found)
+}
+
+/// Whether the parameter name `name` is `wanted` (lowercase letters), ignoring case: the only bytes
+/// that setting bit 0x20 turns into a lowercase letter are that letter in either case, so one OR a
+/// byte does what `eq_ignore_ascii_case` does lowering both sides.
+#[inline]
+fn is_named(name: &[u8], wanted: &[u8]) -> bool {
+    name.len() == wanted.len() && name.iter().zip(wanted).all(|(&n, &w)| n | 0x20 == w)
 }
 
 /// Where the parts of a `sip:` or `sips:` URI lie, as offsets into it.
@@ -380,6 +389,16 @@ mod tests {
         {
             assert!(!via(v.as_bytes()), "{v}");
         }
+    }
+
+    #[test]
+    fn names_compare_as_eq_ignore_ascii_case_does() {
+        for wanted in b'a'..=b'z' {
+            for b in 0..=255u8 {
+                assert_eq!(is_named(&[b], &[wanted]), [b].eq_ignore_ascii_case(&[wanted]), "{b:#x}");
+            }
+        }
+        assert!(is_named(b"BrAnch", b"branch") && !is_named(b"branc", b"branch") && !is_named(b"tags", b"tag"));
     }
 
     /// Values near the shapes above: a prefix, then pieces of the grammar, the characters that end its
