@@ -556,7 +556,15 @@ fn parse<'a>(input: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>
     if content_length_count > 0 {
         // Every value is read (each must be a number); they are only listed when there are several.
         let mut values = Vec::new();
-        for (i, h) in headers.iter().enumerate().filter(|(_, h)| h.known == Some(KnownHeader::CONTENT_LENGTH)) {
+        // The first is where the scan starts: a lone one is usually the last header, so it is found
+        // from the end.
+        let is_content_length = |h: &Header<'_>| h.known == Some(KnownHeader::CONTENT_LENGTH);
+        let first = match content_length_count {
+            1 => headers.iter().rposition(is_content_length),
+            _ => headers.iter().position(is_content_length),
+        };
+        let from_first = headers.iter().enumerate().skip(first.unwrap_or(0));
+        for (i, h) in from_first.filter(|(_, h)| is_content_length(h)) {
             let n = scan::parse_decimal(h.value).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
                 err(ErrorKind::ContentLength(String::from_utf8_lossy(h.value).into_owned()), h.line, h.value_column())
             })?;
