@@ -309,9 +309,13 @@ pub(crate) fn via_parts(v: &[u8]) -> Option<ViaParts<'_>> {
 /// as an IPv4 address with `IPV4`.
 #[inline]
 fn via_scan<'a, const IPV4: bool>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
-    let mut i = 0;
-    let mut protocol = [&v[..0]; 3];
-    for (k, part) in protocol.iter_mut().enumerate() {
+    // Nearly every Via starts `SIP/2.0/`, compared as one word: the two tokens it holds read as the
+    // loop below reads them.
+    let (mut i, mut protocol, known) = match v.first_chunk::<8>() {
+        Some(b"SIP/2.0/") => (8, [&v[..3], &v[4..7], &v[..0]], 2),
+        _ => (0, [&v[..0]; 3], 0),
+    };
+    for (k, part) in protocol.iter_mut().enumerate().skip(known) {
         let n = some_run(&v[i..], TOKEN)?;
         *part = &v[i..i + n];
         i += n;
@@ -508,6 +512,7 @@ mod tests {
             "SIP/2.0/UDP h;branch=",
             "SIP/2.0/UDP h;rport;BRANCH=z;branch=",
             "SIP/2.0/UDP h;branch;branch=",
+            "SIP/2.0/",
             "SIP/",
         ];
         quick_implies_full(near(prefixes), via, |v| {
