@@ -194,7 +194,8 @@ pub(crate) struct SipUriParts {
 /// optional port, URI parameters, no headers); it ends at the first byte that cannot continue it.
 /// `None` when the start is no such URI. `IPV4`: whether to read the host as an IPv4 address.
 pub(crate) fn sip_uri_parts<const IPV4: bool>(u: &[u8]) -> Option<SipUriParts> {
-    let scheme = if u.len() > 4 && u[..4].eq_ignore_ascii_case(b"sip:") {
+    // `sip:` as nearly always written is compared as one word, before the comparisons ignoring case.
+    let scheme = if u.len() > 4 && (u.starts_with(b"sip:") || u[..4].eq_ignore_ascii_case(b"sip:")) {
         4
     } else if u.len() > 5 && u[..5].eq_ignore_ascii_case(b"sips:") {
         5
