@@ -696,7 +696,7 @@ fn find_control_before(s: &[u8], from: usize, limit: usize) -> usize {
     let mut i = from;
     // Two words a step (one bounds check and one test for sixteen bytes): most lines end within a few.
     while let Some(pair) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
-        let ([low, high], _) = pair.as_chunks::<8>() else { break };
+        let (Some(low), Some(high)) = (pair.first_chunk::<8>(), pair.last_chunk::<8>()) else { break };
         let (low, high) = (flags(u64::from_le_bytes(*low)), flags(u64::from_le_bytes(*high)));
         if low | high != 0 {
             let (at, flagged) = if low != 0 { (i, low) } else { (i + 8, high) };
@@ -736,9 +736,15 @@ fn trim_end_wsp(s: &[u8]) -> &[u8] {
 fn has_space_or_control(s: &[u8]) -> bool {
     const BELOW: u64 = u64::from_le_bytes([0x21; 8]);
     const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
-    let (words, rest) = s.as_chunks::<8>();
-    words.iter().map(|w| u64::from_le_bytes(*w)).any(|w| w.wrapping_sub(BELOW) & !w & HIGH_BITS != 0)
-        || rest.iter().any(|&b| b <= b' ')
+    let mut s = s;
+    while let Some((word, rest)) = s.split_first_chunk::<8>() {
+        let word = u64::from_le_bytes(*word);
+        if word.wrapping_sub(BELOW) & !word & HIGH_BITS != 0 {
+            return true;
+        }
+        s = rest;
+    }
+    s.iter().any(|&b| b <= b' ')
 }
 
 /// The version as it is nearly always written is compared as one word, before the case-insensitive
