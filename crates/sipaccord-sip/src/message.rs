@@ -1,7 +1,7 @@
 //! One SIP message: start line, headers in wire order, body. Parsing here is structural only; typed
 //! views are computed when asked (see [`crate::views`]) and full validation lives in [`crate::validate`].
 
-use memchr::{memchr, memchr2, memchr3, memrchr};
+use memchr::{memchr, memchr2, memrchr};
 
 use crate::error::{ErrorKind, ParseError, Warning, WarningKind};
 use crate::names::{KnownHeader, Shape};
@@ -607,7 +607,15 @@ fn parse<'a>(
     if content_length_count > 0 {
         // Every value is read (each must be a number); they are only listed when there are several.
         let mut values = Vec::new();
-        for (i, h) in headers.iter().enumerate().filter(|(_, h)| h.known == Some(KnownHeader::CONTENT_LENGTH)) {
+        // The first is where the scan starts: a lone one is usually the last header, so it is found
+        // from the end.
+        let is_content_length = |h: &Header<'_>| h.known == Some(KnownHeader::CONTENT_LENGTH);
+        let first = match content_length_count {
+            1 => headers.iter().rposition(is_content_length),
+            _ => headers.iter().position(is_content_length),
+        };
+        let from_first = headers.iter().enumerate().skip(first.unwrap_or(0));
+        for (i, h) in from_first.filter(|(_, h)| is_content_length(h)) {
             let n = scan::parse_decimal(h.value).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
                 err(ErrorKind::ContentLength(String::from_utf8_lossy(h.value).into_owned()), h.line, h.value_column())
             })?;
@@ -683,9 +691,10 @@ fn parse<'a>(
 fn line_end(input: &[u8], from: usize, stray_cr: &mut bool) -> Option<usize> {
     let mut i = from;
     loop {
-        // Most lines end within a few words; in a long one CR and LF (the only control bytes that
-        // matter here) are found with the vectorised search.
-        let limit = input.len().min(i + 64);
+        // Most lines end within a few words (sixteen bytes cost about ten instructions); in a long
+        // one CR and LF (the only control bytes that matter here) are found with the vectorised
+        // search, which costs about a hundred to set up.
+        let limit = input.len().min(i + 256);
         i = find_control_before(input, i, limit);
         if i == limit && limit < input.len() {
             i = memchr2(b'\r', b'\n', &input[limit..]).map_or(input.len(), |at| limit + at);
@@ -733,11 +742,21 @@ fn find_colon_or_control(s: &[u8], from: usize) -> usize {
 fn find_control_before(s: &[u8], from: usize, limit: usize) -> usize {
     const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
     const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let flags = |word: u64| word.wrapping_sub(SPACES) & !word & HIGH_BITS;
     let s = &s[..limit];
     let mut i = from;
+    // Two words a step (one bounds check and one test for sixteen bytes): most lines end within a few.
+    while let Some(pair) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+        let (Some(low), Some(high)) = (pair.first_chunk::<8>(), pair.last_chunk::<8>()) else { break };
+        let (low, high) = (flags(u64::from_le_bytes(*low)), flags(u64::from_le_bytes(*high)));
+        if low | high != 0 {
+            let (at, flagged) = if low != 0 { (i, low) } else { (i + 8, high) };
+            return at + (flagged.trailing_zeros() / 8) as usize;
+        }
+        i += 16;
+    }
     while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let word = u64::from_le_bytes(*chunk);
-        let flagged = word.wrapping_sub(SPACES) & !word & HIGH_BITS;
+        let flagged = flags(u64::from_le_bytes(*chunk));
         if flagged != 0 {
             return i + (flagged.trailing_zeros() / 8) as usize;
         }
@@ -762,16 +781,33 @@ fn trim_end_wsp(s: &[u8]) -> &[u8] {
     &s[..end]
 }
 
+/// Whether `s` holds a byte at or below the space (whitespace or a control byte), eight bytes at a
+/// time: in `w - 0x21..21 & !w`, no byte borrows and none has its high bit set unless some byte is
+/// below 0x21 (see [`find_control_before`]).
+fn has_space_or_control(s: &[u8]) -> bool {
+    const BELOW: u64 = u64::from_le_bytes([0x21; 8]);
+    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut s = s;
+    while let Some((word, rest)) = s.split_first_chunk::<8>() {
+        let word = u64::from_le_bytes(*word);
+        if word.wrapping_sub(BELOW) & !word & HIGH_BITS != 0 {
+            return true;
+        }
+        s = rest;
+    }
+    s.iter().any(|&b| b <= b' ')
+}
+
+/// The version as it is nearly always written is compared as one word, before the case-insensitive
+/// comparison.
 fn is_sip_version(v: &[u8]) -> bool {
-    v.eq_ignore_ascii_case(b"SIP/2.0")
+    v == b"SIP/2.0" || v.eq_ignore_ascii_case(b"SIP/2.0")
 }
 
 fn looks_like_version(v: &[u8]) -> bool {
-    v.len() >= 4 && v[..4].eq_ignore_ascii_case(b"SIP/")
+    v.starts_with(b"SIP/") || v.len() >= 4 && v[..4].eq_ignore_ascii_case(b"SIP/")
 }
 
-// Kept out of `parse`, whose header loop the compiler lays out better without it.
-#[inline(never)]
 fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseError> {
     if looks_like_version(line) {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
@@ -837,8 +873,9 @@ fn parse_start_line(line: &[u8], line_no: u32) -> Result<StartLine<'_>, ParseErr
     if uri.is_empty() {
         return Err(err(ErrorKind::RequestUri("empty".into()), line_no, uri_col));
     }
-    // The line holds no LF, so the whitespace to look for is space, tab and a stray CR.
-    if let Some(i) = memchr3(b' ', b'\t', b'\r', uri) {
+    // The line holds no LF, so a byte at or below the space is the only sign of whitespace.
+    let lws = if has_space_or_control(uri) { uri.iter().position(|&b| scan::is_lws(b)) } else { None };
+    if let Some(i) = lws {
         let why = if i + 1 == uri.len() {
             "more than one space before the version"
         } else {

@@ -10,7 +10,10 @@
 //!
 //! [`Message::validate`]: crate::Message::validate
 
+use std::net::Ipv4Addr;
+
 use crate::scan::{is_lws, is_token_byte, trim, trim_start};
+use crate::uri::ipv4_prefix;
 
 /// Host bytes. For a host that is neither an IPv6 reference nor contains `:`, the full grammar
 /// accepts exactly the non-empty runs of these that do not start with `-` or `.` (a dotted IPv4
@@ -75,16 +78,38 @@ fn some_run(s: &[u8], class: u8) -> Option<usize> {
     Some(run(s, class)).filter(|&n| n > 0)
 }
 
-/// A host and an optional port at the start of `s`, as the full grammar reads them: where the host
-/// ends, the port, and where both end; or `None`.
+/// A host and an optional port at the start of `s`, as the full grammar reads them.
+#[derive(Clone, Copy)]
+struct HostPort {
+    /// Where the host ends.
+    host: usize,
+    /// The host as an IPv4 address, when it is one and the caller asked for it.
+    ipv4: Option<Ipv4Addr>,
+    port: Option<u16>,
+    /// Where the host and the port end.
+    end: usize,
+}
+
+/// [`HostPort`] at the start of `s`, or `None`. With `IPV4` (the views, which keep the address) a
+/// host that starts with a digit is read as an address first, which also finds where it ends when
+/// it is one (see [`ipv4_prefix`]); without it (validation) the host is only delimited.
 #[inline]
-fn host_port(s: &[u8]) -> Option<(usize, Option<u16>, usize)> {
-    let host = run(s, HOST);
+fn host_port<const IPV4: bool>(s: &[u8]) -> Option<HostPort> {
+    let address = match s.first() {
+        Some(b'0'..=b'9') if IPV4 => {
+            ipv4_prefix(s).filter(|&(_, end)| s.get(end).is_none_or(|&b| CLASS[usize::from(b)] & HOST == 0))
+        }
+        _ => None,
+    };
+    let (host, ipv4) = match address {
+        Some((v4, end)) => (end, Some(v4)),
+        None => (run(s, HOST), None),
+    };
     if host == 0 || matches!(s[0], b'-' | b'.') {
         return None;
     }
     if s.get(host) != Some(&b':') {
-        return Some((host, None, host));
+        return Some(HostPort { host, ipv4, port: None, end: host });
     }
     let digits = run(&s[host + 1..], DIGIT);
     if digits == 0 || digits > 5 {
@@ -92,7 +117,7 @@ fn host_port(s: &[u8]) -> Option<(usize, Option<u16>, usize)> {
     }
     let port = s[host + 1..host + 1 + digits].iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
     let port = u16::try_from(port).ok()?;
-    Some((host, Some(port), host + 1 + digits))
+    Some(HostPort { host, ipv4, port: Some(port), end: host + 1 + digits })
 }
 
 /// `;name[=value]...` at the start of `s`, names and values runs of `class` (token bytes, without
@@ -119,7 +144,7 @@ pub(crate) fn params(s: &[u8]) -> bool {
 /// not such parameters; else `Some(None)` when there is no such parameter, `Some(Some(None))` when it
 /// has no value, `Some(Some(Some(range)))` for its value (as `Params::get` answers on them).
 /// With no `wanted` name it only checks the parameters (and answers `Some(None)`). `wanted` is
-/// lowercase letters (see [`is_named`]).
+/// written in lowercase letters.
 #[inline]
 fn params_with(s: &[u8], wanted: Option<&[u8]>) -> Option<Option<Option<(usize, usize)>>> {
     let mut found = None;
@@ -139,8 +164,9 @@ fn params_with(s: &[u8], wanted: Option<&[u8]>) -> Option<Option<Option<(usize, 
     (i == s.len()).then_some(found)
 }
 
-/// Whether a parameter name (token bytes) is `wanted`, which is lowercase letters, ignoring case:
-/// only a letter and its capital give that letter when the case bit (0x20) is set.
+/// Whether the parameter name `name` is `wanted` (lowercase letters), ignoring case: the only bytes
+/// that setting bit 0x20 turns into a lowercase letter are that letter in either case, so one OR a
+/// byte does what `eq_ignore_ascii_case` does lowering both sides.
 #[inline]
 fn is_named(name: &[u8], wanted: &[u8]) -> bool {
     name.len() == wanted.len() && name.iter().zip(wanted).all(|(&n, &w)| n | 0x20 == w)
@@ -157,6 +183,8 @@ pub(crate) struct SipUriParts {
     pub user: Option<(usize, usize)>,
     /// The host.
     pub host: (usize, usize),
+    /// The host as an IPv4 address when it is one, if the caller asked (see [`host_port`]).
+    pub ipv4: Option<Ipv4Addr>,
     pub port: Option<u16>,
     /// Where the URI parameters start (at their first `;`, or at `len` when there are none).
     pub params: usize,
@@ -164,9 +192,10 @@ pub(crate) struct SipUriParts {
 
 /// The `sip:` or `sips:` URI at the start of `u` (optional user without password or escapes, host,
 /// optional port, URI parameters, no headers); it ends at the first byte that cannot continue it.
-/// `None` when the start is no such URI.
-pub(crate) fn sip_uri_parts(u: &[u8]) -> Option<SipUriParts> {
-    let scheme = if u.len() > 4 && u[..4].eq_ignore_ascii_case(b"sip:") {
+/// `None` when the start is no such URI. `IPV4`: whether to read the host as an IPv4 address.
+pub(crate) fn sip_uri_parts<const IPV4: bool>(u: &[u8]) -> Option<SipUriParts> {
+    // `sip:` as nearly always written is compared as one word, before the comparisons ignoring case.
+    let scheme = if u.len() > 4 && (u.starts_with(b"sip:") || u[..4].eq_ignore_ascii_case(b"sip:")) {
         4
     } else if u.len() > 5 && u[..5].eq_ignore_ascii_case(b"sips:") {
         5
@@ -184,15 +213,15 @@ pub(crate) fn sip_uri_parts(u: &[u8]) -> Option<SipUriParts> {
     } else {
         (None, scheme)
     };
-    let (host_len, port, host_port_len) = host_port(&u[host_start..])?;
-    let params = host_start + host_port_len;
+    let HostPort { host, ipv4, port, end } = host_port::<IPV4>(&u[host_start..])?;
+    let params = host_start + end;
     let len = params + params_len(&u[params..], URI_PARAM)?;
-    Some(SipUriParts { len, secure: scheme == 5, user, host: (host_start, host_start + host_len), port, params })
+    Some(SipUriParts { len, secure: scheme == 5, user, host: (host_start, host_start + host), ipv4, port, params })
 }
 
 /// A whole `sip:` or `sips:` URI as [`sip_uri_parts`] reads it.
 pub(crate) fn sip_uri(u: &[u8]) -> bool {
-    sip_uri_parts(u).is_some_and(|p| p.len == u.len())
+    sip_uri_parts::<false>(u).is_some_and(|p| p.len == u.len())
 }
 
 /// The parts of a name-addr [`name_addr_parts`] accepted, as `NameAddr::parse` delimits them.
@@ -211,13 +240,16 @@ pub(crate) struct NameAddrParts<'a> {
 
 /// A name-addr: optional display name (tokens, or a quoted string without backslashes), `<`, a URI
 /// [`sip_uri`] takes, `>`, token header parameters.
+// Inlined into the view, which then reads the parts where they were written instead of copying them.
+#[inline]
 pub(crate) fn name_addr_parts(value: &[u8]) -> Option<NameAddrParts<'_>> {
-    name_addr_scan(value, Some(b"tag"))
+    name_addr_scan::<true>(value, Some(b"tag"))
 }
 
-/// [`name_addr_parts`], looking for the parameter `wanted` (the tag) or for none.
+/// [`name_addr_parts`], looking for the parameter `wanted` (the tag) or for none, and reading the
+/// host as an IPv4 address with `IPV4`.
 #[inline]
-fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddrParts<'a>> {
+fn name_addr_scan<'a, const IPV4: bool>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddrParts<'a>> {
     let v = trim(value);
     let (display, rest) = match v.first()? {
         b'<' => (None, v),
@@ -238,7 +270,7 @@ fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddr
     };
     let inner = rest.strip_prefix(b"<")?;
     // The URI's bytes exclude `>`, so where it ends is the first `>`, as the full parser finds it.
-    let uri_parts = sip_uri_parts(inner)?;
+    let uri_parts = sip_uri_parts::<IPV4>(inner)?;
     let after = inner[uri_parts.len..].strip_prefix(b">")?;
     let tag = params_with(after, wanted)?.map(|value| value.map(|(start, end)| &after[start..end]));
     Some(NameAddrParts { display, uri: &inner[..uri_parts.len], uri_parts, params: after, tag })
@@ -246,13 +278,13 @@ fn name_addr_scan<'a>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddr
 
 /// Whether [`name_addr_parts`] accepts the value.
 pub(crate) fn name_addr(value: &[u8]) -> bool {
-    name_addr_scan(value, None).is_some()
+    name_addr_scan::<false>(value, None).is_some()
 }
 
 /// The header parameters after `>` (from their first `;`, or empty) of a value [`name_addr`]
 /// accepts.
 pub(crate) fn name_addr_params(value: &[u8]) -> Option<&[u8]> {
-    name_addr_scan(value, None).map(|parts| parts.params)
+    name_addr_scan::<false>(value, None).map(|parts| parts.params)
 }
 
 /// The parts of a Via value [`via_parts`] accepted.
@@ -260,6 +292,8 @@ pub(crate) struct ViaParts<'a> {
     /// Protocol name, version and transport.
     pub protocol: [&'a [u8]; 3],
     pub host: &'a [u8],
+    /// The host as an IPv4 address, when it is one.
+    pub ipv4: Option<Ipv4Addr>,
     pub port: Option<u16>,
     /// The parameters, from their first `;`.
     pub params: &'a [u8],
@@ -269,15 +303,20 @@ pub(crate) struct ViaParts<'a> {
 
 /// A Via value: `PROTOCOL/VERSION/TRANSPORT`, spaces, host, optional port, token parameters.
 pub(crate) fn via_parts(v: &[u8]) -> Option<ViaParts<'_>> {
-    via_scan(v, Some(b"branch"))
+    via_scan::<true>(v, Some(b"branch"))
 }
 
-/// [`via_parts`], looking for the parameter `wanted` (the branch) or for none.
+/// [`via_parts`], looking for the parameter `wanted` (the branch) or for none, and reading the host
+/// as an IPv4 address with `IPV4`.
 #[inline]
-fn via_scan<'a>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
-    let mut i = 0;
-    let mut protocol = [&v[..0]; 3];
-    for (k, part) in protocol.iter_mut().enumerate() {
+fn via_scan<'a, const IPV4: bool>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
+    // Nearly every Via starts `SIP/2.0/`, compared as one word: the two tokens it holds read as the
+    // loop below reads them.
+    let (mut i, mut protocol, known) = match v.first_chunk::<8>() {
+        Some(b"SIP/2.0/") => (8, [&v[..3], &v[4..7], &v[..0]], 2),
+        _ => (0, [&v[..0]; 3], 0),
+    };
+    for (k, part) in protocol.iter_mut().enumerate().skip(known) {
         let n = some_run(&v[i..], TOKEN)?;
         *part = &v[i..i + n];
         i += n;
@@ -293,16 +332,15 @@ fn via_scan<'a>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
         return None;
     }
     i += spaces;
-    let (host_len, port, end) = host_port(&v[i..])?;
-    let host = &v[i..i + host_len];
+    let HostPort { host, ipv4, port, end } = host_port::<IPV4>(&v[i..])?;
     let params = &v[i + end..];
     let branch = params_with(params, wanted)?.map(|value| value.map(|(start, end)| &params[start..end]));
-    Some(ViaParts { protocol, host, port, params, branch })
+    Some(ViaParts { protocol, host: &v[i..i + host], ipv4, port, params, branch })
 }
 
 /// Whether [`via_parts`] accepts the value.
 pub(crate) fn via(v: &[u8]) -> bool {
-    via_scan(v, None).is_some()
+    via_scan::<false>(v, None).is_some()
 }
 
 #[cfg(test)]
@@ -358,6 +396,16 @@ mod tests {
         }
     }
 
+    #[test]
+    fn names_compare_as_eq_ignore_ascii_case_does() {
+        for wanted in b'a'..=b'z' {
+            for b in 0..=255u8 {
+                assert_eq!(is_named(&[b], &[wanted]), [b].eq_ignore_ascii_case(&[wanted]), "{b:#x}");
+            }
+        }
+        assert!(is_named(b"BrAnch", b"branch") && !is_named(b"branc", b"branch") && !is_named(b"tags", b"tag"));
+    }
+
     /// Values near the shapes above: a prefix, then pieces of the grammar, the characters that end its
     /// parts, and now and then one it does not allow.
     fn near(prefixes: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -391,9 +439,40 @@ mod tests {
         assert!(accepted * 50 > draws, "only {accepted} of {draws} values took the quick path");
     }
 
+    proptest! {
+        /// A host read as an IPv4 address ends where the host run ends, and the address is the one
+        /// `Host::parse` reads in the host; the port and the end are the same.
+        #[test]
+        fn hosts_read_as_addresses_are_delimited_as_the_run_delimits_them(
+            text in "((25[0-6]|2[0-4][0-9]|1?[0-9]?[0-9]|0[0-9])\\.){0,4}[0-9]{0,4}[0-9a-z.:;-]{0,3}"
+        ) {
+            let (plain, read) = (host_port::<false>(text.as_bytes()), host_port::<true>(text.as_bytes()));
+            let delimited = |h: HostPort| (h.host, h.port, h.end);
+            prop_assert_eq!(plain.map(delimited), read.map(delimited));
+            if let Some(read) = read {
+                let address = match crate::Host::parse(&text[..read.host]) {
+                    Ok(crate::Host::Ipv4(v4)) => Some(v4),
+                    _ => None,
+                };
+                prop_assert_eq!(read.ipv4, address, "{}", text);
+            }
+        }
+    }
+
     #[test]
     fn quick_uri_accepts_only_what_the_full_parser_accepts() {
-        let prefixes = &["sip:", "sips:", "SIP:", "sip:a@", "sip:+49@1.2.3.4", "sip:host:", "tel:", ""];
+        let prefixes = &[
+            "sip:",
+            "sips:",
+            "SIP:",
+            "sip:a@",
+            "sip:+49@1.2.3.4",
+            "sip:10.0.0.",
+            "sip:a@255.25",
+            "sip:host:",
+            "tel:",
+            "",
+        ];
         quick_implies_full(near(prefixes), sip_uri, |u| {
             // What the quick path accepts, `Uri::parse` splits on its own: the parts must be the same.
             let full = Uri::parse_full(u.as_bytes());
@@ -412,6 +491,7 @@ mod tests {
             "<sip:a@b>;TAG=x;tag=",
             "<sip:a@b>;tag;tag=",
             "<sip:a@host",
+            "<sip:a@192.168.",
             "\"",
             "<",
             " <sip:",
@@ -429,9 +509,11 @@ mod tests {
             "SIP/2.0/UDP ",
             "SIP/2.0/TCP host",
             "SIP/2.0/UDP 1.2.3.4:",
+            "SIP/2.0/UDP 10.0.0.",
             "SIP/2.0/UDP h;branch=",
             "SIP/2.0/UDP h;rport;BRANCH=z;branch=",
             "SIP/2.0/UDP h;branch;branch=",
+            "SIP/2.0/",
             "SIP/",
         ];
         quick_implies_full(near(prefixes), via, |v| {

@@ -55,21 +55,20 @@ impl<'a> Host<'a> {
     }
 }
 
-impl<'a> Host<'a> {
-    /// A host of host-name bytes (letters, digits, `-`, `.`, `_`) that does not start with `-` or `.`,
-    /// as [`Host::parse`] reads it: an IPv4 address when it is one, else a name. `None` only for bytes
-    /// that are not ASCII.
-    pub(crate) fn parse_plain(bytes: &'a [u8]) -> Option<Host<'a>> {
-        match dotted_ipv4(bytes) {
-            Some(v4) => Some(Host::Ipv4(v4)),
-            None => std::str::from_utf8(bytes).ok().map(Host::Name),
-        }
-    }
-}
-
 /// A dotted-quad IPv4 address as `Ipv4Addr::from_str` reads it (four decimal octets up to 255, no
 /// leading zeros), in one pass without the standard library's general parser.
 fn dotted_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
+    ipv4_prefix(text).and_then(|(v4, len)| (len == text.len()).then_some(v4))
+}
+
+/// The dotted-quad IPv4 address [`dotted_ipv4`] reads at the start of `text`, and where it ends.
+///
+/// It reads no byte past the end of the address except the digit test right after an octet, so
+/// when the byte there is neither a digit nor `.` (or there is none), [`dotted_ipv4`] of the bytes
+/// before it reads the same address, and of any longer run it reads none: what lets the quick scan
+/// read a host as an address in the same pass that finds where it ends.
+#[inline]
+pub(crate) fn ipv4_prefix(text: &[u8]) -> Option<(std::net::Ipv4Addr, usize)> {
     let digit = |at: usize| text.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
     let mut octets = [0u8; 4];
     let mut i = 0;
@@ -94,7 +93,7 @@ fn dotted_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
             }
         };
     }
-    (i == text.len()).then(|| std::net::Ipv4Addr::from(octets))
+    Some((std::net::Ipv4Addr::from(octets), i))
 }
 
 impl std::fmt::Display for Host<'_> {
@@ -195,11 +194,14 @@ impl<'a> Uri<'a> {
     /// parameters) is built from the parts it found, without checking its bytes again; the same parts
     /// as [`Uri::parse_full`] gives.
     fn parse_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
-        let parts = crate::quick::sip_uri_parts(raw).filter(|p| p.len == raw.len())?;
+        let parts = crate::quick::sip_uri_parts::<true>(raw).filter(|p| p.len == raw.len())?;
         Self::from_quick_parts(std::str::from_utf8(raw).ok()?, &parts)
     }
 
-    /// The URI `raw` whose parts [`crate::quick::sip_uri_parts`] found (the caller checked).
+    /// The URI `raw` whose parts [`crate::quick::sip_uri_parts`] found (the caller checked), reading
+    /// the host as an IPv4 address (`IPV4` true).
+    // Inlined, so the URI is built in place inside the caller's view instead of being copied there.
+    #[inline]
     pub(crate) fn from_quick_parts(raw: &'a str, parts: &crate::quick::SipUriParts) -> Option<Uri<'a>> {
         let host_raw = raw.get(parts.host.0..parts.host.1)?;
         Some(Uri {
@@ -210,9 +212,9 @@ impl<'a> Uri<'a> {
                 None => None,
             },
             password: None,
-            // The quick path took only host-name bytes, not starting with `-` or `.`: an IPv4
-            // address when it reads as one, else a host name (as `Host::parse` decides).
-            host: Some(dotted_ipv4(host_raw.as_bytes()).map_or(Host::Name(host_raw), Host::Ipv4)),
+            // The quick path took only host-name bytes, not starting with `-` or `.`, and read them
+            // as an IPv4 address when they are one: else a host name (as `Host::parse` decides).
+            host: Some(parts.ipv4.map_or(Host::Name(host_raw), Host::Ipv4)),
             host_raw,
             port: parts.port,
             params_raw: raw.get(parts.params..)?,

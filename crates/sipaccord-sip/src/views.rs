@@ -57,7 +57,10 @@ impl<'a> Via<'a> {
             protocol,
             version,
             transport,
-            host: Host::parse_plain(parts.host)?,
+            host: match parts.ipv4 {
+                Some(v4) => Host::Ipv4(v4),
+                None => Host::Name(std::str::from_utf8(parts.host).ok()?),
+            },
             port: parts.port,
             params: parts.params,
             branch: parts.branch,
@@ -163,27 +166,26 @@ pub struct NameAddr<'a> {
 impl<'a> NameAddr<'a> {
     /// Parses one `["Display"] <uri>;params` or `uri;params` value.
     pub fn parse(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
-        // The commonest form, `["Name"] <sip:user@host:port;p=v>;tag=t`, is delimited in one pass.
-        if let Some(parts) = quick::name_addr_parts(value) {
-            // One UTF-8 check for the whole value; the URI and the tag are slices of it.
-            if let Ok(text) = std::str::from_utf8(value) {
-                let text_of = |part: &[u8]| {
-                    let start = part.as_ptr() as usize - value.as_ptr() as usize;
-                    text.get(start..start + part.len())
-                };
-                let tag = parts.tag.flatten().and_then(text_of);
-                if let Some(uri) = text_of(parts.uri).and_then(|raw| Uri::from_quick_parts(raw, &parts.uri_parts)) {
-                    return Ok(NameAddr {
-                        display_name: parts.display,
-                        uri,
-                        bracketed: true,
-                        params: parts.params,
-                        tag,
-                    });
-                }
-            }
+        match Self::parse_quick(value) {
+            Some(name_addr) => Ok(name_addr),
+            None => Self::parse_full(value),
         }
-        Self::parse_full(value)
+    }
+
+    /// The commonest form, `["Name"] <sip:user@host:port;p=v>;tag=t`, delimited in one pass; `None`
+    /// for any other form.
+    #[inline]
+    fn parse_quick(value: &'a [u8]) -> Option<NameAddr<'a>> {
+        let parts = quick::name_addr_parts(value)?;
+        // One UTF-8 check for the whole value; the URI and the tag are slices of it.
+        let text = std::str::from_utf8(value).ok()?;
+        let text_of = |part: &[u8]| {
+            let start = part.as_ptr() as usize - value.as_ptr() as usize;
+            text.get(start..start + part.len())
+        };
+        let tag = parts.tag.flatten().and_then(text_of);
+        let uri = text_of(parts.uri).and_then(|raw| Uri::from_quick_parts(raw, &parts.uri_parts))?;
+        Some(NameAddr { display_name: parts.display, uri, bracketed: true, params: parts.params, tag })
     }
 
     /// The full grammar, for every form.
