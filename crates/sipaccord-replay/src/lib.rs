@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod dialogs;
 mod eval;
 mod finding;
 pub mod render;
@@ -20,7 +21,6 @@ mod transactions;
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use rustc_hash::FxHashSet;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +46,7 @@ pub fn condition_holds<'a>(
 pub use finding::{AgreementRef, CheckRef, Finding, HeaderLine, Kind, Level, Report, RuleRef, Summary};
 
 use eval::{describe_fields, matching, shown, values_of, Scope};
+use dialogs::Dialogs;
 use transactions::Transactions;
 
 /// A header's value as text for a finding (folded lines joined); computed only when a finding is made.
@@ -217,7 +218,7 @@ pub struct Runner<'c> {
     /// CSeq methods of requests whose responses some selector may pick (`None`: any method).
     answered_methods: Option<Vec<&'c str>>,
     /// Hashes of (Call-ID, tags): enough to count dialogs without keeping their text.
-    dialogs: FxHashSet<u64>,
+    dialogs: Dialogs,
     reported_sources: HashSet<SocketAddr>,
     reported_transports: HashSet<(SocketAddr, Transport)>,
     pending: Vec<PendingLeg>,
@@ -363,7 +364,7 @@ impl<'c> Runner<'c> {
             scratch_request: Vec::new(),
             request_headers: request_headers(contract),
             answered_methods: answered_methods(contract),
-            dialogs: FxHashSet::default(),
+            dialogs: Dialogs::default(),
             reported_sources: HashSet::new(),
             reported_transports: HashSet::new(),
             pending: Vec::new(),
@@ -529,15 +530,19 @@ impl<'c> Runner<'c> {
                 let (a, b) = if from < to { (from, to) } else { (to, from) };
                 let mut hasher = rustc_hash::FxHasher::default();
                 (c, a, b).hash(&mut hasher);
-                self.dialogs.insert(hasher.finish());
+                self.dialogs.observe(hasher.finish());
             }
         }
         let method = match message.method() {
             Some(m) => m,
             None => cseq.map_or("", |c| c.method),
         };
+        // Only the responses of methods some selector may pick need their request (whether it was
+        // initial, its extract), so only those methods' requests are remembered and looked up.
+        let cseq_method = cseq.map_or("", |c| c.method);
+        let answerable = self.answered_methods.as_ref().is_none_or(|methods| methods.contains(&cseq_method));
         let answered = match (key, message.request()) {
-            (Some(k), None) => self.transactions.answered(k),
+            (Some(k), None) if answerable => self.transactions.answered(k),
             _ => None,
         };
         // A response is in a dialog when the request it answers was; only a response that some
@@ -566,14 +571,10 @@ impl<'c> Runner<'c> {
         self.check_correlations(sip, &ctx);
         drop(request);
         self.scratch_request = request_text;
-        if let (Some(k), Some(_), Some(q)) = (key, message.request(), cseq) {
+        if let (Some(k), Some(_), true) = (key, message.request(), answerable) {
             let names = &self.request_headers;
-            let write_extract = self
-                .answered_methods
-                .as_ref()
-                .is_none_or(|methods| methods.contains(&q.method))
-                .then_some(|out: &mut Vec<u8>| write_request_extract(message, names, out));
-            self.transactions.remember(k, sip.timestamp, initial, write_extract);
+            let write_extract = |out: &mut Vec<u8>| write_request_extract(message, names, out);
+            self.transactions.remember(k, sip.timestamp, initial, Some(write_extract));
         }
     }
 
@@ -956,7 +957,7 @@ impl<'c> Runner<'c> {
         for leg in std::mem::take(&mut self.pending) {
             self.no_partner(&leg, "before the capture ended");
         }
-        self.summary.dialogs = self.dialogs.len() as u64;
+        self.summary.dialogs = self.dialogs.count() as u64;
         let c = self.contract;
         let name = |i: usize| c.peers.get(i).map_or("?", |p| p.name.as_str());
         for (i, &n) in self.directions.iter().enumerate().filter(|(_, &n)| n > 0) {

@@ -177,3 +177,25 @@ fn retransmitted_responses_are_matched_for_64_seconds() {
     let renewed = [invite(1, "X-H: one\n"), invite(5_000, "X-H: one\n"), response(10_000, "200 OK", "X-H: two\n")];
     assert_eq!(kinds(&replay(rules, &renewed)), [(Level::Error, Kind::MissingEcho)]);
 }
+
+#[test]
+fn responses_are_matched_to_remembered_requests_of_the_methods_rules_select() {
+    // Only OPTIONS responses can be selected, so only OPTIONS requests are remembered; the BYE
+    // transaction in between neither disturbs the match nor is selected.
+    let rules = "header X-A { value token }\non initial response 200 to OPTIONS from op { must have X-A }\n";
+    let from_partner = |frame, text: &str| message(frame, "198.51.100.1:5060", "192.0.2.1:5060", Transport::Udp, text);
+    let from_op = |frame, text: &str| message(frame, "192.0.2.1:5060", "198.51.100.1:5060", Transport::Udp, text);
+    let options = format!("OPTIONS sip:192.0.2.1 SIP/2.0\n{HEAD}To: <sip:b@y>\nCSeq: 7 OPTIONS\n");
+    let bye = format!("BYE sip:b@192.0.2.1 SIP/2.0\n{HEAD}To: <sip:b@y>;tag=t1\nCSeq: 8 BYE\n");
+    let answer = |cseq: &str| format!("SIP/2.0 200 OK\n{HEAD}To: <sip:b@y>;tag=t1\nCSeq: {cseq}\n");
+    let r = replay(
+        rules,
+        &[from_partner(1, &options), from_partner(2, &bye), from_op(3, &answer("8 BYE")), from_op(4, &answer("7 OPTIONS"))],
+    );
+    assert_eq!(kinds(&r), [(Level::Error, Kind::MissingHeader)]);
+    assert_eq!(r.findings[0].frames, [4]);
+    // The same OPTIONS inside the dialog: its answer is in-dialog, so the rule does not select it.
+    let options_in_dialog = options.replace("To: <sip:b@y>\n", "To: <sip:b@y>;tag=t1\n");
+    let r = replay(rules, &[from_partner(1, &options_in_dialog), from_op(2, &answer("7 OPTIONS"))]);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
