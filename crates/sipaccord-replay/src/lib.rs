@@ -45,8 +45,8 @@ pub fn condition_holds<'a>(
 
 pub use finding::{AgreementRef, CheckRef, Finding, HeaderLine, Kind, Level, Report, RuleRef, Summary};
 
-use eval::{describe_fields, matching, shown, values_of, Scope};
 use dialogs::Dialogs;
+use eval::{describe_fields, matching, shown, values_of, Scope};
 use transactions::Transactions;
 
 /// A header's value as text for a finding (folded lines joined); computed only when a finding is made.

@@ -190,7 +190,12 @@ fn responses_are_matched_to_remembered_requests_of_the_methods_rules_select() {
     let answer = |cseq: &str| format!("SIP/2.0 200 OK\n{HEAD}To: <sip:b@y>;tag=t1\nCSeq: {cseq}\n");
     let r = replay(
         rules,
-        &[from_partner(1, &options), from_partner(2, &bye), from_op(3, &answer("8 BYE")), from_op(4, &answer("7 OPTIONS"))],
+        &[
+            from_partner(1, &options),
+            from_partner(2, &bye),
+            from_op(3, &answer("8 BYE")),
+            from_op(4, &answer("7 OPTIONS")),
+        ],
     );
     assert_eq!(kinds(&r), [(Level::Error, Kind::MissingHeader)]);
     assert_eq!(r.findings[0].frames, [4]);
