@@ -276,6 +276,10 @@ pub struct Pattern {
     pub source: String,
     /// `^(?:source)$`
     pub regex: regex::Regex,
+    /// The same pattern as a [`ByteSequence`], when it is one: the common value patterns
+    /// (`/\+[1-9][0-9]{6,14}/`) are a few ASCII classes in a row, which a byte loop answers in a
+    /// fraction of what a call into the regex engine costs.
+    sequence: Option<ByteSequence>,
 }
 
 impl Pattern {
@@ -283,13 +287,189 @@ impl Pattern {
     pub fn new(source: &str) -> Result<Pattern, regex::Error> {
         // Validate the pattern alone first, so the error message points into what the user wrote.
         regex::Regex::new(source)?;
-        let regex = regex::Regex::new(&format!("^(?:{source})$"))?;
-        Ok(Pattern { source: source.to_string(), regex })
+        let anchored = format!("^(?:{source})$");
+        let regex = regex::Regex::new(&anchored)?;
+        // Read from the anchored text the regex was compiled from, so both see one pattern.
+        let sequence = ByteSequence::of(&anchored);
+        Ok(Pattern { source: source.to_string(), regex, sequence })
     }
 
     /// Whether the whole value matches.
     pub fn is_match(&self, v: &str) -> bool {
-        self.regex.is_match(v)
+        match &self.sequence {
+            Some(seq) => seq.is_match(v.as_bytes()),
+            None => self.regex.is_match(v),
+        }
+    }
+
+    /// Whether [`Pattern::is_match`] answers with a byte loop instead of the regex engine (the
+    /// pattern is a sequence of ASCII classes that matching greedily decides exactly). For tests that
+    /// keep the common patterns on the quick path.
+    pub fn is_byte_sequence(&self) -> bool {
+        self.sequence.is_some()
+    }
+
+    /// [`Pattern::is_match`] on bytes, for a pattern that is a byte sequence (`None` for others).
+    /// Such a pattern matches only ASCII, so bytes that are not UTF-8 get the answer the text would:
+    /// no match.
+    fn is_match_ascii(&self, v: &[u8]) -> Option<bool> {
+        self.sequence.as_ref().map(|seq| seq.is_match(v))
+    }
+}
+
+/// An anchored pattern that is a plain sequence of items, each an ASCII byte class taken `min` to
+/// `max` times: literals, classes and counted repetitions of one class, in capture groups or not.
+///
+/// Matching takes each item greedily, left to right, and never goes back. That is exact (it finds a
+/// match whenever the regex would) because every item whose count can vary has a class that no later
+/// item shares: a byte such an item left for later could only be taken by a later item, and none can
+/// take it. So any match gives each item the most bytes it can take, which is what the loop gives.
+#[derive(Clone)]
+struct ByteSequence {
+    /// At most [`ByteSequence::MAX_ITEMS`].
+    items: Box<[SeqItem]>,
+    /// For each byte, bit `i` set when item `i`'s class holds it: one load and a mask test a byte.
+    members: Box<[u64; 256]>,
+}
+
+/// One item of a [`ByteSequence`].
+#[derive(Debug, Clone, Copy)]
+struct SeqItem {
+    /// Bit `b` set for each ASCII byte `b` in the class.
+    class: u128,
+    /// Fewest bytes.
+    min: usize,
+    /// Most bytes (`usize::MAX` for no bound).
+    max: usize,
+}
+
+impl SeqItem {
+    fn once(class: u128) -> SeqItem {
+        SeqItem { class, min: 1, max: 1 }
+    }
+}
+
+impl std::fmt::Debug for ByteSequence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteSequence").field("items", &self.items).finish_non_exhaustive()
+    }
+}
+
+impl ByteSequence {
+    /// Items a sequence may have: one bit each in [`ByteSequence::members`]. A longer pattern (a long
+    /// literal) stays with the regex engine.
+    const MAX_ITEMS: usize = 64;
+
+    /// The sequence `^(?:...)$` (as [`Pattern::new`] writes it) is, if it is one; `None` for any
+    /// pattern with an alternation, an assertion inside, a class or literal beyond ASCII (`\d`, `.`,
+    /// a case-insensitive `k`), a repetition of more than one byte, or items that greedy matching
+    /// might not decide exactly.
+    fn of(anchored: &str) -> Option<ByteSequence> {
+        use regex_syntax::hir::{HirKind, Look};
+        let hir = regex_syntax::Parser::new().parse(anchored).ok()?;
+        let HirKind::Concat(parts) = hir.kind() else { return None };
+        let (first, rest) = parts.split_first()?;
+        let (last, inner) = rest.split_last()?;
+        if *first.kind() != HirKind::Look(Look::Start) || *last.kind() != HirKind::Look(Look::End) {
+            return None;
+        }
+        let mut items = Vec::new();
+        for h in inner {
+            push_items(h, &mut items)?;
+        }
+        if items.len() > Self::MAX_ITEMS {
+            return None;
+        }
+        // Exactness: a variable item shares no byte with any item after it.
+        let mut later = 0u128;
+        for item in items.iter().rev() {
+            if item.min != item.max && item.class & later != 0 {
+                return None;
+            }
+            later |= item.class;
+        }
+        let mut members = Box::new([0u64; 256]);
+        for (i, item) in items.iter().enumerate() {
+            for b in 0..128 {
+                if item.class >> b & 1 == 1 {
+                    members[b] |= 1 << i;
+                }
+            }
+        }
+        Some(ByteSequence { items: items.into_boxed_slice(), members })
+    }
+
+    /// Whether the whole of `v` matches.
+    fn is_match(&self, v: &[u8]) -> bool {
+        let mut at = 0usize;
+        for (i, item) in self.items.iter().enumerate() {
+            let bit = 1u64 << i;
+            let end = v.len().min(at.saturating_add(item.max));
+            let run = v[at..end].iter().take_while(|&&b| self.members[usize::from(b)] & bit != 0).count();
+            if run < item.min {
+                return false;
+            }
+            at += run;
+        }
+        at == v.len()
+    }
+}
+
+/// Appends the items `hir` is to `items`; `None` when it is not a plain sequence.
+fn push_items(hir: &regex_syntax::hir::Hir, items: &mut Vec<SeqItem>) -> Option<()> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty => {}
+        HirKind::Literal(lit) => {
+            for &b in lit.0.iter() {
+                items.push(SeqItem::once(byte_class(b)?));
+            }
+        }
+        HirKind::Class(class) => items.push(SeqItem::once(class_mask(class)?)),
+        HirKind::Capture(cap) => push_items(&cap.sub, items)?,
+        HirKind::Concat(subs) => {
+            for h in subs {
+                push_items(h, items)?;
+            }
+        }
+        // Greedy or lazy makes no difference to whether a match exists, which is all `is_match` asks.
+        HirKind::Repetition(rep) => items.push(SeqItem {
+            class: one_byte_class(&rep.sub)?,
+            min: usize::try_from(rep.min).ok()?,
+            max: rep.max.map_or(Some(usize::MAX), |m| usize::try_from(m).ok())?,
+        }),
+        HirKind::Look(_) | HirKind::Alternation(_) => return None,
+    }
+    Some(())
+}
+
+/// The class of an expression that matches exactly one ASCII byte.
+fn one_byte_class(hir: &regex_syntax::hir::Hir) -> Option<u128> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(lit) if lit.0.len() == 1 => byte_class(lit.0[0]),
+        HirKind::Class(class) => class_mask(class),
+        HirKind::Capture(cap) => one_byte_class(&cap.sub),
+        _ => None,
+    }
+}
+
+fn byte_class(b: u8) -> Option<u128> {
+    (b < 128).then(|| 1u128 << b)
+}
+
+/// The mask of a class whose members are all ASCII.
+fn class_mask(class: &regex_syntax::hir::Class) -> Option<u128> {
+    use regex_syntax::hir::Class;
+    let bits =
+        |start: u32, end: u32| -> Option<u128> { (end < 128).then(|| (start..=end).fold(0u128, |m, b| m | 1 << b)) };
+    match class {
+        Class::Unicode(c) => {
+            c.ranges().iter().try_fold(0u128, |m, r| Some(m | bits(u32::from(r.start()), u32::from(r.end()))?))
+        }
+        Class::Bytes(c) => {
+            c.ranges().iter().try_fold(0u128, |m, r| Some(m | bits(u32::from(r.start()), u32::from(r.end()))?))
+        }
     }
 }
 
@@ -553,12 +733,14 @@ impl ValueType {
     }
 
     /// [`ValueType::matches`] for the types that accept only ASCII and can be checked on bytes
-    /// (tokens, literals, integers, E.164 numbers and alternatives of these), without the UTF-8
-    /// check that making text would cost; `None` for the others. `v` is trimmed.
+    /// (tokens, literals, integers, E.164 numbers, regexes that are byte sequences and alternatives
+    /// of these), without the UTF-8 check that making text would cost; `None` for the others. `v` is
+    /// trimmed.
     fn matches_ascii(&self, v: &[u8]) -> Option<bool> {
         Some(match self {
             // A value equal to the literal's bytes is that text; any other is not.
             ValueType::Literal { value } => v == value.as_bytes(),
+            ValueType::Regex { pattern } => return pattern.is_match_ascii(v),
             ValueType::Token => !v.is_empty() && v.iter().all(|&b| is_token_byte(b)),
             ValueType::Integer { min, max } => {
                 decimal(v).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
