@@ -593,7 +593,29 @@ pub enum ValueType {
 
 /// An RFC 3261 token character.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+    TOKEN_BYTES[usize::from(b)]
+}
+
+/// [`is_token_byte`] as a table: one load a byte where the tests were a handful of compares.
+const TOKEN_BYTES: [bool; 256] = byte_table(b"-.!%*_+`'~");
+
+/// Host-name bytes as [`sipaccord_sip::Host::parse`] takes them.
+const HOST_NAME_BYTES: [bool; 256] = byte_table(b"-._");
+
+/// A table that holds the ASCII letters and digits and `others`.
+const fn byte_table(others: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
 /// `v` without the spaces and tabs around it.
@@ -633,6 +655,41 @@ fn is_uuid(v: &str) -> bool {
         && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Whether [`sipaccord_sip::Host::parse`] accepts `v`, read on bytes: `[IPv6]`, or a run of host-name
+/// bytes that does not start with `-` or `.`. The parser's other branches add nothing: a dotted IPv4
+/// address is such a run, and a `:` outside brackets is not a host-name byte. Only ASCII passes.
+fn is_host(v: &[u8]) -> bool {
+    if let Some(inner) = v.strip_prefix(b"[") {
+        let inner = inner.strip_suffix(b"]").and_then(|i| std::str::from_utf8(i).ok());
+        return inner.is_some_and(|i| i.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    match v.first() {
+        None | Some(b'-' | b'.') => false,
+        Some(_) => v.iter().all(|&b| HOST_NAME_BYTES[usize::from(b)]),
+    }
+}
+
+/// Whether `v` is a dotted IPv4 address as `Ipv4Addr::from_str` reads it: four decimal octets up to
+/// 255, each of one to three digits with no leading zero. Only ASCII passes.
+fn is_ipv4(v: &[u8]) -> bool {
+    let mut octets = 0;
+    for part in v.split(|&b| b == b'.') {
+        octets += 1;
+        let octet = match *part {
+            [a] => a.is_ascii_digit(),
+            [b'1'..=b'9', b] => b.is_ascii_digit(),
+            [a @ b'1'..=b'9', b, c] if b.is_ascii_digit() && c.is_ascii_digit() => {
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0') <= 255
+            }
+            _ => false,
+        };
+        if !octet || octets > 4 {
+            return false;
+        }
+    }
+    octets == 4
+}
+
 fn is_e164(v: &[u8]) -> bool {
     let Some(d) = v.strip_prefix(b"+") else {
         return false;
@@ -653,9 +710,15 @@ fn decimal(v: &[u8]) -> Option<u64> {
 
 /// Splits `base;params` at the first `;` outside quotes and `<>`.
 pub(crate) fn split_params(v: &str) -> (&str, &str) {
+    // At a `;` or the end: between characters.
+    v.split_at(params_start(v.as_bytes()))
+}
+
+/// Where the parameters of `base;params` start: the first `;` outside quotes and `<>` (the length
+/// when there is none).
+fn params_start(b: &[u8]) -> usize {
     let mut quoted = false;
     let mut angle = false;
-    let b = v.as_bytes();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -663,12 +726,12 @@ pub(crate) fn split_params(v: &str) -> (&str, &str) {
             b'"' => quoted = !quoted,
             b'<' if !quoted => angle = true,
             b'>' if !quoted => angle = false,
-            b';' if !quoted && !angle => return (&v[..i], &v[i..]),
+            b';' if !quoted && !angle => return i,
             _ => {}
         }
         i += 1;
     }
-    (v, "")
+    b.len()
 }
 
 impl UriFields {
@@ -726,16 +789,22 @@ impl ParamsSpecC {
 impl ValueType {
     /// Whether one header value (one list item) matches. Surrounding whitespace is ignored.
     pub fn matches(&self, value: &[u8]) -> bool {
-        match self.matches_ascii(trim_blanks(value)) {
-            Some(answer) => answer,
+        let v = trim_blanks(value);
+        if let Some(answer) = self.matches_ascii(v) {
+            return answer;
+        }
+        match self.matches_bytes(v) {
+            // Only UTF-8 values match (as text): checked last, and only for a match. Blanks are ASCII,
+            // so the trimmed value is UTF-8 when the whole is.
+            Some(answer) => answer && (v.is_ascii() || std::str::from_utf8(v).is_ok()),
             None => std::str::from_utf8(value).is_ok_and(|v| self.matches_str(v)),
         }
     }
 
     /// [`ValueType::matches`] for the types that accept only ASCII and can be checked on bytes
-    /// (tokens, literals, integers, E.164 numbers, regexes that are byte sequences and alternatives
-    /// of these), without the UTF-8 check that making text would cost; `None` for the others. `v` is
-    /// trimmed.
+    /// (tokens, literals, integers, E.164 numbers, hosts, IPv4 addresses, regexes that are byte
+    /// sequences and alternatives of these), without the UTF-8 check that making text would cost;
+    /// `None` for the others. `v` is trimmed.
     fn matches_ascii(&self, v: &[u8]) -> Option<bool> {
         Some(match self {
             // A value equal to the literal's bytes is that text; any other is not.
@@ -746,6 +815,8 @@ impl ValueType {
                 decimal(v).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
             }
             ValueType::E164 => is_e164(v),
+            ValueType::Host => is_host(v),
+            ValueType::Ipv4 => is_ipv4(v),
             ValueType::Alt { alternatives } => {
                 let mut any = false;
                 for a in alternatives {
@@ -757,26 +828,13 @@ impl ValueType {
         })
     }
 
-    /// As [`ValueType::matches`], for text.
-    pub fn matches_str(&self, value: &str) -> bool {
-        let v = trim_blanks_str(value);
-        match self {
-            // Checked on bytes, one definition for both entry points.
-            ValueType::Literal { .. } | ValueType::Token | ValueType::Integer { .. } | ValueType::E164 => {
-                self.matches_ascii(v.as_bytes()) == Some(true)
-            }
-            ValueType::Regex { pattern } => pattern.is_match(v),
-            ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_str(v)),
-            ValueType::QuotedString => is_quoted_string(v),
-            ValueType::Host => sipaccord_sip::Host::parse(v).is_ok(),
-            ValueType::Ipv4 => v.parse::<std::net::Ipv4Addr>().is_ok(),
-            ValueType::Ipv6 => {
-                let inner = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
-                inner.parse::<std::net::Ipv6Addr>().is_ok()
-            }
-            ValueType::Uuid => is_uuid(v),
-            ValueType::Any => true,
-            ValueType::Uri { scheme, fields } => match Uri::parse(v.as_bytes()) {
+    /// What [`ValueType::matches_str`] answers for `v` when `v` is UTF-8, for the types whose parsers
+    /// read bytes (URIs, name-addrs, parameter lists), so that a value need not be made text first;
+    /// `None` for the others. Its answer for bytes that are not UTF-8 means nothing: the caller checks.
+    /// `v` is trimmed.
+    fn matches_bytes(&self, v: &[u8]) -> Option<bool> {
+        Some(match self {
+            ValueType::Uri { scheme, fields } => match Uri::parse(v) {
                 Ok(uri) => {
                     let scheme_ok = match scheme {
                         UriKind::Any => true,
@@ -787,22 +845,47 @@ impl ValueType {
                 }
                 Err(_) => false,
             },
-            ValueType::NameAddr { fields } => NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri)),
+            ValueType::NameAddr { fields } => NameAddr::parse(v).is_ok_and(|na| fields.check(&na.uri)),
             ValueType::WithParams { base, params } => match base.as_deref() {
                 Some(ValueType::NameAddr { fields }) => {
-                    NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri) && params.check(na.params()))
+                    NameAddr::parse(v).is_ok_and(|na| fields.check(&na.uri) && params.check(na.params()))
                 }
-                Some(ValueType::Uri { .. })
-                | Some(ValueType::Alt { .. })
-                | Some(ValueType::Literal { .. })
-                | Some(ValueType::Regex { .. })
-                | Some(_) => {
-                    let (head, rest) = split_params(v);
-                    base.as_deref().is_none_or(|b| b.matches_str(head)) && params.check(Params::new(rest.as_bytes()))
+                // The base is UTF-8 when `v` is (the cut is at a `;`), where `matches` answers as
+                // `matches_str` does.
+                Some(base) => {
+                    let (head, rest) = v.split_at(params_start(v));
+                    base.matches(head) && params.check(Params::new(rest))
                 }
-                None if v.is_empty() || v.starts_with(';') => params.check(Params::new(v.as_bytes())),
-                None => params.check(Params::unprefixed(v.as_bytes())),
+                None if v.is_empty() || v[0] == b';' => params.check(Params::new(v)),
+                None => params.check(Params::unprefixed(v)),
             },
+            _ => return None,
+        })
+    }
+
+    /// As [`ValueType::matches`], for text.
+    pub fn matches_str(&self, value: &str) -> bool {
+        let v = trim_blanks_str(value);
+        match self {
+            // Checked on bytes, one definition for both entry points.
+            ValueType::Literal { .. }
+            | ValueType::Token
+            | ValueType::Integer { .. }
+            | ValueType::E164
+            | ValueType::Host
+            | ValueType::Ipv4 => self.matches_ascii(v.as_bytes()) == Some(true),
+            ValueType::Uri { .. } | ValueType::NameAddr { .. } | ValueType::WithParams { .. } => {
+                self.matches_bytes(v.as_bytes()) == Some(true)
+            }
+            ValueType::Regex { pattern } => pattern.is_match(v),
+            ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_str(v)),
+            ValueType::QuotedString => is_quoted_string(v),
+            ValueType::Ipv6 => {
+                let inner = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
+                inner.parse::<std::net::Ipv6Addr>().is_ok()
+            }
+            ValueType::Uuid => is_uuid(v),
+            ValueType::Any => true,
         }
     }
 
