@@ -762,8 +762,13 @@ impl ParamsSpecC {
         for p in params {
             let Ok(p) = p else { return false };
             // Parameter names are ASCII (the scanner takes only name bytes), so comparing bytes is
-            // comparing text.
-            match self.entries.iter().position(|e| e.name.as_bytes().eq_ignore_ascii_case(p.name)) {
+            // comparing text. Names are mostly written as the agreement spells them: the plain
+            // comparison first, the byte-by-byte case folding only when that fails.
+            let named = |e: &ParamSpec| {
+                let name = e.name.as_bytes();
+                name.len() == p.name.len() && (name == p.name || name.eq_ignore_ascii_case(p.name))
+            };
+            match self.entries.iter().position(named) {
                 Some(i) => {
                     match seen_many.get_mut(i) {
                         Some(seen) => *seen = true,
