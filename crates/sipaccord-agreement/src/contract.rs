@@ -276,6 +276,10 @@ pub struct Pattern {
     pub source: String,
     /// `^(?:source)$`
     pub regex: regex::Regex,
+    /// The same pattern as a [`ByteSequence`], when it is one: the common value patterns
+    /// (`/\+[1-9][0-9]{6,14}/`) are a few ASCII classes in a row, which a byte loop answers in a
+    /// fraction of what a call into the regex engine costs.
+    sequence: Option<ByteSequence>,
 }
 
 impl Pattern {
@@ -283,13 +287,189 @@ impl Pattern {
     pub fn new(source: &str) -> Result<Pattern, regex::Error> {
         // Validate the pattern alone first, so the error message points into what the user wrote.
         regex::Regex::new(source)?;
-        let regex = regex::Regex::new(&format!("^(?:{source})$"))?;
-        Ok(Pattern { source: source.to_string(), regex })
+        let anchored = format!("^(?:{source})$");
+        let regex = regex::Regex::new(&anchored)?;
+        // Read from the anchored text the regex was compiled from, so both see one pattern.
+        let sequence = ByteSequence::of(&anchored);
+        Ok(Pattern { source: source.to_string(), regex, sequence })
     }
 
     /// Whether the whole value matches.
     pub fn is_match(&self, v: &str) -> bool {
-        self.regex.is_match(v)
+        match &self.sequence {
+            Some(seq) => seq.is_match(v.as_bytes()),
+            None => self.regex.is_match(v),
+        }
+    }
+
+    /// Whether [`Pattern::is_match`] answers with a byte loop instead of the regex engine (the
+    /// pattern is a sequence of ASCII classes that matching greedily decides exactly). For tests that
+    /// keep the common patterns on the quick path.
+    pub fn is_byte_sequence(&self) -> bool {
+        self.sequence.is_some()
+    }
+
+    /// [`Pattern::is_match`] on bytes, for a pattern that is a byte sequence (`None` for others).
+    /// Such a pattern matches only ASCII, so bytes that are not UTF-8 get the answer the text would:
+    /// no match.
+    fn is_match_ascii(&self, v: &[u8]) -> Option<bool> {
+        self.sequence.as_ref().map(|seq| seq.is_match(v))
+    }
+}
+
+/// An anchored pattern that is a plain sequence of items, each an ASCII byte class taken `min` to
+/// `max` times: literals, classes and counted repetitions of one class, in capture groups or not.
+///
+/// Matching takes each item greedily, left to right, and never goes back. That is exact (it finds a
+/// match whenever the regex would) because every item whose count can vary has a class that no later
+/// item shares: a byte such an item left for later could only be taken by a later item, and none can
+/// take it. So any match gives each item the most bytes it can take, which is what the loop gives.
+#[derive(Clone)]
+struct ByteSequence {
+    /// At most [`ByteSequence::MAX_ITEMS`].
+    items: Box<[SeqItem]>,
+    /// For each byte, bit `i` set when item `i`'s class holds it: one load and a mask test a byte.
+    members: Box<[u64; 256]>,
+}
+
+/// One item of a [`ByteSequence`].
+#[derive(Debug, Clone, Copy)]
+struct SeqItem {
+    /// Bit `b` set for each ASCII byte `b` in the class.
+    class: u128,
+    /// Fewest bytes.
+    min: usize,
+    /// Most bytes (`usize::MAX` for no bound).
+    max: usize,
+}
+
+impl SeqItem {
+    fn once(class: u128) -> SeqItem {
+        SeqItem { class, min: 1, max: 1 }
+    }
+}
+
+impl std::fmt::Debug for ByteSequence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteSequence").field("items", &self.items).finish_non_exhaustive()
+    }
+}
+
+impl ByteSequence {
+    /// Items a sequence may have: one bit each in [`ByteSequence::members`]. A longer pattern (a long
+    /// literal) stays with the regex engine.
+    const MAX_ITEMS: usize = 64;
+
+    /// The sequence `^(?:...)$` (as [`Pattern::new`] writes it) is, if it is one; `None` for any
+    /// pattern with an alternation, an assertion inside, a class or literal beyond ASCII (`\d`, `.`,
+    /// a case-insensitive `k`), a repetition of more than one byte, or items that greedy matching
+    /// might not decide exactly.
+    fn of(anchored: &str) -> Option<ByteSequence> {
+        use regex_syntax::hir::{HirKind, Look};
+        let hir = regex_syntax::Parser::new().parse(anchored).ok()?;
+        let HirKind::Concat(parts) = hir.kind() else { return None };
+        let (first, rest) = parts.split_first()?;
+        let (last, inner) = rest.split_last()?;
+        if *first.kind() != HirKind::Look(Look::Start) || *last.kind() != HirKind::Look(Look::End) {
+            return None;
+        }
+        let mut items = Vec::new();
+        for h in inner {
+            push_items(h, &mut items)?;
+        }
+        if items.len() > Self::MAX_ITEMS {
+            return None;
+        }
+        // Exactness: a variable item shares no byte with any item after it.
+        let mut later = 0u128;
+        for item in items.iter().rev() {
+            if item.min != item.max && item.class & later != 0 {
+                return None;
+            }
+            later |= item.class;
+        }
+        let mut members = Box::new([0u64; 256]);
+        for (i, item) in items.iter().enumerate() {
+            for b in 0..128 {
+                if item.class >> b & 1 == 1 {
+                    members[b] |= 1 << i;
+                }
+            }
+        }
+        Some(ByteSequence { items: items.into_boxed_slice(), members })
+    }
+
+    /// Whether the whole of `v` matches.
+    fn is_match(&self, v: &[u8]) -> bool {
+        let mut at = 0usize;
+        for (i, item) in self.items.iter().enumerate() {
+            let bit = 1u64 << i;
+            let end = v.len().min(at.saturating_add(item.max));
+            let run = v[at..end].iter().take_while(|&&b| self.members[usize::from(b)] & bit != 0).count();
+            if run < item.min {
+                return false;
+            }
+            at += run;
+        }
+        at == v.len()
+    }
+}
+
+/// Appends the items `hir` is to `items`; `None` when it is not a plain sequence.
+fn push_items(hir: &regex_syntax::hir::Hir, items: &mut Vec<SeqItem>) -> Option<()> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty => {}
+        HirKind::Literal(lit) => {
+            for &b in lit.0.iter() {
+                items.push(SeqItem::once(byte_class(b)?));
+            }
+        }
+        HirKind::Class(class) => items.push(SeqItem::once(class_mask(class)?)),
+        HirKind::Capture(cap) => push_items(&cap.sub, items)?,
+        HirKind::Concat(subs) => {
+            for h in subs {
+                push_items(h, items)?;
+            }
+        }
+        // Greedy or lazy makes no difference to whether a match exists, which is all `is_match` asks.
+        HirKind::Repetition(rep) => items.push(SeqItem {
+            class: one_byte_class(&rep.sub)?,
+            min: usize::try_from(rep.min).ok()?,
+            max: rep.max.map_or(Some(usize::MAX), |m| usize::try_from(m).ok())?,
+        }),
+        HirKind::Look(_) | HirKind::Alternation(_) => return None,
+    }
+    Some(())
+}
+
+/// The class of an expression that matches exactly one ASCII byte.
+fn one_byte_class(hir: &regex_syntax::hir::Hir) -> Option<u128> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(lit) if lit.0.len() == 1 => byte_class(lit.0[0]),
+        HirKind::Class(class) => class_mask(class),
+        HirKind::Capture(cap) => one_byte_class(&cap.sub),
+        _ => None,
+    }
+}
+
+fn byte_class(b: u8) -> Option<u128> {
+    (b < 128).then(|| 1u128 << b)
+}
+
+/// The mask of a class whose members are all ASCII.
+fn class_mask(class: &regex_syntax::hir::Class) -> Option<u128> {
+    use regex_syntax::hir::Class;
+    let bits =
+        |start: u32, end: u32| -> Option<u128> { (end < 128).then(|| (start..=end).fold(0u128, |m, b| m | 1 << b)) };
+    match class {
+        Class::Unicode(c) => {
+            c.ranges().iter().try_fold(0u128, |m, r| Some(m | bits(u32::from(r.start()), u32::from(r.end()))?))
+        }
+        Class::Bytes(c) => {
+            c.ranges().iter().try_fold(0u128, |m, r| Some(m | bits(u32::from(r.start()), u32::from(r.end()))?))
+        }
     }
 }
 
@@ -413,7 +593,29 @@ pub enum ValueType {
 
 /// An RFC 3261 token character.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+    TOKEN_BYTES[usize::from(b)]
+}
+
+/// [`is_token_byte`] as a table: one load a byte where the tests were a handful of compares.
+const TOKEN_BYTES: [bool; 256] = byte_table(b"-.!%*_+`'~");
+
+/// Host-name bytes as [`sipaccord_sip::Host::parse`] takes them.
+const HOST_NAME_BYTES: [bool; 256] = byte_table(b"-._");
+
+/// A table that holds the ASCII letters and digits and `others`.
+const fn byte_table(others: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
 /// `v` without the spaces and tabs around it.
@@ -453,6 +655,41 @@ fn is_uuid(v: &str) -> bool {
         && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Whether [`sipaccord_sip::Host::parse`] accepts `v`, read on bytes: `[IPv6]`, or a run of host-name
+/// bytes that does not start with `-` or `.`. The parser's other branches add nothing: a dotted IPv4
+/// address is such a run, and a `:` outside brackets is not a host-name byte. Only ASCII passes.
+fn is_host(v: &[u8]) -> bool {
+    if let Some(inner) = v.strip_prefix(b"[") {
+        let inner = inner.strip_suffix(b"]").and_then(|i| std::str::from_utf8(i).ok());
+        return inner.is_some_and(|i| i.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    match v.first() {
+        None | Some(b'-' | b'.') => false,
+        Some(_) => v.iter().all(|&b| HOST_NAME_BYTES[usize::from(b)]),
+    }
+}
+
+/// Whether `v` is a dotted IPv4 address as `Ipv4Addr::from_str` reads it: four decimal octets up to
+/// 255, each of one to three digits with no leading zero. Only ASCII passes.
+fn is_ipv4(v: &[u8]) -> bool {
+    let mut octets = 0;
+    for part in v.split(|&b| b == b'.') {
+        octets += 1;
+        let octet = match *part {
+            [a] => a.is_ascii_digit(),
+            [b'1'..=b'9', b] => b.is_ascii_digit(),
+            [a @ b'1'..=b'9', b, c] if b.is_ascii_digit() && c.is_ascii_digit() => {
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0') <= 255
+            }
+            _ => false,
+        };
+        if !octet || octets > 4 {
+            return false;
+        }
+    }
+    octets == 4
+}
+
 fn is_e164(v: &[u8]) -> bool {
     let Some(d) = v.strip_prefix(b"+") else {
         return false;
@@ -473,9 +710,15 @@ fn decimal(v: &[u8]) -> Option<u64> {
 
 /// Splits `base;params` at the first `;` outside quotes and `<>`.
 pub(crate) fn split_params(v: &str) -> (&str, &str) {
+    // At a `;` or the end: between characters.
+    v.split_at(params_start(v.as_bytes()))
+}
+
+/// Where the parameters of `base;params` start: the first `;` outside quotes and `<>` (the length
+/// when there is none).
+fn params_start(b: &[u8]) -> usize {
     let mut quoted = false;
     let mut angle = false;
-    let b = v.as_bytes();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -483,12 +726,12 @@ pub(crate) fn split_params(v: &str) -> (&str, &str) {
             b'"' => quoted = !quoted,
             b'<' if !quoted => angle = true,
             b'>' if !quoted => angle = false,
-            b';' if !quoted && !angle => return (&v[..i], &v[i..]),
+            b';' if !quoted && !angle => return i,
             _ => {}
         }
         i += 1;
     }
-    (v, "")
+    b.len()
 }
 
 impl UriFields {
@@ -519,8 +762,13 @@ impl ParamsSpecC {
         for p in params {
             let Ok(p) = p else { return false };
             // Parameter names are ASCII (the scanner takes only name bytes), so comparing bytes is
-            // comparing text.
-            match self.entries.iter().position(|e| e.name.as_bytes().eq_ignore_ascii_case(p.name)) {
+            // comparing text. Names are mostly written as the agreement spells them: the plain
+            // comparison first, the byte-by-byte case folding only when that fails.
+            let named = |e: &ParamSpec| {
+                let name = e.name.as_bytes();
+                name.len() == p.name.len() && (name == p.name || name.eq_ignore_ascii_case(p.name))
+            };
+            match self.entries.iter().position(named) {
                 Some(i) => {
                     match seen_many.get_mut(i) {
                         Some(seen) => *seen = true,
@@ -546,24 +794,34 @@ impl ParamsSpecC {
 impl ValueType {
     /// Whether one header value (one list item) matches. Surrounding whitespace is ignored.
     pub fn matches(&self, value: &[u8]) -> bool {
-        match self.matches_ascii(trim_blanks(value)) {
-            Some(answer) => answer,
+        let v = trim_blanks(value);
+        if let Some(answer) = self.matches_ascii(v) {
+            return answer;
+        }
+        match self.matches_bytes(v) {
+            // Only UTF-8 values match (as text): checked last, and only for a match. Blanks are ASCII,
+            // so the trimmed value is UTF-8 when the whole is.
+            Some(answer) => answer && (v.is_ascii() || std::str::from_utf8(v).is_ok()),
             None => std::str::from_utf8(value).is_ok_and(|v| self.matches_str(v)),
         }
     }
 
     /// [`ValueType::matches`] for the types that accept only ASCII and can be checked on bytes
-    /// (tokens, literals, integers, E.164 numbers and alternatives of these), without the UTF-8
-    /// check that making text would cost; `None` for the others. `v` is trimmed.
+    /// (tokens, literals, integers, E.164 numbers, hosts, IPv4 addresses, regexes that are byte
+    /// sequences and alternatives of these), without the UTF-8 check that making text would cost;
+    /// `None` for the others. `v` is trimmed.
     fn matches_ascii(&self, v: &[u8]) -> Option<bool> {
         Some(match self {
             // A value equal to the literal's bytes is that text; any other is not.
             ValueType::Literal { value } => v == value.as_bytes(),
+            ValueType::Regex { pattern } => return pattern.is_match_ascii(v),
             ValueType::Token => !v.is_empty() && v.iter().all(|&b| is_token_byte(b)),
             ValueType::Integer { min, max } => {
                 decimal(v).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
             }
             ValueType::E164 => is_e164(v),
+            ValueType::Host => is_host(v),
+            ValueType::Ipv4 => is_ipv4(v),
             ValueType::Alt { alternatives } => {
                 let mut any = false;
                 for a in alternatives {
@@ -575,26 +833,13 @@ impl ValueType {
         })
     }
 
-    /// As [`ValueType::matches`], for text.
-    pub fn matches_str(&self, value: &str) -> bool {
-        let v = trim_blanks_str(value);
-        match self {
-            // Checked on bytes, one definition for both entry points.
-            ValueType::Literal { .. } | ValueType::Token | ValueType::Integer { .. } | ValueType::E164 => {
-                self.matches_ascii(v.as_bytes()) == Some(true)
-            }
-            ValueType::Regex { pattern } => pattern.is_match(v),
-            ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_str(v)),
-            ValueType::QuotedString => is_quoted_string(v),
-            ValueType::Host => sipaccord_sip::Host::parse(v).is_ok(),
-            ValueType::Ipv4 => v.parse::<std::net::Ipv4Addr>().is_ok(),
-            ValueType::Ipv6 => {
-                let inner = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
-                inner.parse::<std::net::Ipv6Addr>().is_ok()
-            }
-            ValueType::Uuid => is_uuid(v),
-            ValueType::Any => true,
-            ValueType::Uri { scheme, fields } => match Uri::parse(v.as_bytes()) {
+    /// What [`ValueType::matches_str`] answers for `v` when `v` is UTF-8, for the types whose parsers
+    /// read bytes (URIs, name-addrs, parameter lists), so that a value need not be made text first;
+    /// `None` for the others. Its answer for bytes that are not UTF-8 means nothing: the caller checks.
+    /// `v` is trimmed.
+    fn matches_bytes(&self, v: &[u8]) -> Option<bool> {
+        Some(match self {
+            ValueType::Uri { scheme, fields } => match Uri::parse(v) {
                 Ok(uri) => {
                     let scheme_ok = match scheme {
                         UriKind::Any => true,
@@ -605,22 +850,47 @@ impl ValueType {
                 }
                 Err(_) => false,
             },
-            ValueType::NameAddr { fields } => NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri)),
+            ValueType::NameAddr { fields } => NameAddr::parse(v).is_ok_and(|na| fields.check(&na.uri)),
             ValueType::WithParams { base, params } => match base.as_deref() {
                 Some(ValueType::NameAddr { fields }) => {
-                    NameAddr::parse(v.as_bytes()).is_ok_and(|na| fields.check(&na.uri) && params.check(na.params()))
+                    NameAddr::parse(v).is_ok_and(|na| fields.check(&na.uri) && params.check(na.params()))
                 }
-                Some(ValueType::Uri { .. })
-                | Some(ValueType::Alt { .. })
-                | Some(ValueType::Literal { .. })
-                | Some(ValueType::Regex { .. })
-                | Some(_) => {
-                    let (head, rest) = split_params(v);
-                    base.as_deref().is_none_or(|b| b.matches_str(head)) && params.check(Params::new(rest.as_bytes()))
+                // The base is UTF-8 when `v` is (the cut is at a `;`), where `matches` answers as
+                // `matches_str` does.
+                Some(base) => {
+                    let (head, rest) = v.split_at(params_start(v));
+                    base.matches(head) && params.check(Params::new(rest))
                 }
-                None if v.is_empty() || v.starts_with(';') => params.check(Params::new(v.as_bytes())),
-                None => params.check(Params::unprefixed(v.as_bytes())),
+                None if v.is_empty() || v[0] == b';' => params.check(Params::new(v)),
+                None => params.check(Params::unprefixed(v)),
             },
+            _ => return None,
+        })
+    }
+
+    /// As [`ValueType::matches`], for text.
+    pub fn matches_str(&self, value: &str) -> bool {
+        let v = trim_blanks_str(value);
+        match self {
+            // Checked on bytes, one definition for both entry points.
+            ValueType::Literal { .. }
+            | ValueType::Token
+            | ValueType::Integer { .. }
+            | ValueType::E164
+            | ValueType::Host
+            | ValueType::Ipv4 => self.matches_ascii(v.as_bytes()) == Some(true),
+            ValueType::Uri { .. } | ValueType::NameAddr { .. } | ValueType::WithParams { .. } => {
+                self.matches_bytes(v.as_bytes()) == Some(true)
+            }
+            ValueType::Regex { pattern } => pattern.is_match(v),
+            ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_str(v)),
+            ValueType::QuotedString => is_quoted_string(v),
+            ValueType::Ipv6 => {
+                let inner = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
+                inner.parse::<std::net::Ipv6Addr>().is_ok()
+            }
+            ValueType::Uuid => is_uuid(v),
+            ValueType::Any => true,
         }
     }
 

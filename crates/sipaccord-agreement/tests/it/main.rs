@@ -4,6 +4,7 @@ mod docs;
 mod eval;
 mod fixtures;
 mod formatter;
+mod patterns;
 mod values;
 
 use std::path::{Path, PathBuf};

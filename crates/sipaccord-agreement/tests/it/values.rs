@@ -193,3 +193,102 @@ proptest::proptest! {
         proptest::prop_assert_eq!(ty("\"az\" | \"+1\" | \"é\"").matches(&v), literal);
     }
 }
+
+/// Bytes that make hosts and IPv4 addresses, their near misses, and bytes that are not UTF-8.
+fn host_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let random = proptest::collection::vec(proptest::sample::select(b"0125.9:-_[]aZ \xc3\xa9\xff".to_vec()), 0..20);
+    let near = proptest::sample::select(vec![
+        &b"127.0.20.1"[..],
+        b"255.255.255.255",
+        b"256.1.1.1",
+        b"199.1.1.1",
+        b"250.1.1.1",
+        b"01.2.3.4",
+        b"0.0.0.0",
+        b"1.2.3.04",
+        b"1.2.3.4.5",
+        b"1.2.3",
+        b"1..2.3",
+        b"1.2.3.",
+        b"1000.2.3.4",
+        b"[::1]",
+        b"[2001:db8::1]",
+        b"[::1",
+        b"::1",
+        b"[]",
+        b"[",
+        b"sbc.example.com",
+        b"a.b-c_d",
+        b"-a",
+        b".a",
+        b"_a",
+        b"a:5060",
+    ])
+    .prop_map(<[u8]>::to_vec);
+    let blanks = || proptest::sample::select(vec![&b""[..], b" ", b"\t ", b"\xff"]);
+    (blanks(), prop_oneof![random.clone(), near.clone(), (near, random).prop_map(|(a, b)| [a, b].concat())], blanks())
+        .prop_map(|(a, core, b)| [a, &core[..], b].concat())
+}
+
+/// Pieces of name-addr and parameter values, with quotes, blanks and bytes that are not UTF-8.
+fn structured_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let pieces = proptest::sample::select(vec![
+        &b"<sip:+4930123456@a.example>"[..],
+        b"<sip:bob@192.0.2.1:5060;lr>",
+        b"sip:+4930123456@a.example",
+        b"tel:+4930123456",
+        b"\"Al \xc3\xa9\" ",
+        b"\"Al \xff\" ",
+        b"\xff",
+        b";tag=1",
+        b";tag=\"q\"",
+        b";sescase=orig",
+        b";zone=4",
+        b"icid-value=ab1",
+        b";icid-value=\"x\xff\"",
+        b";icid-generated-at=127.0.0.1",
+        b";icid-generated-at=[::1]",
+        b";orig-ioi=home1.net",
+        b"east",
+        b" ",
+        b";",
+        b"=",
+    ]);
+    proptest::collection::vec(pieces, 0..5).prop_map(|ps| ps.concat())
+}
+
+proptest::proptest! {
+    /// Hosts and IPv4 addresses, checked on bytes, answer as the parsers they stand for.
+    #[test]
+    fn host_checks_agree_with_parsers(v in host_bytes()) {
+        let text = as_text(&v);
+        let host = text.is_some_and(|t| sipaccord_sip::Host::parse(t).is_ok());
+        proptest::prop_assert_eq!(ty("host").matches(&v), host, "{:?}", String::from_utf8_lossy(&v));
+        let ipv4 = text.is_some_and(|t| t.parse::<std::net::Ipv4Addr>().is_ok());
+        proptest::prop_assert_eq!(ty("ipv4").matches(&v), ipv4, "{:?}", String::from_utf8_lossy(&v));
+        proptest::prop_assert_eq!(ty("host | \"x\"").matches(&v), host || text == Some("x"));
+    }
+
+    /// Types whose parsers read bytes answer as the text path does, and not for bytes that are not
+    /// UTF-8.
+    #[test]
+    fn byte_parsed_types_agree_with_text(v in structured_bytes()) {
+        for decl in [
+            "name-addr(user: e164)",
+            "name-addr(user: e164x)",
+            "name-addr params { tag: token, sescase: \"orig\" | \"term\" }",
+            "params { icid-value: token required, icid-generated-at: host, orig-ioi: token }",
+            "params closed { icid-value: quoted-string | token }",
+            "token params { zone: integer }",
+            "sip-uri(user: e164) params { tag }",
+            "uri(host: host)",
+            "sip-uri | name-addr",
+        ] {
+            let t = ty(decl);
+            let text = std::str::from_utf8(&v).is_ok_and(|s| t.matches_str(s));
+            proptest::prop_assert_eq!(t.matches(&v), text, "{} on {:?}", decl, String::from_utf8_lossy(&v));
+        }
+    }
+}
