@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::distinct::DistinctKeys;
 use crate::frag::{FragKey, Fragments, Reassembly};
 use crate::stream::Streams;
 use crate::{Layer, Limits, MessageRef, OtherTraffic, Outcome, SipMessage, Summary, Transport, UnusableReason};
@@ -48,7 +49,7 @@ pub(crate) struct State {
     pub queue: VecDeque<SipMessage>,
     /// Flows between IPv4 addresses (nearly all), packed as two numbers that hash and compare in a
     /// few instructions ([`ipv4_flow`]).
-    ipv4_flows: FxHashSet<(u64, u64)>,
+    ipv4_flows: DistinctKeys<(u64, u64)>,
     /// Other flows: transport and the two addresses, the lower first.
     flows: FxHashSet<(Transport, SocketAddr, SocketAddr)>,
     pub frame: u64,
@@ -424,7 +425,7 @@ impl Decoder {
                 limits,
                 summary: Summary::default(),
                 queue: VecDeque::new(),
-                ipv4_flows: FxHashSet::default(),
+                ipv4_flows: DistinctKeys::default(),
                 flows: FxHashSet::default(),
                 frame: 0,
                 ts: Duration::ZERO,

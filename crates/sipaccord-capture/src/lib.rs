@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 mod decode;
+mod distinct;
 mod frag;
 mod reader;
 mod records;
@@ -50,6 +51,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+pub use distinct::DistinctKeys;
 pub use reader::CaptureReader;
 
 /// The decoder behind [`CaptureReader`], for packets that do not come from a file: a live capture,

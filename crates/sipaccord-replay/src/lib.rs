@@ -11,7 +11,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod dialogs;
 mod eval;
 mod finding;
 pub mod render;
@@ -30,7 +29,7 @@ use sipaccord_agreement::{
     Comparison, Contract, DialogState, Expr, FieldRef, HeaderName, Level as RuleLevel, MessageKind, Obligation,
     ObligationKind, Operand, Origin, Peer, Selector, Side, Strictness, Transport as AgreedTransport,
 };
-use sipaccord_capture::{MessageRef as Lent, Outcome, SipMessage, Transport};
+use sipaccord_capture::{DistinctKeys, MessageRef as Lent, Outcome, SipMessage, Transport};
 use sipaccord_sip::{KnownHeader, Message};
 
 /// Whether a rule's `if` condition holds for a message (and, for a response, the request it answers):
@@ -45,7 +44,6 @@ pub fn condition_holds<'a>(
 
 pub use finding::{AgreementRef, CheckRef, Finding, HeaderLine, Kind, Level, Report, RuleRef, Summary};
 
-use dialogs::Dialogs;
 use eval::{describe_fields, matching, shown, values_of, Scope};
 use transactions::Transactions;
 
@@ -218,7 +216,7 @@ pub struct Runner<'c> {
     /// CSeq methods of requests whose responses some selector may pick (`None`: any method).
     answered_methods: Option<Vec<&'c str>>,
     /// Hashes of (Call-ID, tags): enough to count dialogs without keeping their text.
-    dialogs: Dialogs,
+    dialogs: DistinctKeys<u64>,
     reported_sources: HashSet<SocketAddr>,
     reported_transports: HashSet<(SocketAddr, Transport)>,
     pending: Vec<PendingLeg>,
@@ -364,7 +362,7 @@ impl<'c> Runner<'c> {
             scratch_request: Vec::new(),
             request_headers: request_headers(contract),
             answered_methods: answered_methods(contract),
-            dialogs: Dialogs::default(),
+            dialogs: DistinctKeys::default(),
             reported_sources: HashSet::new(),
             reported_transports: HashSet::new(),
             pending: Vec::new(),
@@ -530,7 +528,7 @@ impl<'c> Runner<'c> {
                 let (a, b) = if from < to { (from, to) } else { (to, from) };
                 let mut hasher = rustc_hash::FxHasher::default();
                 (c, a, b).hash(&mut hasher);
-                self.dialogs.observe(hasher.finish());
+                self.dialogs.insert(hasher.finish());
             }
         }
         let method = match message.method() {
@@ -957,7 +955,7 @@ impl<'c> Runner<'c> {
         for leg in std::mem::take(&mut self.pending) {
             self.no_partner(&leg, "before the capture ended");
         }
-        self.summary.dialogs = self.dialogs.count() as u64;
+        self.summary.dialogs = self.dialogs.len() as u64;
         let c = self.contract;
         let name = |i: usize| c.peers.get(i).map_or("?", |p| p.name.as_str());
         for (i, &n) in self.directions.iter().enumerate().filter(|(_, &n)| n > 0) {

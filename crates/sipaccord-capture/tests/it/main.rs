@@ -2,6 +2,7 @@
 
 mod corpus;
 mod differential;
+mod distinct;
 mod flows;
 mod lend;
 mod links;
