@@ -38,6 +38,10 @@ struct Record {
     /// [`Transactions::extracts_base`]). It starts where the previous record's ends, so a record that
     /// keeps no extract has an empty one.
     extract_end: u64,
+    /// A later copy of the request was remembered while this one was the latest (or the key went
+    /// with an earlier copy): when it is forgotten, whether its key stays known depends on the copies.
+    /// A record that is not superseded is the latest of its key until it is forgotten.
+    superseded: bool,
 }
 
 impl Record {
@@ -58,8 +62,15 @@ pub(crate) struct Answered<'t> {
 /// The live transactions.
 #[derive(Default)]
 pub(crate) struct Transactions {
-    /// The latest record of each live key, by record number (`records[number - first_number]`).
+    /// The latest record of each key, by record number (`records[number - first_number]`). A number
+    /// below `first_number` is a forgotten record whose entry waits in `forgotten` to be removed: the
+    /// key is not known.
     latest: FxHashMap<TransactionKey, u64>,
+    /// Records forgotten while still the latest of their key, whose entries in `latest` are removed
+    /// together once there are [`FORGOTTEN_REMOVED_AT`]: an entry written a minute earlier is seldom
+    /// in the processor's caches, and removing many at once lets those misses overlap instead of
+    /// stalling the runner one message at a time.
+    forgotten: Vec<(TransactionKey, u64)>,
     /// Every request of the last [`TRANSACTION_MEMORY`], oldest first.
     records: VecDeque<Record>,
     /// The number of `records[0]`: records are numbered in arrival order from 0.
@@ -74,6 +85,9 @@ pub(crate) struct Transactions {
     /// forgotten record ended): every byte before it is no longer needed.
     extracts_needed_from: u64,
 }
+
+/// Forgotten records whose entries are removed from the key map together.
+const FORGOTTEN_REMOVED_AT: usize = 1024;
 
 /// Bytes no record needs that are left at the front of the extract queue before they are dropped.
 const EXTRACTS_DROPPED_AT_LEAST: usize = 64 * 1024;
@@ -98,13 +112,19 @@ impl Transactions {
             nanoseconds: timestamp.subsec_nanos(),
             initial,
             extract_end: self.extracts_base + self.extracts.len() as u64,
+            superseded: false,
         });
-        self.latest.insert(key, number);
+        if let Some(previous) = self.latest.insert(key, number) {
+            if let Some(record) = previous.checked_sub(self.first_number).and_then(|i| self.records.get_mut(i as usize))
+            {
+                record.superseded = true;
+            }
+        }
     }
 
     /// The request a response with this key answers, if it is remembered.
     pub(crate) fn answered(&self, key: TransactionKey) -> Option<Answered<'_>> {
-        let index = (*self.latest.get(&key)? - self.first_number) as usize;
+        let index = self.latest.get(&key)?.checked_sub(self.first_number)? as usize;
         let record = &self.records[index];
         let start = match index {
             0 => self.extracts_needed_from,
@@ -131,18 +151,39 @@ impl Transactions {
             self.first_number += 1;
             self.extracts_needed_from = oldest.extract_end;
             forgot_any = true;
+            if !oldest.superseded {
+                // Still the latest of its key, unless the key went with an earlier copy: either way
+                // it is no longer known, and its entry can wait.
+                self.forgotten.push((oldest.key, number));
+                continue;
+            }
             if let Entry::Occupied(latest) = self.latest.entry(oldest.key) {
-                let renewed = *latest.get() != number && {
-                    let copy = &self.records[(*latest.get() - self.first_number) as usize];
-                    copy.timestamp() > oldest.timestamp()
-                };
-                if !renewed {
+                // The entry is a later copy, live (its number is above this one's). One no younger
+                // goes with this one; it stays queued without an entry, so it is marked superseded
+                // like the earlier copies, and its own turn finds the key as the others do.
+                let copy = &mut self.records[(*latest.get() - self.first_number) as usize];
+                if copy.timestamp() <= oldest.timestamp() {
+                    copy.superseded = true;
                     latest.remove();
                 }
             }
         }
+        if self.forgotten.len() >= FORGOTTEN_REMOVED_AT {
+            self.remove_forgotten();
+        }
         if forgot_any {
             self.drop_unneeded_extracts();
+        }
+    }
+
+    /// Removes the entries of forgotten records that are still the latest of their keys.
+    fn remove_forgotten(&mut self) {
+        for (key, number) in self.forgotten.drain(..) {
+            if let Entry::Occupied(latest) = self.latest.entry(key) {
+                if *latest.get() == number {
+                    latest.remove();
+                }
+            }
         }
     }
 
@@ -226,6 +267,42 @@ mod tests {
         // A later copy seen with an older time than the first copy does not renew it.
         assert!(!known_after(&[300, 290], 365));
         assert!(known_after(&[290, 300], 364));
+    }
+
+    /// Forgotten keys are unknown at once though their entries are removed in batches, a key
+    /// remembered again meanwhile is known again, and the map stays about as large as what is live.
+    #[test]
+    fn forgotten_keys_are_unknown_before_their_entries_go() {
+        let mut t = Transactions::default();
+        for n in 0..10_000u64 {
+            let now = at(n);
+            t.expire(now);
+            t.remember(n, now, true, NONE);
+            // Key 0 comes back now and then, and is known until 64 s after its latest copy.
+            if n % 500 == 250 {
+                t.remember(0, now, false, NONE);
+            }
+            assert_eq!(t.answered(0).is_some(), n < 65 || n % 500 >= 250 && n % 500 <= 250 + 64, "{n}");
+            assert!(n < 65 || t.answered(n - 65).is_none(), "{n}");
+            assert!(t.answered(n - n.min(64)).is_some(), "{n}");
+            assert!(t.latest.len() <= 65 + 1 + FORGOTTEN_REMOVED_AT, "{n}: {}", t.latest.len());
+        }
+    }
+
+    /// A copy left queued after its key went with an earlier copy still renews a later one.
+    #[test]
+    fn a_copy_queued_without_its_key_renews_like_any_other() {
+        let mut t = Transactions::default();
+        t.remember(1, at(300), true, NONE);
+        t.remember(2, at(400), true, NONE);
+        t.remember(1, at(290), true, NONE);
+        t.expire(at(365));
+        assert!(t.answered(1).is_none() && t.answered(2).is_some());
+        t.remember(1, at(420), true, NONE);
+        t.expire(at(465));
+        assert!(t.answered(1).is_some() && t.answered(2).is_none());
+        t.expire(at(485));
+        assert!(t.answered(1).is_none());
     }
 
     /// Extracts stay intact while the queue drops the front bytes no record needs.
