@@ -20,11 +20,12 @@ mod transactions;
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustc_hash::FxBuildHasher;
 use sipaccord_agreement::{
     Comparison, Contract, DialogState, Expr, FieldRef, HeaderName, Level as RuleLevel, MessageKind, Obligation,
     ObligationKind, Operand, Origin, Peer, Selector, Side, Strictness, Transport as AgreedTransport,
@@ -257,9 +258,7 @@ const PEER_CACHE_BITS: u32 = 8;
 
 /// One of 64 bits for a registered header (several headers share a bit; a clear bit rules one out).
 fn known_bit(k: KnownHeader) -> u64 {
-    let mut hasher = rustc_hash::FxHasher::default();
-    k.hash(&mut hasher);
-    1 << (hasher.finish() >> 58)
+    1 << (FxBuildHasher.hash_one(k) >> 58)
 }
 
 /// A bit for a name length; lengths of 63 and more share the last bit.
@@ -513,22 +512,18 @@ impl<'c> Runner<'c> {
         // Call-ID and tags are only hashed and compared, so they are read as bytes (no UTF-8 check).
         let call_id = sip.found.call_id(message).unwrap_or_else(|| message.call_id_bytes().ok().flatten());
         let cseq = sip.found.cseq(message).unwrap_or_else(|| message.cseq().ok().flatten());
-        let key = match (call_id, cseq) {
-            (Some(c), Some(q)) => {
-                let mut hasher = rustc_hash::FxHasher::default();
-                (c, q.number, q.method).hash(&mut hasher);
-                Some(hasher.finish())
-            }
+        // The Call-ID is hashed once, for the transaction key and the dialog's.
+        let call_hash = call_id.map(|c| FxBuildHasher.hash_one(c));
+        let key = match (call_hash, cseq) {
+            (Some(c), Some(q)) => Some(FxBuildHasher.hash_one((c, q.number, q.method))),
             _ => None,
         };
         let message_to_tag = sip.found.to_tag(message).unwrap_or_else(|| message.to_tag_bytes());
         // The From tag is read only when there is a dialog to count (a Call-ID and a To tag).
-        if let (Some(c), Some(to)) = (call_id, message_to_tag) {
+        if let (Some(c), Some(to)) = (call_hash, message_to_tag) {
             if let Some(from) = sip.found.from_tag(message).unwrap_or_else(|| message.from_tag_bytes()) {
                 let (a, b) = if from < to { (from, to) } else { (to, from) };
-                let mut hasher = rustc_hash::FxHasher::default();
-                (c, a, b).hash(&mut hasher);
-                self.dialogs.insert(hasher.finish());
+                self.dialogs.insert(FxBuildHasher.hash_one((c, a, b)));
             }
         }
         let method = match message.method() {
