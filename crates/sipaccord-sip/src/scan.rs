@@ -18,6 +18,7 @@ const fn byte_class(marks: &[u8]) -> [bool; 256] {
 }
 
 static TOKEN: [bool; 256] = byte_class(b"-.!%*_+`'~");
+/// RFC 3261 `word` characters (Call-ID), as [`CALL_ID_WEIGHT`] holds them.
 static WORD: [bool; 256] = byte_class(b"-.!%*_+`'~()<>:\\\"/[]?{}");
 static PARAM_NAME: [bool; 256] = byte_class(b"-.!%*_+`'~[]/:&$");
 static PARAM_VALUE: [bool; 256] = byte_class(b"-.!%*_+`'~:[]/&$@?()");
@@ -28,10 +29,30 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
     TOKEN[usize::from(b)]
 }
 
-/// RFC 3261 `word` characters (Call-ID).
-#[inline]
-pub(crate) fn is_word_byte(b: u8) -> bool {
-    WORD[usize::from(b)]
+/// Each byte's weight in a Call-ID: 0 for a word byte, 1 for `@`, 2 for any other (see
+/// [`call_id_weight`]).
+static CALL_ID_WEIGHT: [u8; 256] = {
+    let mut table = [2u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if WORD[b] {
+            table[b] = 0;
+        }
+        b += 1;
+    }
+    table[b'@' as usize] = 1;
+    table
+};
+
+/// The sum of the bytes' [`CALL_ID_WEIGHT`]s: 0 when all are word bytes, 1 when one is `@` and the
+/// others word bytes, more otherwise. The sum has no early exit, so eight bytes cost about sixteen
+/// instructions (a load and an add each) where a search for the first byte outside the class costs
+/// about fifty; Call-IDs are long (30 to 60 bytes) and nearly always valid.
+pub(crate) fn call_id_weight(value: &[u8]) -> usize {
+    let weight = |b: &u8| usize::from(CALL_ID_WEIGHT[usize::from(*b)]);
+    let chunks = value.chunks_exact(8);
+    let tail: usize = chunks.remainder().iter().map(weight).sum();
+    chunks.fold(tail, |sum, chunk| sum + chunk.iter().map(weight).sum::<usize>())
 }
 
 /// Whitespace inside a header value: SP and HT, and the CR LF of a folded line.
@@ -390,6 +411,7 @@ mod tests {
     fn byte_classes_match_the_rfc_3261_grammar() {
         let token: Vec<u8> = (0..=255u8).filter(|&b| is_token_byte(b)).filter(|b| !b.is_ascii_alphanumeric()).collect();
         assert_eq!(token, b"!%'*+-._`~");
+        let is_word_byte = |b: u8| CALL_ID_WEIGHT[usize::from(b)] == 0;
         let word: Vec<u8> = (0..=255u8).filter(|&b| is_word_byte(b)).filter(|b| !b.is_ascii_alphanumeric()).collect();
         assert_eq!(word, b"!\"%'()*+-./:<>?[\\]_`{}~");
         let others = |class: fn(u8) -> bool| -> Vec<u8> {

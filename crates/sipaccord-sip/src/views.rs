@@ -467,13 +467,13 @@ pub(crate) const CALL_ID_GRAMMAR: &str = "Call-ID must be word[@word]";
 
 /// Whether a value is a Call-ID, `word [ "@" word ]`: what validation asks, without the text.
 pub(crate) fn is_call_id(value: &[u8]) -> bool {
-    // Word bytes (which `@` is not) with at most one `@`, not first or last.
-    match value.iter().position(|&b| !scan::is_word_byte(b)) {
-        None => !value.is_empty(),
-        Some(at) => {
-            let rest = &value[at + 1..];
-            value[at] == b'@' && at > 0 && !rest.is_empty() && rest.iter().all(|&b| scan::is_word_byte(b))
-        }
+    // Word bytes (which `@` is not) with at most one `@`, not first or last: the bytes' weights
+    // (see `CALL_ID_WEIGHT`) add up to 0 without `@`, to 1 with exactly one `@` and no other byte.
+    let weight = scan::call_id_weight(value);
+    match weight {
+        0 => !value.is_empty(),
+        1 => value.first() != Some(&b'@') && value.last() != Some(&b'@'),
+        _ => false,
     }
 }
 
@@ -648,6 +648,24 @@ mod tests {
         }
         for bad in ["", "@", "@b", "a@", "a@b@c", "a b", "a;b", "a,b", "a@b=c", "a\u{e9}"] {
             assert!(parse_call_id(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Adding up the bytes' weights tells a Call-ID as looking for the first byte outside the word
+        /// class and then at the rest does.
+        #[test]
+        fn call_id_weights_agree_with_the_byte_search(value in proptest::collection::vec(
+            proptest::sample::select(b"ab9@@ ;,=\\\"\xe9\x00".to_vec()), 0..20)
+        ) {
+            let by_search = match value.iter().position(|&b| scan::call_id_weight(&[b]) != 0) {
+                None => !value.is_empty(),
+                Some(at) => {
+                    let rest = &value[at + 1..];
+                    value[at] == b'@' && at > 0 && !rest.is_empty() && scan::call_id_weight(rest) == 0
+                }
+            };
+            proptest::prop_assert_eq!(is_call_id(&value), by_search, "{:?}", value);
         }
     }
 
