@@ -335,6 +335,36 @@ impl<'a> CSeq<'a> {
     /// [`CSeq::parse`] with the method as the bytes it is in `value` (registered methods are made
     /// static text by [`CSeq::parse`], which says nothing of where they were).
     pub(crate) fn parse_raw(value: &'a [u8]) -> Result<(u32, &'a [u8]), ValueError> {
+        match Self::parse_plain(value) {
+            Some(parsed) => Ok(parsed),
+            None => Self::parse_full(value),
+        }
+    }
+
+    /// The usual form, up to nine digits (always below 2^31), one space and a token to the end, read
+    /// in one pass; `None` for any other form. What [`CSeq::parse_full`] reads in such a value: it
+    /// starts with a digit and ends with a token byte, so trimming leaves it whole, and the space is
+    /// the only whitespace.
+    #[inline]
+    fn parse_plain(value: &'a [u8]) -> Option<(u32, &'a [u8])> {
+        let mut number = 0u32;
+        let mut digits = 0;
+        while let Some(digit) = value.get(digits).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            // A tenth digit could overflow: such numbers are the full grammar's.
+            if digits == 9 {
+                return None;
+            }
+            number = number * 10 + u32::from(digit);
+            digits += 1;
+        }
+        match value.get(digits..) {
+            Some([b' ', method @ ..]) if digits > 0 && scan::is_token(method) => Some((number, method)),
+            _ => None,
+        }
+    }
+
+    /// The full grammar: whitespace around and between the parts (folded lines too), long numbers.
+    fn parse_full(value: &'a [u8]) -> Result<(u32, &'a [u8]), ValueError> {
         let (number, method) = scan::split_lws(scan::trim(value));
         let number = scan::parse_decimal(number).ok_or("sequence number is not a number")?;
         if number >= 1 << 31 {
@@ -692,6 +722,19 @@ mod tests {
         assert!(NameAddr::parse(b"Bell, Alexander <sip:a.g.bell@example.com>").is_err());
         assert!(NameAddr::parse(b"< sip:t.watson@example.org >").is_err());
         assert!(NameAddr::parse(b"sip:user@example.com?Route=%3Csip:sip.example.com%3E").is_err());
+    }
+
+    proptest::proptest! {
+        /// The one-pass read of a plain CSeq gives what the full grammar gives, on values near the
+        /// plain form (long numbers, other whitespace, non-token bytes, nothing after the space).
+        #[test]
+        fn plain_cseq_reads_as_the_full_grammar(value in "[0-9]{0,12}[ \t]{0,2}[A-Za-z0-9!@;\t \r\n]{0,8}") {
+            let value = value.as_bytes();
+            proptest::prop_assert_eq!(CSeq::parse_raw(value), CSeq::parse_full(value));
+            if let Some(plain) = CSeq::parse_plain(value) {
+                proptest::prop_assert_eq!(Ok(plain), CSeq::parse_full(value));
+            }
+        }
     }
 
     #[test]
