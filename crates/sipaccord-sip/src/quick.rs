@@ -540,6 +540,21 @@ mod tests {
     }
 
     #[test]
+    fn checks_without_the_view_give_the_parsers_errors() {
+        let prefixes =
+            &["<sip:", "\"A\" <sip:a@", "sip:a@b;tag=", "*", " * ", "<sip:a@b>;p=\"x\"", "<sip:[::1]>", "tel:1", ""];
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = near(prefixes);
+        for _ in 0..20_000 {
+            let value = strategy.new_tree(&mut runner).expect("strategy").current();
+            let v = value.as_bytes();
+            assert_eq!(NameAddr::check(v), NameAddr::parse(v).map(drop), "{value:?}");
+            assert_eq!(crate::Contact::check(v), crate::Contact::parse(v).map(drop), "{value:?}");
+            assert_eq!(Uri::check(v), Uri::parse(v).map(drop), "{value:?}");
+        }
+    }
+
+    #[test]
     fn quick_via_accepts_only_what_the_full_parser_accepts() {
         let prefixes = &[
             "SIP/2.0/UDP ",

@@ -448,6 +448,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Without a comma a list value is its only element, as the split finds it.
+        #[test]
+        fn a_value_without_commas_is_one_element(value in r#"[a \t\r\n"<>\\]{0,12}"#) {
+            let split: Vec<_> = ListItems::new(value.as_bytes()).collect();
+            let single: Vec<_> = ListItems::single(value.as_bytes()).collect();
+            proptest::prop_assert_eq!(split, single);
+        }
+    }
+
+    proptest::proptest! {
         /// Parameters without their first `;` read as the same text with it.
         #[test]
         fn unprefixed_params_read_as_prefixed(value in r#"[a=; \t"x\\\[\]:]{1,14}"#) {

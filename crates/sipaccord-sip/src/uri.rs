@@ -190,6 +190,16 @@ impl<'a> Uri<'a> {
         }
     }
 
+    /// The error [`Uri::parse`] gives, if any, without building the URI: a URI the quick scan accepts
+    /// whole is one the full grammar accepts too.
+    pub(crate) fn check(raw: &'a [u8]) -> Result<(), &'static str> {
+        if crate::quick::sip_uri(raw) {
+            Ok(())
+        } else {
+            Self::parse_full(raw).map(drop)
+        }
+    }
+
     /// The quick path: a URI [`crate::quick::sip_uri_parts`] accepts whole (user, host, port, token
     /// parameters) is built from the parts it found, without checking its bytes again; the same parts
     /// as [`Uri::parse_full`] gives.

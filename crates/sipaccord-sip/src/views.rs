@@ -190,6 +190,23 @@ impl<'a> NameAddr<'a> {
 
     /// The full grammar, for every form.
     pub(crate) fn parse_full(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
+        let (display_name, uri, bracketed, params) = Self::split_full(value, Uri::parse)?;
+        Ok(NameAddr { display_name, uri, bracketed, params, tag: tag_text(Params::new(params)) })
+    }
+
+    /// Whether the full grammar accepts the value, and if not why: the error [`NameAddr::parse`]
+    /// gives, without building the view (validation reads no tag and keeps no URI).
+    pub(crate) fn check(value: &'a [u8]) -> Result<(), ValueError> {
+        Self::split_full(value, Uri::check).map(drop)
+    }
+
+    /// The full grammar's parts: the display name, the URI read by `read_uri`, whether it was
+    /// bracketed and the header parameters (checked); the first error in the order the grammar is
+    /// read (URI before parameters).
+    fn split_full<U>(
+        value: &'a [u8],
+        read_uri: impl FnOnce(&'a [u8]) -> Result<U, ValueError>,
+    ) -> Result<(Option<&'a [u8]>, U, bool, &'a [u8]), ValueError> {
         let value = scan::trim(value);
         if value.is_empty() {
             return Err("empty value");
@@ -218,11 +235,10 @@ impl<'a> NameAddr<'a> {
             if spec.iter().any(|&b| scan::is_lws(b) || b == b'"' || b == b'>') {
                 return Err("unexpected character in addr-spec (missing `<...>`?)");
             }
-            let uri = Uri::parse(spec)?;
+            let uri = read_uri(spec)?;
             let params = &value[end..];
             Params::new(params).validate()?;
-            let tag = tag_text(Params::new(params));
-            return Ok(NameAddr { display_name: None, uri, bracketed: false, params, tag });
+            return Ok((None, uri, false, params));
         };
         let inner = &rest[1..];
         let gt = inner.iter().position(|&b| b == b'>').ok_or("`<` without closing `>`")?;
@@ -230,14 +246,13 @@ impl<'a> NameAddr<'a> {
         if uri_text.first().is_some_and(|&b| scan::is_lws(b)) || uri_text.last().is_some_and(|&b| scan::is_lws(b)) {
             return Err("whitespace inside `<...>`");
         }
-        let uri = Uri::parse(uri_text)?;
+        let uri = read_uri(uri_text)?;
         let params = scan::trim_start(&inner[gt + 1..]);
         if !params.is_empty() && params[0] != b';' {
             return Err("unexpected text after `>`");
         }
         Params::new(params).validate()?;
-        let tag = tag_text(Params::new(params));
-        Ok(NameAddr { display_name, uri, bracketed: true, params, tag })
+        Ok((display_name, uri, true, params))
     }
 
     /// Header parameters (after the URI): `tag`, `expires`, `q`, ...
@@ -485,6 +500,15 @@ impl<'a> Contact<'a> {
             Ok(Contact::Star)
         } else {
             NameAddr::parse(value).map(Contact::Address)
+        }
+    }
+
+    /// The error [`Contact::parse`] gives, if any, without building the view (see [`NameAddr::check`]).
+    pub(crate) fn check(value: &'a [u8]) -> Result<(), ValueError> {
+        if scan::trim(value) == b"*" {
+            Ok(())
+        } else {
+            NameAddr::check(value)
         }
     }
 }
