@@ -313,6 +313,8 @@ pub(crate) fn name_addr_params(value: &[u8]) -> Option<&[u8]> {
 pub(crate) struct ViaParts<'a> {
     /// Protocol name, version and transport.
     pub protocol: [&'a [u8]; 3],
+    /// Whether the value starts `SIP/2.0/`: the name and version are then `SIP` and `2.0`.
+    pub sip_2_0: bool,
     pub host: &'a [u8],
     /// The host as an IPv4 address, when it is one.
     pub ipv4: Option<Ipv4Addr>,
@@ -332,13 +334,33 @@ pub(crate) fn via_parts(v: &[u8]) -> Option<ViaParts<'_>> {
 /// as an IPv4 address with `IPV4`.
 #[inline]
 fn via_scan<'a, const IPV4: bool>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
-    // Nearly every Via starts `SIP/2.0/`, compared as one word: the two tokens it holds read as the
-    // loop below reads them.
-    let (mut i, mut protocol, known) = match v.first_chunk::<8>() {
-        Some(b"SIP/2.0/") => (8, [&v[..3], &v[4..7], &v[..0]], 2),
-        _ => (0, [&v[..0]; 3], 0),
+    // Nearly every Via starts `SIP/2.0/`, compared as one word (a comparison of the array would be
+    // eight of bytes): the two tokens it holds read as `sent_protocol` reads them.
+    let sip_2_0 =
+        v.first_chunk::<8>().is_some_and(|start| u64::from_le_bytes(*start) == u64::from_le_bytes(*b"SIP/2.0/"));
+    let (protocol, mut i) = if sip_2_0 {
+        let n = some_run(&v[8..], TOKEN)?;
+        ([&v[..3], &v[4..7], &v[8..8 + n]], 8 + n)
+    } else {
+        sent_protocol(v)?
     };
-    for (k, part) in protocol.iter_mut().enumerate().skip(known) {
+    let spaces = v[i..].iter().take_while(|&&b| b == b' ').count();
+    if spaces == 0 {
+        return None;
+    }
+    i += spaces;
+    let HostPort { host, ipv4, port, end } = host_port::<IPV4>(&v[i..])?;
+    let params = &v[i + end..];
+    let branch = params_with(params, wanted)?.map(|value| value.map(|(start, end)| &params[start..end]));
+    Some(ViaParts { protocol, sip_2_0, host: &v[i..i + host], ipv4, port, params, branch })
+}
+
+/// `PROTOCOL/VERSION/TRANSPORT` at the start of `v`, three token runs with a `/` after the first two,
+/// and where it ends.
+fn sent_protocol(v: &[u8]) -> Option<([&[u8]; 3], usize)> {
+    let mut protocol = [&v[..0]; 3];
+    let mut i = 0;
+    for (k, part) in protocol.iter_mut().enumerate() {
         let n = some_run(&v[i..], TOKEN)?;
         *part = &v[i..i + n];
         i += n;
@@ -349,15 +371,7 @@ fn via_scan<'a, const IPV4: bool>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<
             i += 1;
         }
     }
-    let spaces = v[i..].iter().take_while(|&&b| b == b' ').count();
-    if spaces == 0 {
-        return None;
-    }
-    i += spaces;
-    let HostPort { host, ipv4, port, end } = host_port::<IPV4>(&v[i..])?;
-    let params = &v[i + end..];
-    let branch = params_with(params, wanted)?.map(|value| value.map(|(start, end)| &params[start..end]));
-    Some(ViaParts { protocol, host: &v[i..i + host], ipv4, port, params, branch })
+    Some((protocol, i))
 }
 
 /// Whether [`via_parts`] accepts the value.

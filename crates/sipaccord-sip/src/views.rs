@@ -52,7 +52,12 @@ impl<'a> Via<'a> {
     /// other form.
     fn parse_quick(value: &'a [u8]) -> Option<Via<'a>> {
         let parts = quick::via_parts(value)?;
-        let [protocol, version, transport] = parts.protocol.map(sent_protocol_text);
+        let [protocol, version, transport] = parts.protocol;
+        let (protocol, version) = match parts.sip_2_0 {
+            true => ("SIP", "2.0"),
+            false => (sent_protocol_text(protocol), sent_protocol_text(version)),
+        };
+        let transport = sent_protocol_text(transport);
         Some(Via {
             protocol,
             version,
