@@ -64,15 +64,25 @@ static CLASS: [u8; 256] = {
 
 /// Length of the run of bytes of `class` at the start of `s`.
 ///
-/// Four bytes a step, each tested on its own (a load, a table test and a branch): one length check
-/// and one step for four bytes instead of one for each byte, about four instructions a byte instead
-/// of six. (Folding the classes of eight bytes before one test costs more on runs this short: most
-/// end within a dozen bytes, and the byte that ends one is then looked for again.)
+/// Eight bytes a step, then four, each byte tested on its own (a load, a table test and a branch):
+/// one length check and one step for eight bytes instead of one for each byte, about three and a
+/// half instructions a byte instead of six. (Folding the classes of eight bytes before one test
+/// costs more on runs this short: most end within a dozen bytes, and the byte that ends one is then
+/// looked for again.)
 #[inline]
 fn run(s: &[u8], class: u8) -> usize {
     let in_class = |b: u8| CLASS[usize::from(b)] & class != 0;
     let mut rest = s;
-    while let Some((&[a, b, c, d], after)) = rest.split_first_chunk::<4>() {
+    while let Some((chunk, after)) = rest.split_first_chunk::<8>() {
+        let at = s.len() - rest.len();
+        for (k, &b) in chunk.iter().enumerate() {
+            if !in_class(b) {
+                return at + k;
+            }
+        }
+        rest = after;
+    }
+    if let Some((&[a, b, c, d], after)) = rest.split_first_chunk::<4>() {
         let at = s.len() - rest.len();
         if !in_class(a) {
             return at;
@@ -476,10 +486,10 @@ mod tests {
     }
 
     proptest! {
-        /// Runs taken four bytes a step end where a byte-by-byte run ends, for every class and
+        /// Runs taken eight and four bytes a step end where a byte-by-byte run ends, for every class and
         /// wherever the run ends within or after a step.
         #[test]
-        fn runs_end_where_the_byte_loop_ends(text in prop::collection::vec(any::<u8>(), 0..24), ascii in "[a-z0-9.;@%:-]{0,20}") {
+        fn runs_end_where_the_byte_loop_ends(text in prop::collection::vec(any::<u8>(), 0..24), ascii in "[a-z0-9.;@%:-]{0,30}") {
             for bytes in [&text[..], ascii.as_bytes()] {
                 for class in [HOST, USER, TOKEN, URI_PARAM, DIGIT, HOST | DIGIT] {
                     let by_byte = bytes.iter().take_while(|&&b| CLASS[usize::from(b)] & class != 0).count();
