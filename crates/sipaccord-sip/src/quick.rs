@@ -12,7 +12,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::scan::{is_lws, is_token_byte, trim, trim_start};
+use crate::scan::{is_lws, is_token_byte, run_while, trim, trim_start};
 use crate::uri::ipv4_prefix;
 
 /// Host bytes. For a host that is neither an IPv6 reference nor contains `:`, the full grammar
@@ -62,43 +62,10 @@ static CLASS: [u8; 256] = {
     table
 };
 
-/// Length of the run of bytes of `class` at the start of `s`.
-///
-/// Eight bytes a step, then four, each byte tested on its own (a load, a table test and a branch):
-/// one length check and one step for eight bytes instead of one for each byte, about three and a
-/// half instructions a byte instead of six. (Folding the classes of eight bytes before one test
-/// costs more on runs this short: most end within a dozen bytes, and the byte that ends one is then
-/// looked for again.)
+/// Length of the run of bytes of `class` at the start of `s` (see [`run_while`]).
 #[inline]
 fn run(s: &[u8], class: u8) -> usize {
-    let in_class = |b: u8| CLASS[usize::from(b)] & class != 0;
-    let mut rest = s;
-    while let Some((chunk, after)) = rest.split_first_chunk::<8>() {
-        let at = s.len() - rest.len();
-        for (k, &b) in chunk.iter().enumerate() {
-            if !in_class(b) {
-                return at + k;
-            }
-        }
-        rest = after;
-    }
-    if let Some((&[a, b, c, d], after)) = rest.split_first_chunk::<4>() {
-        let at = s.len() - rest.len();
-        if !in_class(a) {
-            return at;
-        }
-        if !in_class(b) {
-            return at + 1;
-        }
-        if !in_class(c) {
-            return at + 2;
-        }
-        if !in_class(d) {
-            return at + 3;
-        }
-        rest = after;
-    }
-    s.len() - rest.len() + rest.iter().take_while(|&&b| in_class(b)).count()
+    run_while(s, |b| CLASS[usize::from(b)] & class != 0)
 }
 
 /// Length of the run of bytes of `class` at the start of `s`, `None` when there is none.

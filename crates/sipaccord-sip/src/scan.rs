@@ -120,13 +120,70 @@ pub(crate) fn find_unquoted(s: &[u8], needle: u8) -> Result<Option<usize>, &'sta
     Ok(None)
 }
 
+/// Length of the run of bytes `in_class` takes at the start of `s`.
+///
+/// Eight bytes a step, then four, each byte tested on its own (a load, a table test and a branch):
+/// one length check and one step for eight bytes instead of one for each byte, about three and a
+/// half instructions a byte instead of six. (Folding the classes of eight bytes before one test
+/// costs more on runs this short: most end within a dozen bytes, and the byte that ends one is then
+/// looked for again.)
+#[inline(always)]
+pub(crate) fn run_while(s: &[u8], in_class: impl Fn(u8) -> bool) -> usize {
+    let mut rest = s;
+    while let Some((chunk, after)) = rest.split_first_chunk::<8>() {
+        let at = s.len() - rest.len();
+        for (k, &b) in chunk.iter().enumerate() {
+            if !in_class(b) {
+                return at + k;
+            }
+        }
+        rest = after;
+    }
+    if let Some((&[a, b, c, d], after)) = rest.split_first_chunk::<4>() {
+        let at = s.len() - rest.len();
+        if !in_class(a) {
+            return at;
+        }
+        if !in_class(b) {
+            return at + 1;
+        }
+        if !in_class(c) {
+            return at + 2;
+        }
+        if !in_class(d) {
+            return at + 3;
+        }
+        rest = after;
+    }
+    s.len() - rest.len() + rest.iter().take_while(|&&b| in_class(b)).count()
+}
+
+/// Bytes of a list element that settle nothing in [`has_empty_element`]: all but the comma, the
+/// quote, `<` and whitespace.
+static LIST_PLAIN: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut i = 0;
+    let special = *b",\"< \t\r\n";
+    while i < special.len() {
+        table[special[i] as usize] = false;
+        i += 1;
+    }
+    table
+};
+
 /// Whether splitting `value` at top-level commas (as [`ListItems`] does) gives an empty element.
 /// A value without quotes or `<` (`INVITE, ACK, BYE`) is settled in one pass over its bytes, and so
 /// is one whose first quote or `<` has no comma after it; any other goes through [`ListItems`].
 pub(crate) fn has_empty_element(value: &[u8]) -> bool {
     // Whether the element being read has a byte other than whitespace so far.
     let mut filled = false;
-    for (i, &b) in value.iter().enumerate() {
+    let mut i = 0;
+    loop {
+        // The bytes that only fill the element are skipped as a run.
+        let plain = run_while(&value[i..], |b| LIST_PLAIN[usize::from(b)]);
+        filled |= plain > 0;
+        i += plain;
+        let Some(&b) = value.get(i) else { break };
         match b {
             b',' if !filled => return true,
             b',' => filled = false,
@@ -134,9 +191,9 @@ pub(crate) fn has_empty_element(value: &[u8]) -> bool {
             b'"' | b'<' => {
                 return memchr::memchr(b',', &value[i..]).is_some() && ListItems::new(value).any(<[u8]>::is_empty)
             }
-            b if is_lws(b) => {}
-            _ => filled = true,
+            _ => {} // whitespace
         }
+        i += 1;
     }
     !filled
 }
@@ -441,7 +498,7 @@ mod tests {
     proptest::proptest! {
         /// The one-pass check answers as the split does, on values made of the bytes that matter.
         #[test]
-        fn empty_element_check_agrees_with_the_split(value in r#"[a, \t\r\n"<>\\]{0,12}"#) {
+        fn empty_element_check_agrees_with_the_split(value in r#"[a, \t\r\n"<>\\]{0,12}|(a{0,10}[ \t]?,? ?){0,5}"#) {
             let split = ListItems::new(value.as_bytes()).any(<[u8]>::is_empty);
             proptest::prop_assert_eq!(has_empty_element(value.as_bytes()), split);
         }
