@@ -194,6 +194,11 @@ pub(crate) fn has_empty_element(value: &[u8]) -> bool {
             _ => {} // whitespace
         }
         i += 1;
+        // Elements are usually separated by `, `: a space after a comma or a space is whitespace the
+        // element's state does not change with, skipped here for less than a run costs.
+        if value.get(i) == Some(&b' ') {
+            i += 1;
+        }
     }
     !filled
 }
