@@ -287,21 +287,21 @@ impl<'a> Message<'a> {
         let elements = || if memchr::memchr(b',', h.value).is_some() { h.values() } else { ListItems::single(h.value) };
         match known {
             KnownHeader::VIA => {
-                for element in elements().filter(|e| !e.is_empty() && !(retry_quick(e) && quick::via(e))) {
+                for element in elements().filter(|e| !(e.is_empty() || retry_quick(e) && quick::via(e))) {
                     if let Err(e) = Via::parse_full(element) {
                         fail(element, e);
                     }
                 }
             }
             KnownHeader::CONTACT => {
-                for element in elements().filter(|e| !e.is_empty() && !(retry_quick(e) && quick::name_addr(e))) {
+                for element in elements().filter(|e| !(e.is_empty() || retry_quick(e) && quick::name_addr(e))) {
                     if let Err(e) = Contact::check(element) {
                         fail(element, e);
                     }
                 }
             }
             k if IS_ADDRESS_HEADER[k.index()] => {
-                for element in elements().filter(|e| !e.is_empty() && !(retry_quick(e) && quick::name_addr(e))) {
+                for element in elements().filter(|e| !(e.is_empty() || retry_quick(e) && quick::name_addr(e))) {
                     if let Err(e) = NameAddr::check(element) {
                         fail(element, e);
                     }

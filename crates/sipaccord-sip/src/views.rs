@@ -195,7 +195,7 @@ impl<'a> NameAddr<'a> {
 
     /// The full grammar, for every form.
     pub(crate) fn parse_full(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
-        let (display_name, uri, bracketed, params) = Self::split_full(value, Uri::parse)?;
+        let FullParts { display_name, uri, bracketed, params } = Self::split_full(value, Uri::parse)?;
         Ok(NameAddr { display_name, uri, bracketed, params, tag: tag_text(Params::new(params)) })
     }
 
@@ -211,7 +211,7 @@ impl<'a> NameAddr<'a> {
     fn split_full<U>(
         value: &'a [u8],
         read_uri: impl FnOnce(&'a [u8]) -> Result<U, ValueError>,
-    ) -> Result<(Option<&'a [u8]>, U, bool, &'a [u8]), ValueError> {
+    ) -> Result<FullParts<'a, U>, ValueError> {
         let value = scan::trim(value);
         if value.is_empty() {
             return Err("empty value");
@@ -243,7 +243,7 @@ impl<'a> NameAddr<'a> {
             let uri = read_uri(spec)?;
             let params = &value[end..];
             Params::new(params).validate()?;
-            return Ok((None, uri, false, params));
+            return Ok(FullParts { display_name: None, uri, bracketed: false, params });
         };
         let inner = &rest[1..];
         let gt = inner.iter().position(|&b| b == b'>').ok_or("`<` without closing `>`")?;
@@ -257,7 +257,7 @@ impl<'a> NameAddr<'a> {
             return Err("unexpected text after `>`");
         }
         Params::new(params).validate()?;
-        Ok((display_name, uri, true, params))
+        Ok(FullParts { display_name, uri, bracketed: true, params })
     }
 
     /// Header parameters (after the URI): `tag`, `expires`, `q`, ...
@@ -324,6 +324,15 @@ impl<'a> NameAddr<'a> {
             None => tag_text(params).map(str::as_bytes),
         }
     }
+}
+
+/// A name-addr or addr-spec as the full grammar delimits it, with its URI read as the caller asked
+/// (see `NameAddr::split_full`).
+struct FullParts<'a, U> {
+    display_name: Option<&'a [u8]>,
+    uri: U,
+    bracketed: bool,
+    params: &'a [u8],
 }
 
 /// The value of the first `tag` parameter, when it has one that is text.
