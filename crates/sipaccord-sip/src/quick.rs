@@ -12,7 +12,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::scan::{is_lws, is_token_byte, trim, trim_start};
+use crate::scan::{is_lws, is_token_byte, run_while, trim, trim_start};
 use crate::uri::ipv4_prefix;
 
 /// Host bytes. For a host that is neither an IPv6 reference nor contains `:`, the full grammar
@@ -62,14 +62,10 @@ static CLASS: [u8; 256] = {
     table
 };
 
-/// Length of the run of bytes of `class` at the start of `s`.
+/// Length of the run of bytes of `class` at the start of `s` (see [`run_while`]).
 #[inline]
 fn run(s: &[u8], class: u8) -> usize {
-    let mut i = 0;
-    while i < s.len() && CLASS[usize::from(s[i])] & class != 0 {
-        i += 1;
-    }
-    i
+    run_while(s, |b| CLASS[usize::from(b)] & class != 0)
 }
 
 /// Length of the run of bytes of `class` at the start of `s`, `None` when there is none.
@@ -93,7 +89,10 @@ struct HostPort {
 /// [`HostPort`] at the start of `s`, or `None`. With `IPV4` (the views, which keep the address) a
 /// host that starts with a digit is read as an address first, which also finds where it ends when
 /// it is one (see [`ipv4_prefix`]); without it (validation) the host is only delimited.
-#[inline]
+// Always inlined, as `params_len` and `params_with` are: with the unrolled `run` in them they look too
+// big to the compiler, but each is called from a few places only, and as calls they cost about 150
+// instructions more a message (arguments and results through memory).
+#[inline(always)]
 fn host_port<const IPV4: bool>(s: &[u8]) -> Option<HostPort> {
     let address = match s.first() {
         Some(b'0'..=b'9') if IPV4 => {
@@ -123,7 +122,7 @@ fn host_port<const IPV4: bool>(s: &[u8]) -> Option<HostPort> {
 /// `;name[=value]...` at the start of `s`, names and values runs of `class` (token bytes, without
 /// `%` in a URI); returns where the parameters end (at a byte that is not `;`), or `None` when one
 /// is cut short.
-#[inline]
+#[inline(always)]
 fn params_len(s: &[u8], class: u8) -> Option<usize> {
     let mut i = 0;
     while s.get(i) == Some(&b';') {
@@ -145,7 +144,7 @@ pub(crate) fn params(s: &[u8]) -> bool {
 /// has no value, `Some(Some(Some(range)))` for its value (as `Params::get` answers on them).
 /// With no `wanted` name it only checks the parameters (and answers `Some(None)`). `wanted` is
 /// written in lowercase letters.
-#[inline]
+#[inline(always)]
 fn params_with(s: &[u8], wanted: Option<&[u8]>) -> Option<Option<Option<(usize, usize)>>> {
     let mut found = None;
     let mut i = 0;
@@ -291,6 +290,8 @@ pub(crate) fn name_addr_params(value: &[u8]) -> Option<&[u8]> {
 pub(crate) struct ViaParts<'a> {
     /// Protocol name, version and transport.
     pub protocol: [&'a [u8]; 3],
+    /// Whether the value starts `SIP/2.0/`: the name and version are then `SIP` and `2.0`.
+    pub sip_2_0: bool,
     pub host: &'a [u8],
     /// The host as an IPv4 address, when it is one.
     pub ipv4: Option<Ipv4Addr>,
@@ -310,13 +311,33 @@ pub(crate) fn via_parts(v: &[u8]) -> Option<ViaParts<'_>> {
 /// as an IPv4 address with `IPV4`.
 #[inline]
 fn via_scan<'a, const IPV4: bool>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<ViaParts<'a>> {
-    // Nearly every Via starts `SIP/2.0/`, compared as one word: the two tokens it holds read as the
-    // loop below reads them.
-    let (mut i, mut protocol, known) = match v.first_chunk::<8>() {
-        Some(b"SIP/2.0/") => (8, [&v[..3], &v[4..7], &v[..0]], 2),
-        _ => (0, [&v[..0]; 3], 0),
+    // Nearly every Via starts `SIP/2.0/`, compared as one word (a comparison of the array would be
+    // eight of bytes): the two tokens it holds read as `sent_protocol` reads them.
+    let sip_2_0 =
+        v.first_chunk::<8>().is_some_and(|start| u64::from_le_bytes(*start) == u64::from_le_bytes(*b"SIP/2.0/"));
+    let (protocol, mut i) = if sip_2_0 {
+        let n = some_run(&v[8..], TOKEN)?;
+        ([&v[..3], &v[4..7], &v[8..8 + n]], 8 + n)
+    } else {
+        sent_protocol(v)?
     };
-    for (k, part) in protocol.iter_mut().enumerate().skip(known) {
+    let spaces = v[i..].iter().take_while(|&&b| b == b' ').count();
+    if spaces == 0 {
+        return None;
+    }
+    i += spaces;
+    let HostPort { host, ipv4, port, end } = host_port::<IPV4>(&v[i..])?;
+    let params = &v[i + end..];
+    let branch = params_with(params, wanted)?.map(|value| value.map(|(start, end)| &params[start..end]));
+    Some(ViaParts { protocol, sip_2_0, host: &v[i..i + host], ipv4, port, params, branch })
+}
+
+/// `PROTOCOL/VERSION/TRANSPORT` at the start of `v`, three token runs with a `/` after the first two,
+/// and where it ends.
+fn sent_protocol(v: &[u8]) -> Option<([&[u8]; 3], usize)> {
+    let mut protocol = [&v[..0]; 3];
+    let mut i = 0;
+    for (k, part) in protocol.iter_mut().enumerate() {
         let n = some_run(&v[i..], TOKEN)?;
         *part = &v[i..i + n];
         i += n;
@@ -327,15 +348,7 @@ fn via_scan<'a, const IPV4: bool>(v: &'a [u8], wanted: Option<&[u8]>) -> Option<
             i += 1;
         }
     }
-    let spaces = v[i..].iter().take_while(|&&b| b == b' ').count();
-    if spaces == 0 {
-        return None;
-    }
-    i += spaces;
-    let HostPort { host, ipv4, port, end } = host_port::<IPV4>(&v[i..])?;
-    let params = &v[i + end..];
-    let branch = params_with(params, wanted)?.map(|value| value.map(|(start, end)| &params[start..end]));
-    Some(ViaParts { protocol, host: &v[i..i + host], ipv4, port, params, branch })
+    Some((protocol, i))
 }
 
 /// Whether [`via_parts`] accepts the value.
@@ -440,6 +453,20 @@ mod tests {
     }
 
     proptest! {
+        /// Runs taken eight and four bytes a step end where a byte-by-byte run ends, for every class and
+        /// wherever the run ends within or after a step.
+        #[test]
+        fn runs_end_where_the_byte_loop_ends(text in prop::collection::vec(any::<u8>(), 0..24), ascii in "[a-z0-9.;@%:-]{0,30}") {
+            for bytes in [&text[..], ascii.as_bytes()] {
+                for class in [HOST, USER, TOKEN, URI_PARAM, DIGIT, HOST | DIGIT] {
+                    let by_byte = bytes.iter().take_while(|&&b| CLASS[usize::from(b)] & class != 0).count();
+                    prop_assert_eq!(run(bytes, class), by_byte);
+                }
+            }
+        }
+    }
+
+    proptest! {
         /// A host read as an IPv4 address ends where the host run ends, and the address is the one
         /// `Host::parse` reads in the host; the port and the end are the same.
         #[test]
@@ -501,6 +528,21 @@ mod tests {
             let full = NameAddr::parse_full(v.as_bytes());
             full.is_ok() && full == NameAddr::parse(v.as_bytes())
         });
+    }
+
+    #[test]
+    fn checks_without_the_view_give_the_parsers_errors() {
+        let prefixes =
+            &["<sip:", "\"A\" <sip:a@", "sip:a@b;tag=", "*", " * ", "<sip:a@b>;p=\"x\"", "<sip:[::1]>", "tel:1", ""];
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = near(prefixes);
+        for _ in 0..20_000 {
+            let value = strategy.new_tree(&mut runner).expect("strategy").current();
+            let v = value.as_bytes();
+            assert_eq!(NameAddr::check(v), NameAddr::parse(v).map(drop), "{value:?}");
+            assert_eq!(crate::Contact::check(v), crate::Contact::parse(v).map(drop), "{value:?}");
+            assert_eq!(Uri::check(v), Uri::parse(v).map(drop), "{value:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::{ErrorKind, ParseError, Position, Warning, WarningKind};
 use crate::message::{Header, Message, StartLine};
 use crate::names::{KnownHeader, Shape};
 use crate::quick;
-use crate::scan;
+use crate::scan::{self, ListItems};
 use crate::uri::Scheme;
 use crate::views::{is_call_id, method_text, parse_u32, CSeq, Contact, ContentType, NameAddr, Via, CALL_ID_GRAMMAR};
 
@@ -279,24 +279,30 @@ impl<'a> Message<'a> {
                 }
             }
         }
+        // The quick check failed on the whole value (when not empty), so it is not run again on an
+        // element that is the whole value, and the full check goes on without building the view.
+        // Without a comma the value is its only element, which the split would find only after
+        // reading the value through for quotes and `<...>`.
+        let retry_quick = |element: &[u8]| element.len() != h.value.len();
+        let elements = || if memchr::memchr(b',', h.value).is_some() { h.values() } else { ListItems::single(h.value) };
         match known {
             KnownHeader::VIA => {
-                for element in h.values().filter(|e| !e.is_empty() && !quick::via(e)) {
-                    if let Err(e) = Via::parse(element) {
+                for element in elements().filter(|e| !(e.is_empty() || retry_quick(e) && quick::via(e))) {
+                    if let Err(e) = Via::parse_full(element) {
                         fail(element, e);
                     }
                 }
             }
             KnownHeader::CONTACT => {
-                for element in h.values().filter(|e| !e.is_empty() && !quick::name_addr(e)) {
-                    if let Err(e) = Contact::parse(element) {
+                for element in elements().filter(|e| !(e.is_empty() || retry_quick(e) && quick::name_addr(e))) {
+                    if let Err(e) = Contact::check(element) {
                         fail(element, e);
                     }
                 }
             }
             k if IS_ADDRESS_HEADER[k.index()] => {
-                for element in h.values().filter(|e| !e.is_empty() && !quick::name_addr(e)) {
-                    if let Err(e) = NameAddr::parse(element) {
+                for element in elements().filter(|e| !(e.is_empty() || retry_quick(e) && quick::name_addr(e))) {
+                    if let Err(e) = NameAddr::check(element) {
                         fail(element, e);
                     }
                 }

@@ -52,7 +52,12 @@ impl<'a> Via<'a> {
     /// other form.
     fn parse_quick(value: &'a [u8]) -> Option<Via<'a>> {
         let parts = quick::via_parts(value)?;
-        let [protocol, version, transport] = parts.protocol.map(sent_protocol_text);
+        let [protocol, version, transport] = parts.protocol;
+        let (protocol, version) = match parts.sip_2_0 {
+            true => ("SIP", "2.0"),
+            false => (sent_protocol_text(protocol), sent_protocol_text(version)),
+        };
+        let transport = sent_protocol_text(transport);
         Some(Via {
             protocol,
             version,
@@ -190,6 +195,23 @@ impl<'a> NameAddr<'a> {
 
     /// The full grammar, for every form.
     pub(crate) fn parse_full(value: &'a [u8]) -> Result<NameAddr<'a>, ValueError> {
+        let FullParts { display_name, uri, bracketed, params } = Self::split_full(value, Uri::parse)?;
+        Ok(NameAddr { display_name, uri, bracketed, params, tag: tag_text(Params::new(params)) })
+    }
+
+    /// Whether the full grammar accepts the value, and if not why: the error [`NameAddr::parse`]
+    /// gives, without building the view (validation reads no tag and keeps no URI).
+    pub(crate) fn check(value: &'a [u8]) -> Result<(), ValueError> {
+        Self::split_full(value, Uri::check).map(drop)
+    }
+
+    /// The full grammar's parts: the display name, the URI read by `read_uri`, whether it was
+    /// bracketed and the header parameters (checked); the first error in the order the grammar is
+    /// read (URI before parameters).
+    fn split_full<U>(
+        value: &'a [u8],
+        read_uri: impl FnOnce(&'a [u8]) -> Result<U, ValueError>,
+    ) -> Result<FullParts<'a, U>, ValueError> {
         let value = scan::trim(value);
         if value.is_empty() {
             return Err("empty value");
@@ -218,11 +240,10 @@ impl<'a> NameAddr<'a> {
             if spec.iter().any(|&b| scan::is_lws(b) || b == b'"' || b == b'>') {
                 return Err("unexpected character in addr-spec (missing `<...>`?)");
             }
-            let uri = Uri::parse(spec)?;
+            let uri = read_uri(spec)?;
             let params = &value[end..];
             Params::new(params).validate()?;
-            let tag = tag_text(Params::new(params));
-            return Ok(NameAddr { display_name: None, uri, bracketed: false, params, tag });
+            return Ok(FullParts { display_name: None, uri, bracketed: false, params });
         };
         let inner = &rest[1..];
         let gt = inner.iter().position(|&b| b == b'>').ok_or("`<` without closing `>`")?;
@@ -230,14 +251,13 @@ impl<'a> NameAddr<'a> {
         if uri_text.first().is_some_and(|&b| scan::is_lws(b)) || uri_text.last().is_some_and(|&b| scan::is_lws(b)) {
             return Err("whitespace inside `<...>`");
         }
-        let uri = Uri::parse(uri_text)?;
+        let uri = read_uri(uri_text)?;
         let params = scan::trim_start(&inner[gt + 1..]);
         if !params.is_empty() && params[0] != b';' {
             return Err("unexpected text after `>`");
         }
         Params::new(params).validate()?;
-        let tag = tag_text(Params::new(params));
-        Ok(NameAddr { display_name, uri, bracketed: true, params, tag })
+        Ok(FullParts { display_name, uri, bracketed: true, params })
     }
 
     /// Header parameters (after the URI): `tag`, `expires`, `q`, ...
@@ -306,6 +326,15 @@ impl<'a> NameAddr<'a> {
     }
 }
 
+/// A name-addr or addr-spec as the full grammar delimits it, with its URI read as the caller asked
+/// (see `NameAddr::split_full`).
+struct FullParts<'a, U> {
+    display_name: Option<&'a [u8]>,
+    uri: U,
+    bracketed: bool,
+    params: &'a [u8],
+}
+
 /// The value of the first `tag` parameter, when it has one that is text.
 fn tag_text(params: Params<'_>) -> Option<&str> {
     params.get("tag").flatten().and_then(|v| std::str::from_utf8(v).ok())
@@ -335,6 +364,36 @@ impl<'a> CSeq<'a> {
     /// [`CSeq::parse`] with the method as the bytes it is in `value` (registered methods are made
     /// static text by [`CSeq::parse`], which says nothing of where they were).
     pub(crate) fn parse_raw(value: &'a [u8]) -> Result<(u32, &'a [u8]), ValueError> {
+        match Self::parse_plain(value) {
+            Some(parsed) => Ok(parsed),
+            None => Self::parse_full(value),
+        }
+    }
+
+    /// The usual form, up to nine digits (always below 2^31), one space and a token to the end, read
+    /// in one pass; `None` for any other form. What [`CSeq::parse_full`] reads in such a value: it
+    /// starts with a digit and ends with a token byte, so trimming leaves it whole, and the space is
+    /// the only whitespace.
+    #[inline]
+    fn parse_plain(value: &'a [u8]) -> Option<(u32, &'a [u8])> {
+        let mut number = 0u32;
+        let mut digits = 0;
+        while let Some(digit) = value.get(digits).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            // A tenth digit could overflow: such numbers are the full grammar's.
+            if digits == 9 {
+                return None;
+            }
+            number = number * 10 + u32::from(digit);
+            digits += 1;
+        }
+        match value.get(digits..) {
+            Some([b' ', method @ ..]) if digits > 0 && scan::is_token(method) => Some((number, method)),
+            _ => None,
+        }
+    }
+
+    /// The full grammar: whitespace around and between the parts (folded lines too), long numbers.
+    fn parse_full(value: &'a [u8]) -> Result<(u32, &'a [u8]), ValueError> {
         let (number, method) = scan::split_lws(scan::trim(value));
         let number = scan::parse_decimal(number).ok_or("sequence number is not a number")?;
         if number >= 1 << 31 {
@@ -394,11 +453,17 @@ pub struct ContentType<'a> {
 impl<'a> ContentType<'a> {
     /// Parses `type/subtype;params`.
     pub fn parse(value: &'a [u8]) -> Result<ContentType<'a>, ValueError> {
-        // The common `type/subtype` with no parameters and no whitespace, as the full path reads it.
-        if let Some(slash) = memchr::memchr(b'/', value) {
-            let (media_type, subtype) = (&value[..slash], &value[slash + 1..]);
-            if scan::is_token(media_type) && scan::is_token(subtype) {
-                let params = &value[value.len()..];
+        let params = &value[value.len()..];
+        // Nearly every SIP body is SDP: that value, compared whole, needs no other look at its bytes.
+        if value == b"application/sdp" {
+            return Ok(ContentType { media_type: "application", subtype: "sdp", params });
+        }
+        // The common `type/subtype` with no parameters and no whitespace, as the full path reads it:
+        // the type is the token run before the first `/` (which is no token byte).
+        let slash = value.iter().take_while(|&&b| scan::is_token_byte(b)).count();
+        if let Some((b'/', subtype)) = value.get(slash..).and_then(<[u8]>::split_first) {
+            if slash > 0 && scan::is_token(subtype) {
+                let media_type = &value[..slash];
                 return Ok(ContentType { media_type: media_text(media_type), subtype: media_text(subtype), params });
             }
         }
@@ -451,6 +516,15 @@ impl<'a> Contact<'a> {
             NameAddr::parse(value).map(Contact::Address)
         }
     }
+
+    /// The error [`Contact::parse`] gives, if any, without building the view (see [`NameAddr::check`]).
+    pub(crate) fn check(value: &'a [u8]) -> Result<(), ValueError> {
+        if scan::trim(value) == b"*" {
+            Ok(())
+        } else {
+            NameAddr::check(value)
+        }
+    }
 }
 
 /// Checks a Call-ID: `word ["@" word]` (RFC 3261 25.1).
@@ -467,13 +541,13 @@ pub(crate) const CALL_ID_GRAMMAR: &str = "Call-ID must be word[@word]";
 
 /// Whether a value is a Call-ID, `word [ "@" word ]`: what validation asks, without the text.
 pub(crate) fn is_call_id(value: &[u8]) -> bool {
-    // Word bytes (which `@` is not) with at most one `@`, not first or last.
-    match value.iter().position(|&b| !scan::is_word_byte(b)) {
-        None => !value.is_empty(),
-        Some(at) => {
-            let rest = &value[at + 1..];
-            value[at] == b'@' && at > 0 && !rest.is_empty() && rest.iter().all(|&b| scan::is_word_byte(b))
-        }
+    // Word bytes (which `@` is not) with at most one `@`, not first or last: the bytes' weights
+    // (see `CALL_ID_WEIGHT`) add up to 0 without `@`, to 1 with exactly one `@` and no other byte.
+    let weight = scan::call_id_weight(value);
+    match weight {
+        0 => !value.is_empty(),
+        1 => value.first() != Some(&b'@') && value.last() != Some(&b'@'),
+        _ => false,
     }
 }
 
@@ -641,6 +715,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The quick paths read Content-Type values as the full grammar does, near the usual ones.
+        #[test]
+        fn content_type_reads_as_the_full_grammar(value in "(application/sdp|[a-z]{0,3})[a-zA-Z/; =\t\r\n\\\"+.-]{0,6}") {
+            let value = value.as_bytes();
+            proptest::prop_assert_eq!(ContentType::parse(value), ContentType::parse_full(value));
+        }
+    }
+
     #[test]
     fn call_id_is_word_at_word() {
         for ok in ["abc", "a@b", "f81d4fae-7dec@foo.bar.com", "(x)<y>:\"z\"/[?]{~}@w", "!%*_+`'~-."] {
@@ -648,6 +731,24 @@ mod tests {
         }
         for bad in ["", "@", "@b", "a@", "a@b@c", "a b", "a;b", "a,b", "a@b=c", "a\u{e9}"] {
             assert!(parse_call_id(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Adding up the bytes' weights tells a Call-ID as looking for the first byte outside the word
+        /// class and then at the rest does.
+        #[test]
+        fn call_id_weights_agree_with_the_byte_search(value in proptest::collection::vec(
+            proptest::sample::select(b"ab9@@ ;,=\\\"\xe9\x00".to_vec()), 0..20)
+        ) {
+            let by_search = match value.iter().position(|&b| scan::call_id_weight(&[b]) != 0) {
+                None => !value.is_empty(),
+                Some(at) => {
+                    let rest = &value[at + 1..];
+                    value[at] == b'@' && at > 0 && !rest.is_empty() && scan::call_id_weight(rest) == 0
+                }
+            };
+            proptest::prop_assert_eq!(is_call_id(&value), by_search, "{:?}", value);
         }
     }
 
@@ -674,6 +775,19 @@ mod tests {
         assert!(NameAddr::parse(b"Bell, Alexander <sip:a.g.bell@example.com>").is_err());
         assert!(NameAddr::parse(b"< sip:t.watson@example.org >").is_err());
         assert!(NameAddr::parse(b"sip:user@example.com?Route=%3Csip:sip.example.com%3E").is_err());
+    }
+
+    proptest::proptest! {
+        /// The one-pass read of a plain CSeq gives what the full grammar gives, on values near the
+        /// plain form (long numbers, other whitespace, non-token bytes, nothing after the space).
+        #[test]
+        fn plain_cseq_reads_as_the_full_grammar(value in "[0-9]{0,12}[ \t]{0,2}[A-Za-z0-9!@;\t \r\n]{0,8}") {
+            let value = value.as_bytes();
+            proptest::prop_assert_eq!(CSeq::parse_raw(value), CSeq::parse_full(value));
+            if let Some(plain) = CSeq::parse_plain(value) {
+                proptest::prop_assert_eq!(Ok(plain), CSeq::parse_full(value));
+            }
+        }
     }
 
     #[test]
