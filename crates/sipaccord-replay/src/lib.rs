@@ -186,11 +186,10 @@ struct PendingLeg {
 /// Evaluates messages against a contract.
 pub struct Runner<'c> {
     contract: &'c Contract,
-    /// Declared registered headers and their declaration, searched linearly (a handful).
-    declared_known: Vec<(KnownHeader, usize)>,
-    /// A bit per declared registered header ([`known_bit`]) and per length of the other declared
-    /// names: most headers of a message are ruled out by one test.
-    declared_known_bits: u64,
+    /// The declaration of each registered header, by [`KnownHeader::index`].
+    declared_known: Box<[Option<usize>]>,
+    /// A bit per length of the other declared names: most unregistered headers of a message are ruled
+    /// out by one test.
     declared_other_lengths: u64,
     /// The peers of recent IPv4 addresses: (address and port + 1, peer), 0 for an empty slot.
     peer_cache: Box<[(u64, Option<usize>); 1 << PEER_CACHE_BITS]>,
@@ -256,11 +255,6 @@ fn agreed(t: Transport) -> AgreedTransport {
 /// Slots of the address-to-peer cache, as a power of two.
 const PEER_CACHE_BITS: u32 = 8;
 
-/// One of 64 bits for a registered header (several headers share a bit; a clear bit rules one out).
-fn known_bit(k: KnownHeader) -> u64 {
-    1 << (FxBuildHasher.hash_one(k) >> 58)
-}
-
 /// A bit for a name length; lengths of 63 and more share the last bit.
 fn length_bit(len: usize) -> u64 {
     1 << len.min(63)
@@ -310,17 +304,12 @@ impl<'s, 'a> Context<'s, 'a> {
 impl<'c> Runner<'c> {
     /// A runner for one contract.
     pub fn new(contract: &'c Contract) -> Runner<'c> {
-        let mut declared_known = Vec::new();
+        let mut declared_known = vec![None; KnownHeader::COUNT].into_boxed_slice();
         let mut declared_other = Vec::new();
         for (i, d) in contract.headers.iter().enumerate() {
             match KnownHeader::lookup(d.name.as_bytes()) {
-                Some(k) => {
-                    // As a map would: a later declaration of the same header replaces an earlier one.
-                    match declared_known.iter_mut().find(|d: &&mut (KnownHeader, usize)| d.0 == k) {
-                        Some(d) => d.1 = i,
-                        None => declared_known.push((k, i)),
-                    }
-                }
+                // As a map would: a later declaration of the same header replaces an earlier one.
+                Some(k) => declared_known[k.index()] = Some(i),
                 None => declared_other.push((d.name.as_str(), i)),
             }
         }
@@ -340,13 +329,11 @@ impl<'c> Runner<'c> {
             .chain(leg_selectors)
             .filter(|(sel, _)| !matches!(sel.message, MessageKind::Request { .. }))
             .collect();
-        let declared_known_bits = declared_known.iter().fold(0, |bits, d| bits | known_bit(d.0));
         let declared_other_lengths =
             declared_other.iter().fold(0, |bits, (name, _): &(&str, usize)| bits | length_bit(name.len()));
         Runner {
             contract,
             declared_known,
-            declared_known_bits,
             declared_other_lengths,
             peer_cache: Box::new([(0, None); 1 << PEER_CACHE_BITS]),
             scratch_counts: Vec::new(),
@@ -392,8 +379,7 @@ impl<'c> Runner<'c> {
     #[inline]
     fn declaration(&self, h: &sipaccord_sip::Header<'_>) -> Option<usize> {
         match h.known {
-            Some(k) if self.declared_known_bits & known_bit(k) == 0 => None,
-            Some(k) => self.declared_known.iter().find(|d| d.0 == k).map(|d| d.1),
+            Some(k) => self.declared_known[k.index()],
             None if self.declared_other_lengths & length_bit(h.name.len()) == 0 => None,
             None => {
                 self.declared_other.iter().find(|(name, _)| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|d| d.1)

@@ -314,7 +314,7 @@ fn tables() -> &'static Tables {
 
 impl KnownHeader {
     /// How many headers are registered: every [`KnownHeader::index`] is below it.
-    pub(crate) const COUNT: usize = REGISTRY.len();
+    pub const COUNT: usize = REGISTRY.len();
 
     /// The header at a position in the registry (below [`KnownHeader::COUNT`]), for tables built by
     /// index.
@@ -323,7 +323,7 @@ impl KnownHeader {
     }
 
     /// The header's position in the registry, for tables indexed by header.
-    pub(crate) const fn index(self) -> usize {
+    pub const fn index(self) -> usize {
         self.0 as usize
     }
 
