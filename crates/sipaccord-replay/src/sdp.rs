@@ -14,10 +14,10 @@ pub struct Connection<'a> {
 /// Every `c=IN IP4 ...` / `c=IN IP6 ...` address in a body (multipart bodies included: the lines are
 /// found wherever they are). Unparseable addresses (FQDNs) are skipped.
 pub fn connections(body: &[u8]) -> impl Iterator<Item = Connection<'_>> {
-    // A `c=` line starts the body or follows a line feed.
-    static LINE_START: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
-    let finder = LINE_START.get_or_init(|| memchr::memmem::Finder::new(b"\nc="));
-    let starts = std::iter::once(0).chain(finder.find_iter(body).map(|i| i + 1));
+    // A `c=` line starts the body or follows a line feed. A lowercase `c` is rare elsewhere in SDP (the
+    // other lines are mostly digits, capitals and attribute names), so each one is looked at.
+    let starts =
+        memchr::memchr_iter(b'c', body).filter(|&i| (i == 0 || body[i - 1] == b'\n') && body.get(i + 1) == Some(&b'='));
     starts.filter_map(move |start| {
         let rest = &body[start..];
         let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
