@@ -646,7 +646,8 @@ fn parse<'a>(
                 let h = &headers[index];
                 return Err(err(
                     ErrorKind::MessageTooLarge {
-                        size: body_start - start_at + declared,
+                        // A declared length near usize::MAX must not overflow the size reported.
+                        size: (body_start - start_at).saturating_add(declared),
                         limit: limits.max_message_size,
                     },
                     h.line,

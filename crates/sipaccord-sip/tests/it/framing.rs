@@ -121,3 +121,12 @@ fn a_bare_cr_inside_a_value_is_a_warning_and_folding_is_not() {
         .unwrap()
         .has_folded_lines());
 }
+
+#[test]
+fn a_content_length_near_the_largest_number_is_too_large_not_an_overflow() {
+    // Found by fuzzing: the size reported added the head's length to the declared one.
+    let text = b"OPTIONS sip:a@b SIP/2.0\r\nl: 00018446744073709551615\r\n\r\n";
+    let e = Message::parse(text).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::MessageTooLarge { size: usize::MAX, .. }), "{e:?}");
+    assert_eq!((e.position.line, e.position.column), (2, 4));
+}
