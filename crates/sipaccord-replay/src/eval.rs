@@ -33,7 +33,11 @@ impl<'s, 'a> Scope<'s, 'a> {
 
 /// Headers of a message that a header name (or prefix pattern) selects.
 pub fn matching<'m, 'a>(m: &'m Message<'a>, name: &'m HeaderName) -> impl Iterator<Item = &'m Header<'a>> + 'm {
-    m.headers().iter().filter(move |h| name.matches_header(h))
+    m.headers().iter().filter(move |h| match (name.prefix, name.known) {
+        // A registered header is told by the entry both sides resolved, here without a call.
+        (false, Some(k)) => h.known == Some(k),
+        _ => name.matches_header(h),
+    })
 }
 
 /// The values of one header line: split at commas when the header is a list (by the registry or by the
