@@ -553,7 +553,7 @@ impl<'c> Runner<'c> {
         if let (Some(k), Some(_), true) = (key, message.request(), answerable) {
             let names = &self.request_headers;
             let write_extract = |out: &mut Vec<u8>| write_request_extract(message, names, out);
-            self.transactions.remember(k, sip.timestamp, initial, Some(write_extract));
+            self.transactions.remember(k, sip.timestamp, initial, write_extract);
         }
     }
 

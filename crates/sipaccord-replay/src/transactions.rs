@@ -93,18 +93,17 @@ const FORGOTTEN_REMOVED_AT: usize = 1024;
 const EXTRACTS_DROPPED_AT_LEAST: usize = 64 * 1024;
 
 impl Transactions {
-    /// Remembers a request seen at `timestamp` under `key`; `write_extract`, when given, appends the
-    /// request's extract to the buffer it is lent. A request seen again replaces what was kept for it.
+    /// Remembers a request seen at `timestamp` under `key`; `write_extract` appends the request's
+    /// extract to the buffer it is lent (writing nothing keeps none). A request seen again replaces
+    /// what was kept for it.
     pub(crate) fn remember(
         &mut self,
         key: TransactionKey,
         timestamp: Duration,
         initial: bool,
-        write_extract: Option<impl FnOnce(&mut Vec<u8>)>,
+        write_extract: impl FnOnce(&mut Vec<u8>),
     ) {
-        if let Some(write) = write_extract {
-            write(&mut self.extracts);
-        }
+        write_extract(&mut self.extracts);
         let number = self.first_number + self.records.len() as u64;
         self.records.push_back(Record {
             key,
@@ -204,11 +203,12 @@ mod tests {
         Duration::from_secs(seconds)
     }
 
-    fn extract(text: &'static str) -> Option<impl FnOnce(&mut Vec<u8>)> {
-        Some(move |out: &mut Vec<u8>| out.extend_from_slice(text.as_bytes()))
+    fn extract(text: &'static str) -> impl FnOnce(&mut Vec<u8>) {
+        move |out: &mut Vec<u8>| out.extend_from_slice(text.as_bytes())
     }
 
-    const NONE: Option<fn(&mut Vec<u8>)> = None;
+    /// Keeps no extract.
+    const NONE: fn(&mut Vec<u8>) = |_| {};
 
     /// Whether a request seen at these times (in this order) is still known at `now`.
     fn known_after(copies: &[u64], now: u64) -> bool {
@@ -315,7 +315,11 @@ mod tests {
             t.expire(now);
             let body = text(n);
             let with_extract = n % 3 != 0;
-            let write = with_extract.then_some(|out: &mut Vec<u8>| out.extend_from_slice(body.as_bytes()));
+            let write = |out: &mut Vec<u8>| {
+                if with_extract {
+                    out.extend_from_slice(body.as_bytes());
+                }
+            };
             t.remember(n, now, true, write);
             // Every transaction still in memory reads back its own extract.
             for back in [0, 1, 2, 50, 6_399] {

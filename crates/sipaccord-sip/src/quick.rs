@@ -167,7 +167,7 @@ fn params_with(s: &[u8], wanted: Option<&[u8]>) -> Option<Option<Option<(usize, 
 /// that setting bit 0x20 turns into a lowercase letter are that letter in either case, so one OR a
 /// byte does what `eq_ignore_ascii_case` does lowering both sides.
 #[inline]
-fn is_named(name: &[u8], wanted: &[u8]) -> bool {
+pub(crate) fn is_named(name: &[u8], wanted: &[u8]) -> bool {
     name.len() == wanted.len() && name.iter().zip(wanted).all(|(&n, &w)| n | 0x20 == w)
 }
 

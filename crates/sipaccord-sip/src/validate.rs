@@ -75,14 +75,14 @@ impl Found {
         while let Some(after) = rest.strip_prefix(b";") {
             let end = memchr::memchr(b';', after).unwrap_or(after.len());
             let param = &after[..end];
-            // `tag` in any case: only a letter and its capital give that letter with the case bit set.
-            if let [t, a, g, value @ ..] = param {
-                if [t | 0x20, a | 0x20, g | 0x20] == *b"tag" {
-                    match value {
-                        [] => return Some(None),
-                        [b'=', value @ ..] => return Some(Some(value)),
-                        _ => {}
-                    }
+            // A name holds no `=`: `tag` is the name when the bytes after it end the parameter or
+            // start its value.
+            let (name, value) = param.split_at(param.len().min(3));
+            if quick::is_named(name, b"tag") {
+                match value {
+                    [] => return Some(None),
+                    [b'=', value @ ..] => return Some(Some(value)),
+                    _ => {}
                 }
             }
             rest = &after[end..];
