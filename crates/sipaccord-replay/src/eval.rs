@@ -38,7 +38,14 @@ pub fn matching<'m, 'a>(m: &'m Message<'a>, name: &'m HeaderName) -> impl Iterat
         // agreement crate (`#[inline]` on `HeaderName::matches_header` instead costs more: it inlines
         // the name comparisons everywhere it is called).
         (false, Some(k)) => h.known == Some(k),
-        _ => name.matches_header(h),
+        // A prefix pattern (`X-Internal-*`) rules most names out at their first byte (the test
+        // `HeaderName::matches` starts with), without the call.
+        (true, _) => {
+            name.name.as_bytes().first().is_none_or(|&p| h.name.first().is_some_and(|&b| b | 0x20 == p | 0x20))
+                && name.matches_header(h)
+        }
+        // An unregistered name is never a registered header's.
+        (false, None) => h.known.is_none() && name.matches_header(h),
     })
 }
 
