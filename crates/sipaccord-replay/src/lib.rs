@@ -375,16 +375,21 @@ impl<'c> Runner<'c> {
         }
     }
 
-    /// The declaration of a header in a message, if the agreement declares it.
-    #[inline]
+    /// The declaration of a header in a message, if the agreement declares it. Every header of every
+    /// message asks, so the common answers (by the registry table, or by the name's length) are
+    /// given inline and only a name that may be declared is compared.
+    #[inline(always)]
     fn declaration(&self, h: &sipaccord_sip::Header<'_>) -> Option<usize> {
         match h.known {
             Some(k) => self.declared_known[k.index()],
             None if self.declared_other_lengths & length_bit(h.name.len()) == 0 => None,
-            None => {
-                self.declared_other.iter().find(|(name, _)| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|d| d.1)
-            }
+            None => self.declared_other_named(h.name),
         }
+    }
+
+    /// The declaration of an unregistered header name.
+    fn declared_other_named(&self, name: &[u8]) -> Option<usize> {
+        self.declared_other.iter().find(|(declared, _)| name.eq_ignore_ascii_case(declared.as_bytes())).map(|d| d.1)
     }
 
     /// The index of the peer an address belongs to (the first whose SBC addresses hold it).
