@@ -69,21 +69,26 @@ pub(crate) static CLASS: [u8; 256] = {
 };
 
 /// Length of the run of bytes of `class` at the start of `s`.
-///
-/// Eight bytes a step while eight remain (one length check for eight bytes), then byte by byte.
 #[inline(always)]
 pub(crate) fn run(s: &[u8], class: u8) -> usize {
+    run_while(s, |b| CLASS[usize::from(b)] & class != 0)
+}
+
+/// Length of the run of bytes `in_class` takes at the start of `s`: eight bytes a step while eight
+/// remain (one length check for eight bytes), then byte by byte.
+#[inline(always)]
+fn run_while(s: &[u8], in_class: impl Fn(u8) -> bool) -> usize {
     let mut rest = s;
     while let Some((chunk, after)) = rest.split_first_chunk::<8>() {
         for (k, &b) in chunk.iter().enumerate() {
-            if CLASS[usize::from(b)] & class == 0 {
+            if !in_class(b) {
                 return s.len() - rest.len() + k;
             }
         }
         rest = after;
     }
     for (k, &b) in rest.iter().enumerate() {
-        if CLASS[usize::from(b)] & class == 0 {
+        if !in_class(b) {
             return s.len() - rest.len() + k;
         }
     }
