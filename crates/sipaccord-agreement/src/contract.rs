@@ -406,6 +406,14 @@ impl ByteSequence {
         let mut at = 0usize;
         for (i, item) in self.items.iter().enumerate() {
             let bit = 1u64 << i;
+            // A literal byte or a class taken once (`\+`, `[1-9]`): one test.
+            if item.max == 1 && item.min == 1 {
+                match v.get(at) {
+                    Some(&b) if self.members[usize::from(b)] & bit != 0 => at += 1,
+                    _ => return false,
+                }
+                continue;
+            }
             let end = v.len().min(at.saturating_add(item.max));
             let run = v[at..end].iter().take_while(|&&b| self.members[usize::from(b)] & bit != 0).count();
             if run < item.min {
@@ -898,6 +906,9 @@ impl ValueType {
     fn matches_trimmed(&self, v: &[u8]) -> bool {
         match self {
             ValueType::Uri { .. } | ValueType::NameAddr { .. } | ValueType::WithParams { .. } => self.matches_bytes(v),
+            // The user part's usual type (`/\+[1-9][0-9]{6,14}/`), answered here rather than through
+            // `matches_ascii`'s dispatch.
+            ValueType::Regex { pattern } if pattern.is_byte_sequence() => pattern.is_match_ascii(v) == Some(true),
             _ => match self.matches_ascii(v) {
                 Some(answer) => answer,
                 None => std::str::from_utf8(v).is_ok_and(|v| self.matches_str(v)),
