@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use serde::{Serialize, Serializer};
 use sipaccord_sip::{NameAddr, Params, Scheme, Uri};
 
+use crate::quick;
+
 /// Where a compiled item came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Origin {
@@ -404,6 +406,14 @@ impl ByteSequence {
         let mut at = 0usize;
         for (i, item) in self.items.iter().enumerate() {
             let bit = 1u64 << i;
+            // A literal byte or a class taken once (`\+`, `[1-9]`): one test.
+            if item.max == 1 && item.min == 1 {
+                match v.get(at) {
+                    Some(&b) if self.members[usize::from(b)] & bit != 0 => at += 1,
+                    _ => return false,
+                }
+                continue;
+            }
             let end = v.len().min(at.saturating_add(item.max));
             let run = v[at..end].iter().take_while(|&&b| self.members[usize::from(b)] & bit != 0).count();
             if run < item.min {
@@ -476,6 +486,25 @@ fn class_mask(class: &regex_syntax::hir::Class) -> Option<u128> {
 impl Serialize for Pattern {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.source)
+    }
+}
+
+/// Which of the byte scans behind [`ValueType::matches`] reads `value` (trimmed of blanks) whole:
+/// `"name-addr"` (a name-addr with a plain `sip:` URI), `"sip-uri"`, `"params"` (plain parameters,
+/// with or without a `;` first), or `None` when the parsers read it. For tests that check generated
+/// values reach the byte scans often enough for a comparison with [`ValueType::matches_general`] to
+/// mean something.
+#[doc(hidden)]
+pub fn byte_scan_of(value: &[u8]) -> Option<&'static str> {
+    let v = trim_blanks(value);
+    if quick::name_addr(v).is_some() {
+        Some("name-addr")
+    } else if quick::sip_uri(v).is_some_and(|u| u.len == v.len()) {
+        Some("sip-uri")
+    } else if quick::plain_params(v, v.first() == Some(&b';'), |_, _| true).is_some() {
+        Some("params")
+    } else {
+        None
     }
 }
 
@@ -599,9 +628,6 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
 /// [`is_token_byte`] as a table: one load a byte where the tests were a handful of compares.
 const TOKEN_BYTES: [bool; 256] = byte_table(b"-.!%*_+`'~");
 
-/// Host-name bytes as [`sipaccord_sip::Host::parse`] takes them.
-const HOST_NAME_BYTES: [bool; 256] = byte_table(b"-._");
-
 /// A table that holds the ASCII letters and digits and `others`.
 const fn byte_table(others: &[u8]) -> [bool; 256] {
     let mut table = [false; 256];
@@ -665,7 +691,7 @@ fn is_host(v: &[u8]) -> bool {
     }
     match v.first() {
         None | Some(b'-' | b'.') => false,
-        Some(_) => v.iter().all(|&b| HOST_NAME_BYTES[usize::from(b)]),
+        Some(_) => quick::all(v, quick::HOST),
     }
 }
 
@@ -734,48 +760,115 @@ fn params_start(b: &[u8]) -> usize {
     b.len()
 }
 
-impl UriFields {
-    fn check(&self, uri: &Uri<'_>) -> bool {
-        let scheme = match uri.scheme {
-            Scheme::Sip => "sip",
-            Scheme::Sips => "sips",
-            Scheme::Tel => "tel",
-            Scheme::Other(s) => s,
+/// The parts of a URI that [`UriFields`] constrains, as bytes.
+struct UriView<'a> {
+    /// `sip`, `sips`, `tel` or another scheme as written.
+    scheme: &'a [u8],
+    user: Option<&'a [u8]>,
+    /// Empty when there is no host.
+    host: &'a [u8],
+    port: Option<u16>,
+}
+
+impl<'a> UriView<'a> {
+    fn of(uri: &Uri<'a>) -> UriView<'a> {
+        let scheme: &[u8] = match uri.scheme {
+            Scheme::Sip => b"sip",
+            Scheme::Sips => b"sips",
+            Scheme::Tel => b"tel",
+            Scheme::Other(s) => s.as_bytes(),
         };
-        let ok = |t: &Option<Box<ValueType>>, v: Option<&str>| match t {
+        UriView { scheme, user: uri.user.map(str::as_bytes), host: uri.host_raw.as_bytes(), port: uri.port }
+    }
+
+    fn of_sip(uri: &quick::SipUri<'a>) -> UriView<'a> {
+        UriView { scheme: uri.scheme, user: uri.user, host: uri.host, port: uri.port }
+    }
+}
+
+impl UriFields {
+    /// Whether the parts satisfy the constraints, each checked with `matches` (the parts are text:
+    /// slices of a URI that is, or the scheme names).
+    fn check(&self, uri: &UriView<'_>, matches: impl Fn(&ValueType, &[u8]) -> bool) -> bool {
+        let ok = |t: &Option<Box<ValueType>>, v: Option<&[u8]>| match t {
             None => true,
-            Some(t) => v.is_some_and(|v| t.matches_str(v)),
+            Some(t) => v.is_some_and(|v| matches(t, v)),
         };
         ok(&self.user, uri.user)
-            && ok(&self.host, Some(uri.host_raw).filter(|h| !h.is_empty()))
-            && (self.port.is_none() || ok(&self.port, uri.port.map(|p| p.to_string()).as_deref()))
-            && ok(&self.scheme, Some(scheme))
+            && ok(&self.host, Some(uri.host).filter(|h| !h.is_empty()))
+            && match (&self.port, uri.port) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                // The port as `u16::to_string` writes it, without making a `String`.
+                (Some(_), Some(p)) => ok(&self.port, Some(quick::port_text(p, &mut [0; 5]))),
+            }
+            && ok(&self.scheme, Some(uri.scheme))
     }
 }
 
 impl ParamsSpecC {
-    /// Checks `;a=1;b` text (starting at `;`, or empty).
-    fn check(&self, params: Params<'_>) -> bool {
+    /// Checks `;a=1;b` text (starting at `;`, or empty; when not `prefixed`, starting with the first
+    /// parameter itself), as [`ParamsSpecC::check`] does on `Params::new(s)` (`Params::unprefixed(s)`):
+    /// in one pass over the bytes when every parameter is plain, else with the parameter parser.
+    fn check_bytes(&self, s: &[u8], prefixed: bool) -> bool {
+        if self.entries.len() <= 64 {
+            let mut seen = 0u64;
+            let plain = quick::plain_params(s, prefixed, |name, value| match self.position(name) {
+                Some(i) => {
+                    seen |= 1 << i;
+                    // A plain value has no quotes to take off.
+                    self.entries[i].value.as_ref().is_none_or(|t| value.is_some_and(|(v, c)| t.matches_plain(v, c)))
+                }
+                None => !self.closed,
+            });
+            match plain {
+                Some(false) => return false,
+                Some(true) => return self.required_seen(|i| seen & (1 << i) != 0),
+                None => {}
+            }
+        }
+        let params = if prefixed { Params::new(s) } else { Params::unprefixed(s) };
+        self.check(params, ValueType::matches)
+    }
+
+    /// The entry for a parameter name. Parameter names are ASCII (the scanners take only name bytes),
+    /// so comparing bytes is comparing text. Names are mostly written as the agreement spells them: the
+    /// plain comparison first, the byte-by-byte case folding only when that fails.
+    // A loop of its own, inlined: `Iterator::position` stayed a call, about thirty instructions more
+    // a parameter.
+    #[inline(always)]
+    fn position(&self, written: &[u8]) -> Option<usize> {
+        for (i, e) in self.entries.iter().enumerate() {
+            let name = e.name.as_bytes();
+            if name.len() == written.len() && (quick::same(name, written) || name.eq_ignore_ascii_case(written)) {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Whether every required entry was seen (`seen(i)` for entry `i`).
+    fn required_seen(&self, seen: impl Fn(usize) -> bool) -> bool {
+        self.entries.iter().enumerate().all(|(i, e)| !e.required || seen(i))
+    }
+
+    /// Checks parameters read by the parameter parser, values with `matches`
+    /// ([`ValueType::matches`], or [`ValueType::matches_general`] for the reference).
+    fn check(&self, params: Params<'_>, matches: fn(&ValueType, &[u8]) -> bool) -> bool {
         // Which entries were seen: a bit each for the usual few, a vector beyond 64.
         let mut seen_bits = 0u64;
         let mut seen_many = if self.entries.len() > 64 { vec![false; self.entries.len()] } else { Vec::new() };
         for p in params {
             let Ok(p) = p else { return false };
-            // Parameter names are ASCII (the scanner takes only name bytes), so comparing bytes is
-            // comparing text. Names are mostly written as the agreement spells them: the plain
-            // comparison first, the byte-by-byte case folding only when that fails.
-            let named = |e: &ParamSpec| {
-                let name = e.name.as_bytes();
-                name.len() == p.name.len() && (name == p.name || name.eq_ignore_ascii_case(p.name))
-            };
-            match self.entries.iter().position(named) {
+            match self.position(p.name) {
                 Some(i) => {
                     match seen_many.get_mut(i) {
                         Some(seen) => *seen = true,
                         None => seen_bits |= 1 << i,
                     }
                     if let Some(t) = &self.entries[i].value {
-                        if !p.value_unquoted().is_some_and(|v| t.matches(v)) {
+                        let value = p.value_unquoted();
+                        if !value.is_some_and(|v| matches(t, v)) {
                             return false;
                         }
                     }
@@ -784,10 +877,7 @@ impl ParamsSpecC {
                 None => {}
             }
         }
-        self.entries
-            .iter()
-            .enumerate()
-            .all(|(i, e)| !e.required || seen_many.get(i).copied().unwrap_or_else(|| seen_bits & (1 << i) != 0))
+        self.required_seen(|i| seen_many.get(i).copied().unwrap_or_else(|| seen_bits & (1 << i) != 0))
     }
 }
 
@@ -795,14 +885,90 @@ impl ValueType {
     /// Whether one header value (one list item) matches. Surrounding whitespace is ignored.
     pub fn matches(&self, value: &[u8]) -> bool {
         let v = trim_blanks(value);
+        match self {
+            // The commonest type, answered here rather than through `matches_ascii`'s dispatch.
+            ValueType::Token => !v.is_empty() && quick::all(v, quick::TOKEN),
+            ValueType::Uri { .. } | ValueType::NameAddr { .. } | ValueType::WithParams { .. } => {
+                // Only UTF-8 values match (as text): checked last, and only for a match. Blanks are
+                // ASCII, so the trimmed value is UTF-8 when the whole is.
+                self.matches_bytes(v) && (v.is_ascii() || std::str::from_utf8(v).is_ok())
+            }
+            _ => match self.matches_ascii(v) {
+                Some(answer) => answer,
+                None => std::str::from_utf8(value).is_ok_and(|v| self.matches_str(v)),
+            },
+        }
+    }
+
+    /// [`ValueType::matches`] for a value that is ASCII and has no blank at either end (a plain
+    /// parameter value, a part of a URI): without the trimming and the UTF-8 check.
+    #[inline]
+    fn matches_trimmed(&self, v: &[u8]) -> bool {
+        match self {
+            ValueType::Uri { .. } | ValueType::NameAddr { .. } | ValueType::WithParams { .. } => self.matches_bytes(v),
+            // The user part's usual type (`/\+[1-9][0-9]{6,14}/`), answered here rather than through
+            // `matches_ascii`'s dispatch.
+            ValueType::Regex { pattern } if pattern.is_byte_sequence() => pattern.is_match_ascii(v) == Some(true),
+            _ => match self.matches_ascii(v) {
+                Some(answer) => answer,
+                None => std::str::from_utf8(v).is_ok_and(|v| self.matches_str(v)),
+            },
+        }
+    }
+
+    /// [`ValueType::matches_trimmed`] for a plain parameter value (see `quick::plain_params`: not
+    /// empty, not opening with `[`) whose bytes are all in the classes `classes`, which answer for
+    /// tokens and hosts without going over the bytes again.
+    #[inline]
+    fn matches_plain(&self, v: &[u8], classes: u8) -> bool {
+        match self {
+            ValueType::Token => classes & quick::TOKEN != 0,
+            // Not `[IPv6]`: a plain value does not open with `[`.
+            ValueType::Host => classes & quick::HOST != 0 && !matches!(v[0], b'-' | b'.'),
+            ValueType::Literal { value } => quick::same(v, value.as_bytes()),
+            _ => self.matches_trimmed(v),
+        }
+    }
+
+    /// What [`ValueType::matches`] answers, read with `sipaccord_sip`'s parsers (`Uri::parse`,
+    /// `NameAddr::parse`, `Params`) for the structured types instead of this crate's byte scans of
+    /// their commonest shapes. The reference the tests compare [`ValueType::matches`] with.
+    #[doc(hidden)]
+    pub fn matches_general(&self, value: &[u8]) -> bool {
+        let v = trim_blanks(value);
         if let Some(answer) = self.matches_ascii(v) {
             return answer;
         }
-        match self.matches_bytes(v) {
-            // Only UTF-8 values match (as text): checked last, and only for a match. Blanks are ASCII,
-            // so the trimmed value is UTF-8 when the whole is.
-            Some(answer) => answer && (v.is_ascii() || std::str::from_utf8(v).is_ok()),
-            None => std::str::from_utf8(value).is_ok_and(|v| self.matches_str(v)),
+        let Ok(text) = std::str::from_utf8(v) else { return false };
+        match self {
+            ValueType::Uri { scheme, fields } => match Uri::parse(v) {
+                Ok(uri) => {
+                    let scheme_ok = match scheme {
+                        UriKind::Any => true,
+                        UriKind::Sip => matches!(uri.scheme, Scheme::Sip | Scheme::Sips),
+                        UriKind::Tel => uri.scheme == Scheme::Tel,
+                    };
+                    scheme_ok && fields.check(&UriView::of(&uri), ValueType::matches_general)
+                }
+                Err(_) => false,
+            },
+            ValueType::NameAddr { fields } => {
+                NameAddr::parse(v).is_ok_and(|na| fields.check(&UriView::of(&na.uri), ValueType::matches_general))
+            }
+            ValueType::WithParams { base, params } => match base.as_deref() {
+                Some(ValueType::NameAddr { fields }) => NameAddr::parse(v).is_ok_and(|na| {
+                    fields.check(&UriView::of(&na.uri), ValueType::matches_general)
+                        && params.check(na.params(), ValueType::matches_general)
+                }),
+                Some(base) => {
+                    let (head, rest) = v.split_at(params_start(v));
+                    base.matches_general(head) && params.check(Params::new(rest), ValueType::matches_general)
+                }
+                None if v.is_empty() || v[0] == b';' => params.check(Params::new(v), ValueType::matches_general),
+                None => params.check(Params::unprefixed(v), ValueType::matches_general),
+            },
+            ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_general(v)),
+            _ => self.matches_str(text),
         }
     }
 
@@ -813,9 +979,9 @@ impl ValueType {
     fn matches_ascii(&self, v: &[u8]) -> Option<bool> {
         Some(match self {
             // A value equal to the literal's bytes is that text; any other is not.
-            ValueType::Literal { value } => v == value.as_bytes(),
+            ValueType::Literal { value } => quick::same(v, value.as_bytes()),
             ValueType::Regex { pattern } => return pattern.is_match_ascii(v),
-            ValueType::Token => !v.is_empty() && v.iter().all(|&b| is_token_byte(b)),
+            ValueType::Token => !v.is_empty() && quick::all(v, quick::TOKEN),
             ValueType::Integer { min, max } => {
                 decimal(v).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
             }
@@ -825,7 +991,11 @@ impl ValueType {
             ValueType::Alt { alternatives } => {
                 let mut any = false;
                 for a in alternatives {
-                    any |= a.matches_ascii(v)?;
+                    // Literals, the commonest alternatives, compared here rather than in a call.
+                    any |= match a {
+                        ValueType::Literal { value } => quick::same(v, value.as_bytes()),
+                        _ => a.matches_ascii(v)?,
+                    };
                 }
                 any
             }
@@ -835,37 +1005,63 @@ impl ValueType {
 
     /// What [`ValueType::matches_str`] answers for `v` when `v` is UTF-8, for the types whose parsers
     /// read bytes (URIs, name-addrs, parameter lists), so that a value need not be made text first;
-    /// `None` for the others. Its answer for bytes that are not UTF-8 means nothing: the caller checks.
+    /// false for the others. Its answer for bytes that are not UTF-8 means nothing: the caller checks.
     /// `v` is trimmed.
-    fn matches_bytes(&self, v: &[u8]) -> Option<bool> {
-        Some(match self {
-            ValueType::Uri { scheme, fields } => match Uri::parse(v) {
-                Ok(uri) => {
-                    let scheme_ok = match scheme {
-                        UriKind::Any => true,
-                        UriKind::Sip => matches!(uri.scheme, Scheme::Sip | Scheme::Sips),
-                        UriKind::Tel => uri.scheme == Scheme::Tel,
-                    };
-                    scheme_ok && fields.check(&uri)
-                }
-                Err(_) => false,
+    ///
+    /// The commonest shapes (a plain `sip:` URI, a name-addr with one, plain parameters) are read by
+    /// the byte scans in `quick`, which delimit them as the parsers do; the others by the parsers.
+    /// The parts the scans delimit are ASCII without blanks (runs of their byte classes), checked
+    /// with [`ValueType::matches_trimmed`].
+    fn matches_bytes(&self, v: &[u8]) -> bool {
+        match self {
+            ValueType::Uri { scheme, fields } => match quick::sip_uri(v).filter(|u| u.len == v.len()) {
+                Some(uri) => *scheme != UriKind::Tel && fields.check(&UriView::of_sip(&uri), ValueType::matches_trimmed),
+                None => match Uri::parse(v) {
+                    Ok(uri) => {
+                        let scheme_ok = match scheme {
+                            UriKind::Any => true,
+                            UriKind::Sip => matches!(uri.scheme, Scheme::Sip | Scheme::Sips),
+                            UriKind::Tel => uri.scheme == Scheme::Tel,
+                        };
+                        scheme_ok && fields.check(&UriView::of(&uri), ValueType::matches)
+                    }
+                    Err(_) => false,
+                },
             },
-            ValueType::NameAddr { fields } => NameAddr::parse(v).is_ok_and(|na| fields.check(&na.uri)),
-            ValueType::WithParams { base, params } => match base.as_deref() {
-                Some(ValueType::NameAddr { fields }) => {
-                    NameAddr::parse(v).is_ok_and(|na| fields.check(&na.uri) && params.check(na.params()))
+            ValueType::NameAddr { fields } => match quick::name_addr(v) {
+                // `NameAddr::parse` accepts the value when the header parameters are valid.
+                Some(na) => {
+                    fields.check(&UriView::of_sip(&na.uri), ValueType::matches_trimmed)
+                        && (na.params.is_empty() || na.params[0] == b';')
+                        && quick::plain_params(na.params, true, |_, _| true)
+                            .unwrap_or_else(|| Params::new(na.params).validate().is_ok())
                 }
+                None => NameAddr::parse(v).is_ok_and(|na| fields.check(&UriView::of(&na.uri), ValueType::matches)),
+            },
+            ValueType::WithParams { base, params } => match base.as_deref() {
+                Some(ValueType::NameAddr { fields }) => match quick::name_addr(v) {
+                    // A check of the parameters fails on any that is not valid.
+                    Some(na) => {
+                        fields.check(&UriView::of_sip(&na.uri), ValueType::matches_trimmed)
+                            && (na.params.is_empty() || na.params[0] == b';')
+                            && params.check_bytes(na.params, true)
+                    }
+                    None => NameAddr::parse(v).is_ok_and(|na| {
+                        fields.check(&UriView::of(&na.uri), ValueType::matches)
+                            && params.check(na.params(), ValueType::matches)
+                    }),
+                },
                 // The base is UTF-8 when `v` is (the cut is at a `;`), where `matches` answers as
                 // `matches_str` does.
                 Some(base) => {
                     let (head, rest) = v.split_at(params_start(v));
-                    base.matches(head) && params.check(Params::new(rest))
+                    base.matches(head) && params.check_bytes(rest, true)
                 }
-                None if v.is_empty() || v[0] == b';' => params.check(Params::new(v)),
-                None => params.check(Params::unprefixed(v)),
+                None if v.is_empty() || v[0] == b';' => params.check_bytes(v, true),
+                None => params.check_bytes(v, false),
             },
-            _ => return None,
-        })
+            _ => false,
+        }
     }
 
     /// As [`ValueType::matches`], for text.
@@ -880,7 +1076,7 @@ impl ValueType {
             | ValueType::Host
             | ValueType::Ipv4 => self.matches_ascii(v.as_bytes()) == Some(true),
             ValueType::Uri { .. } | ValueType::NameAddr { .. } | ValueType::WithParams { .. } => {
-                self.matches_bytes(v.as_bytes()) == Some(true)
+                self.matches_bytes(v.as_bytes())
             }
             ValueType::Regex { pattern } => pattern.is_match(v),
             ValueType::Alt { alternatives } => alternatives.iter().any(|a| a.matches_str(v)),

@@ -35,6 +35,7 @@ pub mod format;
 pub mod grammar;
 pub mod lexer;
 pub mod parser;
+mod quick;
 pub mod render;
 pub mod sheet;
 

@@ -292,3 +292,173 @@ proptest::proptest! {
         }
     }
 }
+
+/// Values near the shapes the byte scans read (name-addrs, `sip:` URIs, parameter lists), part by
+/// part: each part mostly one of its common forms, else a near miss (escapes, IPv6, whitespace,
+/// quotes, other schemes, ports out of range, empty names and values, bytes that are not UTF-8).
+fn scanned_shapes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    type Options = &'static [&'static [u8]];
+    fn part(common: Options, near: Options) -> impl Strategy<Value = &'static [u8]> + Clone {
+        prop_oneof![4 => proptest::sample::select(common), 1 => proptest::sample::select(near)]
+    }
+    let display = part(
+        &[b"", b"\"Alice\" ", b"Bob ", b"\"Al \xc3\xa9\"", b"Bob\t Smith"],
+        &[b"\"Al \xff\" ", b"\"a\\\"b\" ", b"\"a<b>\" ", b"\"open ", b"B@b ", b" "],
+    );
+    let open = part(&[b"<"], &[b"", b"< "]);
+    let scheme = part(&[b"sip:", b"SIP:", b"sips:"], &[b"tel:", b"http:", b"si:", b"", b"Sips:"]);
+    let user = part(
+        &[b"+4915112345678@", b"alice@", b""],
+        &[b"+0930123@", b"a%40b@", b"a;b@", b"@", b"a:pw@", b"+49 30@"],
+    );
+    let host = part(
+        &[b"acme.example", b"127.0.20.1", b"a_b"],
+        &[b"192.0.2.256", b"-a", b".a", b"[::1]", b"[::1", b"", b"h\xc3\xa9"],
+    );
+    let port = part(&[b"", b":5060", b":5061", b":05060"], &[b":65535", b":65536", b":0", b":", b":123456", b":x"]);
+    let uri_params =
+        part(&[b"", b";lr", b";transport=tcp", b";user=phone;lr"], &[b";a=%41", b";=x", b";", b";a=", b"?h=1"]);
+    let close = part(&[b">"], &[b"", b" >", b">>"]);
+    let params = part(
+        &[
+            b"",
+            b";tag=1",
+            b";sescase=orig",
+            b";SESCASE=term",
+            b";regstate=reg;sescase=term",
+            b";lr;tag=1",
+            b";zone=4;prio",
+            b";icid-value=1234bc9876e;icid-generated-at=127.0.20.1;orig-ioi=acme",
+            b";y=a[b",
+        ],
+        &[
+            b";sescase=other",
+            b";tag=\"q\"",
+            b";tag=\"q\xc3\xa9\"",
+            b";y=[::1]",
+            b" ;tag=1",
+            b"; tag=1",
+            b";tag =1",
+            b";tag",
+            b";a=",
+            b";",
+            b";;",
+            b"x",
+            b";zone=04;note=\"n\"",
+            b";ICID-VALUE=ab;icid-generated-at=-a",
+            b";icid-value=ab;icid-generated-at=[::1]",
+            b";icid-value=ab\xff",
+            b"\r\n",
+        ],
+    );
+    let blank = part(&[b"", b" ", b"\t"], &[b"\xff", b"\r\n"]);
+    let name_addr =
+        (display, open, scheme.clone(), user.clone(), host.clone(), port.clone(), uri_params.clone(), close, params.clone())
+            .prop_map(|(d, o, s, u, h, p, up, c, hp)| [d, o, s, u, h, p, up, c, hp].concat());
+    let uri = (scheme, user, host, port, uri_params).prop_map(|(s, u, h, p, up)| [s, u, h, p, up].concat());
+    let bare_params = (prop::collection::vec(params.clone(), 1..4), any::<bool>()).prop_map(|(ps, unprefixed)| {
+        let joined = ps.concat();
+        // Without its first `;`, as a header whose whole value is parameters is written.
+        if unprefixed && joined.first() == Some(&b';') {
+            joined[1..].to_vec()
+        } else {
+            joined
+        }
+    });
+    let token_params = (part(&[b"east"], &[b"e\xc3\xa9", b"", b"a b"]), prop::collection::vec(params, 1..4))
+        .prop_map(|(t, ps)| [t, &ps.concat()[..]].concat());
+    (blank.clone(), prop_oneof![name_addr, uri, bare_params, token_params], blank)
+        .prop_map(|(a, core, b)| [a, &core[..], b].concat())
+}
+
+/// Types built on the byte scans, with every kind of constraint on their parts.
+const SCANNED_TYPES: &[&str] = &[
+    "name-addr",
+    "name-addr(user: e164x)",
+    "name-addr(user: e164, host: host, port: integer(5060..5061), scheme: \"sip\")",
+    "name-addr(host: ipv4 | \"acme.example\", port: integer)",
+    "name-addr params { tag: token, sescase: \"orig\" | \"term\", regstate: \"reg\" | \"unreg\" }",
+    "name-addr(user: e164x) params closed { tag, lr, sescase: \"orig\" | \"term\" }",
+    "sip-uri",
+    "sip-uri(user: e164, host: host, port: integer(5060..5061))",
+    "sip-uri(user: e164) params { tag }",
+    "uri(scheme: \"sip\" | \"sips\" | \"tel\")",
+    "uri(host: host)",
+    "tel-uri(user: e164)",
+    "sip-uri | name-addr",
+    "params { icid-value: token required, icid-generated-at: host, orig-ioi: token, term-ioi: token }",
+    "params closed { icid-value: quoted-string | token }",
+    "params { tag: \"1\" | \"Q\", zone: integer(1..9), y: ipv4, lr: /[a-z]+/, prio: any }",
+    "params closed { zone: integer required, prio, note: quoted-string, tag: host }",
+    "token params closed { zone: integer required, prio, note: quoted-string }",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 4096, ..proptest::test_runner::Config::default() })]
+
+    /// The byte scans answer as the parsers they stand in for (`ValueType::matches_general` reads
+    /// every value with `NameAddr::parse`, `Uri::parse` and `Params`), and as the text entry point.
+    #[test]
+    fn byte_scans_agree_with_the_parsers(v in scanned_shapes()) {
+        for decl in SCANNED_TYPES {
+            let t = ty(decl);
+            let general = t.matches_general(&v);
+            proptest::prop_assert_eq!(t.matches(&v), general, "{} on {:?}", decl, String::from_utf8_lossy(&v));
+            if let Ok(text) = std::str::from_utf8(&v) {
+                proptest::prop_assert_eq!(t.matches_str(text), general, "{} on {:?} as text", decl, text);
+            }
+        }
+    }
+}
+
+/// The generated values reach each byte scan often, and so do values the parsers read: the comparison
+/// above covers both sides of every scan.
+#[test]
+fn generated_values_reach_the_byte_scans() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = scanned_shapes();
+    let mut counts = std::collections::BTreeMap::new();
+    let draws = 4096;
+    for _ in 0..draws {
+        let v = strategy.new_tree(&mut runner).expect("strategy").current();
+        *counts.entry(sipaccord_agreement::byte_scan_of(&v).unwrap_or("parsers")).or_insert(0) += 1;
+    }
+    for shape in ["name-addr", "sip-uri", "params", "parsers"] {
+        let n = counts.get(shape).copied().unwrap_or(0);
+        assert!(n * 20 > draws, "{shape}: {n} of {draws} ({counts:?})");
+    }
+}
+
+#[test]
+fn common_values_match_on_both_paths() {
+    for (decl, value, expected) in [
+        ("name-addr(user: e164x)", &b"<sip:+4915112345678@acme.example>"[..], true),
+        ("name-addr(user: e164x)", b"\"Acme\" <sip:+4915112345678@acme.example;user=phone>;tag=a1", true),
+        ("name-addr(user: e164x)", b"<sip:+0915112345678@acme.example>", false),
+        ("name-addr(user: e164x)", b"<sip:+4915112345678@acme.example> ;tag=1", true),
+        ("name-addr(user: e164x)", b"<sip:+4915112345678@acme.example>x", false),
+        ("name-addr(port: integer(5060..5060))", b"<sip:a@b:05060>", true),
+        ("name-addr(scheme: \"sip\")", b"<SIP:a@b>", true),
+        ("name-addr params { sescase: \"orig\" | \"term\" }", b"<sip:+49@a>;sescase=orig", true),
+        ("name-addr params { sescase: \"orig\" | \"term\" }", b"<sip:+49@a>;SesCase=term", true),
+        ("name-addr params { sescase: \"orig\" | \"term\" }", b"<sip:+49@a>;sescase=Orig", false),
+        ("name-addr params { sescase: \"orig\" | \"term\" }", b"<sip:+49@a>;sescase=\"orig\"", true),
+        ("params { icid-value: token required, icid-generated-at: host }", b"icid-value=1a;icid-generated-at=127.0.20.1", true),
+        ("params { icid-value: token required, icid-generated-at: host }", b"icid-generated-at=127.0.20.1", false),
+        ("params { icid-value: token required, icid-generated-at: host }", b"icid-value=1a;icid-generated-at=-a", false),
+        ("params { icid-value: token required, icid-generated-at: host }", b"icid-value=1a;icid-generated-at=[::1]", true),
+        ("params { icid-value: token required, icid-generated-at: host }", b"icid-value=1a; icid-generated-at=a", true),
+        ("params { icid-value: token required }", b"icid-value=a[b", false),
+        ("params closed { a }", b";a;b", false),
+        ("sip-uri(user: e164, port: integer(5060..5061))", b"sip:+4930123456@a:5061;lr", true),
+        ("sip-uri(user: e164, port: integer(5060..5061))", b"sip:+4930123456@a:5062", false),
+        ("tel-uri(user: e164)", b"sip:+4930123456@a", false),
+        ("tel-uri(user: e164)", b"tel:+4930123456", true),
+    ] {
+        let t = ty(decl);
+        assert_eq!(t.matches(value), expected, "{decl} on {:?}", String::from_utf8_lossy(value));
+        assert_eq!(t.matches_general(value), expected, "{decl} on {:?} (parsers)", String::from_utf8_lossy(value));
+    }
+}
