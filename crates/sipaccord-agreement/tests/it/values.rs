@@ -394,6 +394,12 @@ const SCANNED_TYPES: &[&str] = &[
     "token params closed { zone: integer required, prio, note: quoted-string }",
 ];
 
+/// [`SCANNED_TYPES`] compiled, once for all cases.
+fn scanned_types() -> &'static [ValueType] {
+    static TYPES: std::sync::OnceLock<Vec<ValueType>> = std::sync::OnceLock::new();
+    TYPES.get_or_init(|| SCANNED_TYPES.iter().map(|decl| ty(decl)).collect())
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::test_runner::Config { cases: 4096, ..proptest::test_runner::Config::default() })]
 
@@ -401,8 +407,7 @@ proptest::proptest! {
     /// every value with `NameAddr::parse`, `Uri::parse` and `Params`), and as the text entry point.
     #[test]
     fn byte_scans_agree_with_the_parsers(v in scanned_shapes()) {
-        for decl in SCANNED_TYPES {
-            let t = ty(decl);
+        for (decl, t) in SCANNED_TYPES.iter().zip(scanned_types()) {
             let general = t.matches_general(&v);
             proptest::prop_assert_eq!(t.matches(&v), general, "{} on {:?}", decl, String::from_utf8_lossy(&v));
             if let Ok(text) = std::str::from_utf8(&v) {
