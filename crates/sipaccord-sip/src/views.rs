@@ -587,7 +587,12 @@ impl<'a> Message<'a> {
     fn name_addr(&self, known: KnownHeader) -> Result<Option<NameAddr<'a>>, ParseError> {
         match self.first_known(known) {
             None => Ok(None),
-            Some(h) => NameAddr::parse(h.value).map(Some).map_err(|e| h.error(e)),
+            // The quick path's view is built where the answer is kept (through `NameAddr::parse`
+            // it would be built in its result and copied).
+            Some(h) => match NameAddr::parse_quick(h.value) {
+                Some(name_addr) => Ok(Some(name_addr)),
+                None => NameAddr::parse_full(h.value).map(Some).map_err(|e| h.error(e)),
+            },
         }
     }
 
