@@ -402,7 +402,7 @@ impl KnownHeader {
     /// eight bytes and the length pick the one registered name the name can be ([`BY_HASH`], built
     /// without collisions), which is then compared a word at a time, read straight from the input
     /// (which goes on past the name with its colon and value): about twenty instructions, known or not.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lookup_in(input: &[u8], start: usize, len: usize) -> Option<KnownHeader> {
         let word_at =
             |at: usize| input.get(at..).and_then(<[u8]>::first_chunk::<8>).map(|w| u64::from_le_bytes(*w) | FOLD);
