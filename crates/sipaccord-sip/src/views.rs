@@ -358,6 +358,13 @@ pub struct CSeq<'a> {
 impl<'a> CSeq<'a> {
     /// Parses `number LWS method`.
     pub fn parse(value: &'a [u8]) -> Result<CSeq<'a>, ValueError> {
+        // A registered method after the number and one space is a token: the plain form without
+        // the token check.
+        if let Some((number, method)) = Self::plain_number(value) {
+            if let Some(method) = registered_method(method) {
+                return Ok(CSeq { number, method });
+            }
+        }
         Self::parse_raw(value).map(|(number, method)| CSeq { number, method: method_text(method) })
     }
 
@@ -388,6 +395,24 @@ impl<'a> CSeq<'a> {
         }
         match value.get(digits..) {
             Some([b' ', method @ ..]) if digits > 0 && scan::is_token(method) => Some((number, method)),
+            _ => None,
+        }
+    }
+
+    /// The number [`CSeq::parse_plain`] reads and what follows its space, before the token check.
+    #[inline(always)]
+    fn plain_number(value: &'a [u8]) -> Option<(u32, &'a [u8])> {
+        let mut number = 0u32;
+        let mut digits = 0;
+        while let Some(digit) = value.get(digits).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            if digits == 9 {
+                return None;
+            }
+            number = number * 10 + u32::from(digit);
+            digits += 1;
+        }
+        match value.get(digits..) {
+            Some([b' ', method @ ..]) if digits > 0 => Some((number, method)),
             _ => None,
         }
     }
@@ -425,6 +450,29 @@ pub(crate) fn method_text(method: &[u8]) -> &str {
         b"PUBLISH" => "PUBLISH",
         _ => std::str::from_utf8(method).unwrap_or(""),
     }
+}
+
+/// A registered method as static text (the methods [`method_text`] knows), `None` for any other
+/// bytes.
+#[inline]
+fn registered_method(method: &[u8]) -> Option<&'static str> {
+    Some(match method {
+        b"INVITE" => "INVITE",
+        b"ACK" => "ACK",
+        b"BYE" => "BYE",
+        b"CANCEL" => "CANCEL",
+        b"OPTIONS" => "OPTIONS",
+        b"REGISTER" => "REGISTER",
+        b"PRACK" => "PRACK",
+        b"UPDATE" => "UPDATE",
+        b"INFO" => "INFO",
+        b"SUBSCRIBE" => "SUBSCRIBE",
+        b"NOTIFY" => "NOTIFY",
+        b"REFER" => "REFER",
+        b"MESSAGE" => "MESSAGE",
+        b"PUBLISH" => "PUBLISH",
+        _ => return None,
+    })
 }
 
 /// A media type or subtype already checked to be a token, as text: the usual ones without a UTF-8 check.
@@ -786,12 +834,33 @@ mod tests {
         /// The one-pass read of a plain CSeq gives what the full grammar gives, on values near the
         /// plain form (long numbers, other whitespace, non-token bytes, nothing after the space).
         #[test]
-        fn plain_cseq_reads_as_the_full_grammar(value in "[0-9]{0,12}[ \t]{0,2}[A-Za-z0-9!@;\t \r\n]{0,8}") {
+        fn plain_cseq_reads_as_the_full_grammar(value in "[0-9]{0,12}[ \t]{0,2}(INVITE|ACK|BYE )?[A-Za-z0-9!@;\t \r\n]{0,8}") {
             let value = value.as_bytes();
+            let by_raw = CSeq::parse_raw(value).map(|(number, method)| CSeq { number, method: method_text(method) });
+            proptest::prop_assert_eq!(CSeq::parse(value), by_raw);
             proptest::prop_assert_eq!(CSeq::parse_raw(value), CSeq::parse_full(value));
             if let Some(plain) = CSeq::parse_plain(value) {
                 proptest::prop_assert_eq!(Ok(plain), CSeq::parse_full(value));
             }
+        }
+    }
+
+    #[test]
+    fn registered_methods_are_the_ones_method_text_knows() {
+        for method in [&b"INVITE"[..], b"ACK", b"BYE", b"CANCEL", b"OPTIONS", b"REGISTER", b"PRACK", b"UPDATE", b"INFO"]
+            .into_iter()
+            .chain([&b"SUBSCRIBE"[..], b"NOTIFY", b"REFER", b"MESSAGE", b"PUBLISH", b"invite", b"FOO", b"INVITE ", b""])
+        {
+            let text = method_text(method);
+            match registered_method(method) {
+                Some(registered) => assert_eq!(registered, text),
+                None => assert_eq!(text.as_bytes(), method),
+            }
+            let value = [&b"7 "[..], method].concat();
+            assert_eq!(
+                CSeq::parse(&value),
+                CSeq::parse_raw(&value).map(|(number, m)| CSeq { number, method: method_text(m) })
+            );
         }
     }
 
