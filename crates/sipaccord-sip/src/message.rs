@@ -508,13 +508,18 @@ fn parse<'a, const PLAIN: bool>(
     }
     let mut content_length: Option<(usize, usize)> = None; // (header index, value)
     let mut content_length_count = 0usize;
-    // Whether no line can make the message too large (the check below is then not needed).
-    let small = input.len() - start_at <= limits.max_message_size;
+    // Plain lines are read while there are fewer headers than this: none when a line could make
+    // the message too large (which the general code checks line by line).
+    let plain_below = match input.len() - start_at <= limits.max_message_size {
+        true => limits.max_headers,
+        false => 0,
+    };
+    let max_line_length = limits.max_line_length;
     let body_start = loop {
         // The usual line, `Registered-Name: value` ending in CRLF, as the general code below reads
         // it, without its questions about folding, whitespace, bare line ends and names.
-        while PLAIN && small && headers.len() < limits.max_headers {
-            let Some(plain) = plain_line(input, pos, limits.max_line_length) else { break };
+        while PLAIN && headers.len() < plain_below {
+            let Some(plain) = plain_line(input, pos, max_line_length) else { break };
             line_no += 1;
             if plain.known == KnownHeader::CONTENT_LENGTH {
                 content_length_count += 1;
@@ -727,9 +732,10 @@ struct PlainLine {
 #[inline(always)]
 fn plain_line(input: &[u8], pos: usize, max_len: usize) -> Option<PlainLine> {
     let colon = find_colon_or_control(input, pos);
-    if input.get(colon) != Some(&b':') || colon == pos || input[pos] == b' ' {
+    if input.get(colon) != Some(&b':') {
         return None;
     }
+    // An empty name, or one with whitespace (a continuation line's), is no registered name.
     let known = KnownHeader::lookup_in(input, pos, colon - pos)?;
     let value_start = colon + 2;
     match input.get(colon + 1..value_start + 1) {
