@@ -50,6 +50,7 @@ impl<'a> Via<'a> {
 
     /// The commonest form, `SIP/2.0/UDP host:port;branch=x`, delimited in one pass; `None` for any
     /// other form.
+    #[inline]
     fn parse_quick(value: &'a [u8]) -> Option<Via<'a>> {
         let parts = quick::via_parts(value)?;
         let [protocol, version, transport] = parts.protocol;
