@@ -177,13 +177,13 @@ impl<'a> Message<'a> {
 
     /// [`Message::parse`] with explicit limits.
     pub fn parse_with(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
-        parse(input, limits, Mode::Datagram, Vec::new())
+        parse::<true>(input, limits, Mode::Datagram, Vec::new())
     }
 
     /// Parses one message from the start of a stream buffer whose end was found by
     /// [`crate::frame_stream`] (Content-Length frames the body; a missing Content-Length means none).
     pub fn parse_stream(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
-        parse(input, limits, Mode::Stream, Vec::new())
+        parse::<true>(input, limits, Mode::Stream, Vec::new())
     }
 
     /// [`Message::parse_with`] (or, with `stream`, [`Message::parse_stream`]) keeping the headers in
@@ -196,7 +196,7 @@ impl<'a> Message<'a> {
         buffer: &mut HeaderBuffer,
     ) -> Result<Message<'a>, ParseError> {
         let mode = if stream { Mode::Stream } else { Mode::Datagram };
-        parse(input, limits, mode, relabel(std::mem::take(&mut buffer.0)))
+        parse::<true>(input, limits, mode, relabel(std::mem::take(&mut buffer.0)))
     }
 
     /// Gives the room this message's headers took back to `buffer`, for [`Message::parse_in`].
@@ -460,7 +460,9 @@ fn err(kind: ErrorKind, line: u32, column: u32) -> ParseError {
 }
 
 /// Parses one message, its headers pushed onto `headers` (empty; with room when the caller kept some).
-fn parse<'a>(
+/// `PLAIN`: whether plain header lines take [`plain_line`] (always, but in the test that compares
+/// both ways).
+fn parse<'a, const PLAIN: bool>(
     input: &'a [u8],
     limits: &Limits,
     mode: Mode,
@@ -506,8 +508,38 @@ fn parse<'a>(
     }
     let mut content_length: Option<(usize, usize)> = None; // (header index, value)
     let mut content_length_count = 0usize;
+    // Plain lines are read while there are fewer headers than this: none when a line could make
+    // the message too large (which the general code checks line by line).
+    let plain_below = match input.len() - start_at <= limits.max_message_size {
+        true => limits.max_headers,
+        false => 0,
+    };
+    let max_line_length = limits.max_line_length;
     let body_start = loop {
+        // The usual line, `Registered-Name: value` ending in CRLF, as the general code below reads
+        // it, without its questions about folding, whitespace, bare line ends and names.
+        while PLAIN && headers.len() < plain_below {
+            let Some(plain) = plain_line(input, pos, max_line_length) else { break };
+            line_no += 1;
+            if plain.known == KnownHeader::CONTENT_LENGTH {
+                content_length_count += 1;
+            }
+            headers.push(Header {
+                name: &input[pos..plain.colon],
+                value: &input[plain.colon + 2..plain.value_end],
+                known: Some(plain.known),
+                line: line_no,
+                offset: pos as u32,
+                value_offset: (plain.colon + 2) as u32,
+            });
+            pos = plain.value_end + 2;
+        }
         line_no += 1;
+        // The empty line that ends the headers, as the general code reads it when no line could
+        // make the message too large (as in the loop above).
+        if PLAIN && plain_below > 0 && max_line_length > 0 && input.get(pos..pos + 2) == Some(b"\r\n") {
+            break pos + 2;
+        }
         if pos >= input.len() {
             return Err(err(ErrorKind::UnterminatedHeaders, line_no, 1));
         }
@@ -686,6 +718,44 @@ fn parse<'a>(
     Ok(Message { input, start, headers, body, len: end, framing_warnings: warnings, stray_cr, folded })
 }
 
+/// Where the parts of a plain header line lie (see [`plain_line`]).
+struct PlainLine {
+    /// The registered header the name is.
+    known: KnownHeader,
+    /// The colon after the name.
+    colon: usize,
+    /// The CR of the line's CRLF, where the value ends.
+    value_end: usize,
+}
+
+/// The header line at `pos` when it is plain: a registered name, a colon, one space, a value that
+/// starts and ends with a byte above the space, CRLF, no other control byte, at most `max_len`
+/// bytes before the LF. The parser's general code reads such a line into the same header: the name
+/// is not a continuation line's whitespace nor empty and needs no token check (registered names are
+/// tokens), the value needs no trimming, the line has no bare LF or CR. `None` for any other line,
+/// which the general code then reads (and names the error, if any).
+#[inline(always)]
+fn plain_line(input: &[u8], pos: usize, max_len: usize) -> Option<PlainLine> {
+    let colon = find_colon_or_control(input, pos);
+    if input.get(colon) != Some(&b':') {
+        return None;
+    }
+    // An empty name, or one with whitespace (a continuation line's), is no registered name.
+    let known = KnownHeader::lookup_in(input, pos, colon - pos)?;
+    let value_start = colon + 2;
+    match input.get(colon + 1..value_start + 1) {
+        Some(&[b' ', first]) if first > b' ' => {}
+        _ => return None,
+    }
+    // Long lines are left to the general code, which searches them with the vectorised search.
+    let limit = input.len().min(value_start + 256);
+    let value_end = find_control_before(input, value_start, limit);
+    let plain = matches!(input.get(value_end..value_end + 2), Some(b"\r\n"))
+        && input[value_end - 1] > b' '
+        && value_end + 1 - pos <= max_len;
+    plain.then_some(PlainLine { known, colon, value_end })
+}
+
 /// The LF that ends the physical line containing `from`, or `None` when the input ends first. A CR
 /// met on the way that does not end the line sets `stray_cr`, so validation looks for bare CRs only in
 /// messages that have one.
@@ -740,6 +810,7 @@ fn find_colon_or_control(s: &[u8], from: usize) -> usize {
 /// word arithmetic instead of calling a vectorised search once per line: for each byte `b`, the high
 /// bit of `(b - 0x20) & !b` is set exactly when `b < 0x20`, and a borrow from one byte into the next
 /// only happens below such a byte, so the lowest flagged byte is the first control byte.
+#[inline(always)]
 fn find_control_before(s: &[u8], from: usize, limit: usize) -> usize {
     const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
     const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
@@ -894,5 +965,78 @@ fn start_line_text(bytes: &[u8]) -> &str {
     match bytes {
         b"SIP/2.0" => "SIP/2.0",
         _ => crate::views::method_text(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+
+    use super::*;
+
+    /// Header lines, mostly plain, around every condition [`plain_line`] checks: names registered or
+    /// not, in any case, compact, empty, with whitespace before the colon; no space, two spaces or a
+    /// tab after it; values empty, with whitespace at either end, control bytes, a bare CR, non-ASCII
+    /// bytes; bare LF endings, continuation lines, long lines, an unterminated last line.
+    fn header_line() -> impl Strategy<Value = Vec<u8>> {
+        let name = prop_oneof![
+            8 => prop::sample::select(vec![
+                "Via", "From", "to", "CALL-ID", "CSeq", "Content-Length", "content-length", "Max-Forwards",
+                "P-Asserted-Identity", "Security-Client", "Security-Verify", "v", "l", "X-Custom",
+                "Content-Lengthy", "Authorization", "WWW-Authenticate", "Session-Expires",
+            ]),
+            1 => prop::sample::select(vec!["Via ", "Via\t", "V\u{ed}a", "", " ", "\tVia", "Vi a", "To\x01"]),
+            1 => "[A-Za-z-]{1,34}".prop_map(|n| &*n.leak()),
+        ];
+        let separator =
+            prop_oneof![6 => Just(": "), 1 => prop::sample::select(vec![":", ":  ", ":\t", " : ", ": \t", ":\r\n "])];
+        let value = prop_oneof![
+            6 => "[a-z0-9;=@.<>:/]{1,40}".prop_map(String::into_bytes),
+            2 => "[a-z \t]{0,6}".prop_map(String::into_bytes),
+            1 => prop::collection::vec(prop::sample::select(b"a \t\r\x01\x7f\xc3\xa9:".to_vec()), 0..8),
+            1 => (250usize..262).prop_map(|n| vec![b'x'; n]),
+        ];
+        let ending = prop_oneof![
+            8 => Just("\r\n"),
+            1 => prop::sample::select(vec!["\n", "\r\n\t folded\r\n", "\r\n \r\n", "\r", " \r\n", "\t\r\n"]),
+        ];
+        (name, separator, value, ending).prop_map(|(name, separator, value, ending)| {
+            [name.as_bytes(), separator.as_bytes(), &value[..], ending.as_bytes()].concat()
+        })
+    }
+
+    /// Parsing with the plain-line path gives what the general code alone gives: the same message
+    /// (headers, body, warnings, flags) or the same error, in both modes, with limits that lines can
+    /// reach; and enough of the messages parse for that to mean something.
+    #[test]
+    fn plain_lines_parse_as_the_general_code_parses_them() {
+        let message = (
+            prop::sample::select(vec![
+                "SIP/2.0 180 Ringing\r\n",
+                "INVITE sip:a@b SIP/2.0\r\n",
+                "\r\nBYE sip:b SIP/2.0\n",
+            ]),
+            prop::collection::vec(header_line(), 0..6),
+            prop_oneof![4 => Just("\r\n"), 1 => prop::sample::select(vec!["\r\nbody", "\n", ""])],
+            prop_oneof![4 => Just(16 * 1024), 1 => prop::sample::select(vec![0usize, 1, 16, 40, 270])],
+            prop_oneof![4 => Just(256), 1 => Just(3usize)],
+            prop_oneof![4 => Just(256 * 1024), 1 => Just(90usize)],
+        );
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (draws, mut parsed) = (30_000, 0);
+        for _ in 0..draws {
+            let (start, lines, end, max_line_length, max_headers, max_message_size) =
+                message.new_tree(&mut runner).expect("strategy").current();
+            let input = [start.as_bytes(), &lines.concat()[..], end.as_bytes()].concat();
+            let limits = Limits { max_message_size, max_headers, max_line_length };
+            for mode in [Mode::Datagram, Mode::Stream] {
+                let plain = parse::<true>(&input, &limits, mode, Vec::new());
+                let general = parse::<false>(&input, &limits, mode, Vec::new());
+                assert_eq!(format!("{plain:?}"), format!("{general:?}"), "{:?}", String::from_utf8_lossy(&input));
+                parsed += usize::from(plain.is_ok());
+            }
+        }
+        assert!(parsed * 4 > draws * 2, "only {parsed} of {} parses succeeded", draws * 2);
     }
 }

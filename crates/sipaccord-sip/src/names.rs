@@ -250,6 +250,64 @@ static FOLDED: [[u64; 4]; REGISTRY.len()] = {
     table
 };
 
+/// The multiplier of [`name_hash`], found by trying odd numbers until no two registered names share
+/// a slot of [`BY_HASH`] (which its construction checks: a collision fails the build).
+const HASH_MULTIPLIER: u64 = 0xeea1_7a82_308f_1c89;
+/// Bits of [`name_hash`]: [`BY_HASH`] has 1,024 slots for the registry's 131 names.
+const HASH_BITS: u32 = 10;
+
+/// The slot of a name in [`BY_HASH`], from its folded first eight bytes (zero past its end), its
+/// folded last eight bytes (the first eight again when it is no longer) and its length.
+#[inline(always)]
+const fn name_hash(first: u64, last: u64, len: usize) -> usize {
+    ((first ^ last.rotate_left(29)).wrapping_add(len as u64).wrapping_mul(HASH_MULTIPLIER) >> (64 - HASH_BITS)) as usize
+}
+
+/// What [`KnownHeader::lookup_in`] compares first, by registry index (256 entries, so a `u8` index
+/// needs no bounds check; the entries past the registry have length 0 and match no name): the
+/// length, and the folded first and last eight bytes (the last only for names longer than eight).
+struct Hashed {
+    len: u8,
+    first: u64,
+    last: u64,
+}
+
+static HASHED: [Hashed; 256] = {
+    let mut table = [const { Hashed { len: 0, first: 0, last: 0 } }; 256];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        let name = REGISTRY[i].name.as_bytes();
+        let mut last = 0u64;
+        if name.len() > 8 {
+            let mut b = 0;
+            while b < 8 {
+                last |= ((name[name.len() - 8 + b] | 0x20) as u64) << (8 * b);
+                b += 1;
+            }
+        }
+        table[i] = Hashed { len: name.len() as u8, first: FOLDED[i][0], last };
+        i += 1;
+    }
+    table
+};
+
+/// The registry index of the name in each slot of [`name_hash`], `u8::MAX` for none.
+static BY_HASH: [u8; 1 << HASH_BITS] = {
+    assert!(REGISTRY.len() < u8::MAX as usize);
+    let mut table = [u8::MAX; 1 << HASH_BITS];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        let len = REGISTRY[i].name.len();
+        let first = FOLDED[i][0];
+        let last = if len > 8 { HASHED[i].last } else { first };
+        let slot = name_hash(first, last, len);
+        assert!(table[slot] == u8::MAX, "two registered names share a slot: pick another HASH_MULTIPLIER");
+        table[slot] = i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// ASCII case-insensitive equality of `name` (any bytes) with `registered`, a registered header name
 /// (letters, digits and `-` only), eight bytes at a time.
 ///
@@ -340,26 +398,36 @@ impl KnownHeader {
 
     /// [`KnownHeader::lookup`] of the name `input[start..start + len]`, for the parser: the name holds
     /// no control byte (the parser's scan stops at the first), so setting bit 0x20 of each byte is an
-    /// exact case fold against registered names, and it is compared a word at a time, read straight
-    /// from the input (which goes on past the name with its colon and value).
-    #[inline]
+    /// exact case fold against registered names (see [`eq_ignore_case`]). The folded first and last
+    /// eight bytes and the length pick the one registered name the name can be ([`BY_HASH`], built
+    /// without collisions), which is then compared a word at a time, read straight from the input
+    /// (which goes on past the name with its colon and value): about twenty instructions, known or not.
+    #[inline(always)]
     pub(crate) fn lookup_in(input: &[u8], start: usize, len: usize) -> Option<KnownHeader> {
-        let name = &input[start..start + len];
-        let Some(candidate) = candidate(name) else {
-            return Self::lookup(name);
-        };
-        let folded = &FOLDED[candidate.index()];
-        for (k, &expected) in folded.iter().enumerate().take(len.div_ceil(8)) {
-            let Some(word) = input.get(start + 8 * k..).and_then(<[u8]>::first_chunk::<8>) else {
-                return Self::lookup(name); // the input ends within eight bytes
-            };
-            let remaining = len - 8 * k;
-            let mask = if remaining >= 8 { u64::MAX } else { (1u64 << (8 * remaining)) - 1 };
-            if (u64::from_le_bytes(*word) | FOLD) & mask != expected {
-                return Self::lookup_registry(name);
+        let word_at =
+            |at: usize| input.get(at..).and_then(<[u8]>::first_chunk::<8>).map(|w| u64::from_le_bytes(*w) | FOLD);
+        match word_at(start) {
+            Some(first) if (2..=8).contains(&len) => {
+                let first = first & (u64::MAX >> (64 - 8 * len));
+                let entry = BY_HASH[name_hash(first, first, len)];
+                let hashed = &HASHED[usize::from(entry)];
+                (hashed.len == len as u8 && hashed.first == first).then_some(KnownHeader(u16::from(entry)))
             }
+            Some(first) if (9..=LONGEST).contains(&len) => {
+                // The last word and the middle ones lie within the name, before its colon.
+                let last = word_at(start + len - 8)?;
+                let entry = BY_HASH[name_hash(first, last, len)];
+                let hashed = &HASHED[usize::from(entry)];
+                let middle = |k: usize| FOLDED.get(usize::from(entry)).map(|words| words[k]);
+                let same = hashed.len == len as u8
+                    && hashed.first == first
+                    && hashed.last == last
+                    && (len <= 16 || word_at(start + 8) == middle(1))
+                    && (len <= 24 || word_at(start + 16) == middle(2));
+                same.then_some(KnownHeader(u16::from(entry)))
+            }
+            _ => Self::lookup(&input[start..start + len]),
         }
-        Some(candidate)
     }
 
     fn lookup_registry(name: &[u8]) -> Option<KnownHeader> {
@@ -483,6 +551,42 @@ mod tests {
                 let line = [&name[..], b": value"].concat();
                 proptest::prop_assert_eq!(KnownHeader::lookup_in(&line, 0, name.len()), KnownHeader::lookup(&name));
                 proptest::prop_assert_eq!(KnownHeader::lookup_in(&name, 0, name.len()), KnownHeader::lookup(&name));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The parser's hashed lookup answers as the general one on any name without control bytes
+        /// (what the parser's scan leaves), registered ones in mixed case among them, with a header
+        /// line after the name or the input ending with it.
+        #[test]
+        fn hashed_lookup_agrees_with_the_general_one(
+            index in 0..REGISTRY.len(),
+            flips in proptest::collection::vec(proptest::prelude::any::<bool>(), 32),
+            other in proptest::collection::vec(0x20u8..=0xff, 1..40),
+            registered in proptest::prelude::any::<bool>(),
+        ) {
+            let name: Vec<u8> = if registered {
+                let name = REGISTRY[index].name.as_bytes();
+                name.iter().zip(&flips).map(|(&b, &flip)| if flip { b.to_ascii_uppercase() } else { b }).collect()
+            } else {
+                other
+            };
+            for tail in [&b""[..], b":", b": SIP/2.0/UDP host;branch=z9hG4bK\r\n"] {
+                let line = [&name[..], tail].concat();
+                proptest::prop_assert_eq!(KnownHeader::lookup_in(&line, 0, name.len()), KnownHeader::lookup(&name));
+                let shifted = [b"X", &line[..]].concat();
+                proptest::prop_assert_eq!(KnownHeader::lookup_in(&shifted, 1, name.len()), KnownHeader::lookup(&name));
+            }
+        }
+    }
+
+    #[test]
+    fn every_registered_name_is_found_by_the_hashed_lookup() {
+        for known in KnownHeader::all() {
+            for spelling in [known.name().to_owned(), known.name().to_ascii_uppercase()] {
+                let line = format!("{spelling}: value");
+                assert_eq!(KnownHeader::lookup_in(line.as_bytes(), 0, spelling.len()), Some(known), "{spelling}");
             }
         }
     }

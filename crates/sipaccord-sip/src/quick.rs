@@ -303,6 +303,7 @@ pub(crate) struct ViaParts<'a> {
 }
 
 /// A Via value: `PROTOCOL/VERSION/TRANSPORT`, spaces, host, optional port, token parameters.
+#[inline]
 pub(crate) fn via_parts(v: &[u8]) -> Option<ViaParts<'_>> {
     via_scan::<true>(v, Some(b"branch"))
 }

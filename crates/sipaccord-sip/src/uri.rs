@@ -71,6 +71,54 @@ fn dotted_ipv4(text: &[u8]) -> Option<std::net::Ipv4Addr> {
 // kept it a call, about twenty instructions an address more).
 #[inline(always)]
 pub(crate) fn ipv4_prefix(text: &[u8]) -> Option<(std::net::Ipv4Addr, usize)> {
+    match text.first_chunk::<16>() {
+        Some(chunk) => ipv4_in_chunk(chunk),
+        None => ipv4_prefix_any(text),
+    }
+}
+
+/// [`ipv4_prefix`] of sixteen bytes or more, reading the first sixteen: the address and the digit
+/// test after it (at most fifteen bytes and one) lie within them, so each octet is read from fixed
+/// places without a length check.
+#[inline(always)]
+fn ipv4_in_chunk(bytes: &[u8; 16]) -> Option<(std::net::Ipv4Addr, usize)> {
+    // The digit at `at` (below 16: octets start at most at 12 and read three bytes), or 10 or more.
+    let digit = |at: usize| bytes[at & 15].wrapping_sub(b'0');
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if bytes[i & 15] != b'.' {
+                return None;
+            }
+            i += 1;
+        }
+        let first = digit(i);
+        if first > 9 {
+            return None;
+        }
+        let second = digit(i + 1);
+        if second > 9 {
+            (*octet, i) = (first, i + 1);
+            continue;
+        }
+        if first == 0 {
+            return None;
+        }
+        let third = digit(i + 2);
+        if third > 9 {
+            (*octet, i) = (first * 10 + second, i + 2);
+            continue;
+        }
+        let value = u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third);
+        (*octet, i) = (u8::try_from(value).ok()?, i + 3);
+    }
+    Some((std::net::Ipv4Addr::from(octets), i))
+}
+
+/// [`ipv4_prefix`] of any bytes.
+#[inline(always)]
+fn ipv4_prefix_any(text: &[u8]) -> Option<(std::net::Ipv4Addr, usize)> {
     let digit = |at: usize| text.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
     let mut octets = [0u8; 4];
     let mut i = 0;
@@ -417,6 +465,20 @@ pub fn unescape(s: &[u8]) -> Cow<'_, [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Addresses read from a sixteen-byte chunk are what the general reader reads, with whatever
+        /// follows them.
+        #[test]
+        fn addresses_read_from_a_chunk_as_from_any_bytes(
+            text in "((25[0-6]|2[0-4][0-9]|1?[0-9]?[0-9]|0[0-9]|[0-9]{4})[.]){0,4}[0-9a-z.:;>-]{0,4}[0-9]{0,3}",
+            tail in "[0-9a-z.:;>-]{16}",
+        ) {
+            let bytes = [text.as_bytes(), tail.as_bytes()].concat();
+            let chunk = bytes.first_chunk::<16>().expect("sixteen bytes");
+            proptest::prop_assert_eq!(ipv4_in_chunk(chunk), ipv4_prefix_any(&bytes), "{:?}", String::from_utf8_lossy(&bytes));
+        }
+    }
 
     #[test]
     fn sip_uri_parts() {

@@ -50,6 +50,7 @@ impl<'a> Via<'a> {
 
     /// The commonest form, `SIP/2.0/UDP host:port;branch=x`, delimited in one pass; `None` for any
     /// other form.
+    #[inline]
     fn parse_quick(value: &'a [u8]) -> Option<Via<'a>> {
         let parts = quick::via_parts(value)?;
         let [protocol, version, transport] = parts.protocol;
@@ -358,6 +359,13 @@ pub struct CSeq<'a> {
 impl<'a> CSeq<'a> {
     /// Parses `number LWS method`.
     pub fn parse(value: &'a [u8]) -> Result<CSeq<'a>, ValueError> {
+        // A registered method after the number and one space is a token: the plain form without
+        // the token check.
+        if let Some((number, method)) = Self::plain_number(value) {
+            if let Some(method) = registered_method(method) {
+                return Ok(CSeq { number, method });
+            }
+        }
         Self::parse_raw(value).map(|(number, method)| CSeq { number, method: method_text(method) })
     }
 
@@ -388,6 +396,24 @@ impl<'a> CSeq<'a> {
         }
         match value.get(digits..) {
             Some([b' ', method @ ..]) if digits > 0 && scan::is_token(method) => Some((number, method)),
+            _ => None,
+        }
+    }
+
+    /// The number [`CSeq::parse_plain`] reads and what follows its space, before the token check.
+    #[inline(always)]
+    fn plain_number(value: &'a [u8]) -> Option<(u32, &'a [u8])> {
+        let mut number = 0u32;
+        let mut digits = 0;
+        while let Some(digit) = value.get(digits).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            if digits == 9 {
+                return None;
+            }
+            number = number * 10 + u32::from(digit);
+            digits += 1;
+        }
+        match value.get(digits..) {
+            Some([b' ', method @ ..]) if digits > 0 => Some((number, method)),
             _ => None,
         }
     }
@@ -425,6 +451,29 @@ pub(crate) fn method_text(method: &[u8]) -> &str {
         b"PUBLISH" => "PUBLISH",
         _ => std::str::from_utf8(method).unwrap_or(""),
     }
+}
+
+/// A registered method as static text (the methods [`method_text`] knows), `None` for any other
+/// bytes.
+#[inline]
+fn registered_method(method: &[u8]) -> Option<&'static str> {
+    Some(match method {
+        b"INVITE" => "INVITE",
+        b"ACK" => "ACK",
+        b"BYE" => "BYE",
+        b"CANCEL" => "CANCEL",
+        b"OPTIONS" => "OPTIONS",
+        b"REGISTER" => "REGISTER",
+        b"PRACK" => "PRACK",
+        b"UPDATE" => "UPDATE",
+        b"INFO" => "INFO",
+        b"SUBSCRIBE" => "SUBSCRIBE",
+        b"NOTIFY" => "NOTIFY",
+        b"REFER" => "REFER",
+        b"MESSAGE" => "MESSAGE",
+        b"PUBLISH" => "PUBLISH",
+        _ => return None,
+    })
 }
 
 /// A media type or subtype already checked to be a token, as text: the usual ones without a UTF-8 check.
@@ -536,6 +585,28 @@ pub fn parse_call_id(value: &[u8]) -> Result<&str, ValueError> {
     }
 }
 
+/// `part` as text, checked as UTF-8 over a window of `input` (which holds it) that starts at an
+/// eight-byte aligned address and spans whole sixteen-byte steps where `input` allows: the standard
+/// check runs its word loop from an aligned address, two words a step, and reads the bytes before
+/// and after one at a time (several instructions each), so a part costs less checked with its
+/// neighbours than alone. When the window is not UTF-8 (a neighbour is not), the part is checked
+/// alone; either way the answer is `std::str::from_utf8(part).ok()`.
+#[inline]
+pub(crate) fn text_in<'a>(input: &'a [u8], part: &'a [u8]) -> Option<&'a str> {
+    let start = (part.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+    if start > input.len() || part.len() > input.len() - start {
+        return std::str::from_utf8(part).ok();
+    }
+    let end = start + part.len();
+    let head = ((part.as_ptr() as usize) % 8).min(start);
+    let from = start - head;
+    let to = (from + (end - from).next_multiple_of(16)).min(input.len());
+    match std::str::from_utf8(&input[from..to]) {
+        Ok(window) => window.get(head..end - from),
+        Err(_) => std::str::from_utf8(part).ok(),
+    }
+}
+
 /// Why a value is not a Call-ID.
 pub(crate) const CALL_ID_GRAMMAR: &str = "Call-ID must be word[@word]";
 
@@ -587,7 +658,12 @@ impl<'a> Message<'a> {
     fn name_addr(&self, known: KnownHeader) -> Result<Option<NameAddr<'a>>, ParseError> {
         match self.first_known(known) {
             None => Ok(None),
-            Some(h) => NameAddr::parse(h.value).map(Some).map_err(|e| h.error(e)),
+            // The quick path's view is built where the answer is kept (through `NameAddr::parse`
+            // it would be built in its result and copied).
+            Some(h) => match NameAddr::parse_quick(h.value) {
+                Some(name_addr) => Ok(Some(name_addr)),
+                None => NameAddr::parse_full(h.value).map(Some).map_err(|e| h.error(e)),
+            },
         }
     }
 
@@ -626,7 +702,13 @@ impl<'a> Message<'a> {
     pub fn call_id(&self) -> Result<Option<&'a str>, ParseError> {
         match self.first_known(KnownHeader::CALL_ID) {
             None => Ok(None),
-            Some(h) => parse_call_id(h.value).map(Some).map_err(|e| h.error(e)),
+            // As `parse_call_id`, the text checked in the message around it (a word is ASCII, so
+            // the check cannot fail on a Call-ID, only cost less or more).
+            Some(h) if is_call_id(h.value) => match text_in(self.input(), h.value) {
+                Some(text) => Ok(Some(text)),
+                None => Err(h.error("Call-ID is not ASCII")),
+            },
+            Some(h) => Err(h.error(CALL_ID_GRAMMAR)),
         }
     }
 
@@ -724,6 +806,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Text checked in a window around it is what the standard check of the part alone gives,
+        /// wherever the part lies and whatever its neighbours are (invalid UTF-8 among them).
+        #[test]
+        fn text_in_a_window_is_the_part_as_text(
+            bytes in proptest::collection::vec(proptest::sample::select(b"ab@.\xc3\xa9\xe2\x82\xac\xff\x80".to_vec()), 0..60),
+            start in 0usize..60,
+            len in 0usize..60,
+        ) {
+            let start = start.min(bytes.len());
+            let part = &bytes[start..(start + len).min(bytes.len())];
+            proptest::prop_assert_eq!(text_in(&bytes, part), std::str::from_utf8(part).ok());
+            proptest::prop_assert_eq!(text_in(part, part), std::str::from_utf8(part).ok());
+        }
+    }
+
     #[test]
     fn call_id_is_word_at_word() {
         for ok in ["abc", "a@b", "f81d4fae-7dec@foo.bar.com", "(x)<y>:\"z\"/[?]{~}@w", "!%*_+`'~-."] {
@@ -781,12 +879,33 @@ mod tests {
         /// The one-pass read of a plain CSeq gives what the full grammar gives, on values near the
         /// plain form (long numbers, other whitespace, non-token bytes, nothing after the space).
         #[test]
-        fn plain_cseq_reads_as_the_full_grammar(value in "[0-9]{0,12}[ \t]{0,2}[A-Za-z0-9!@;\t \r\n]{0,8}") {
+        fn plain_cseq_reads_as_the_full_grammar(value in "[0-9]{0,12}[ \t]{0,2}(INVITE|ACK|BYE )?[A-Za-z0-9!@;\t \r\n]{0,8}") {
             let value = value.as_bytes();
+            let by_raw = CSeq::parse_raw(value).map(|(number, method)| CSeq { number, method: method_text(method) });
+            proptest::prop_assert_eq!(CSeq::parse(value), by_raw);
             proptest::prop_assert_eq!(CSeq::parse_raw(value), CSeq::parse_full(value));
             if let Some(plain) = CSeq::parse_plain(value) {
                 proptest::prop_assert_eq!(Ok(plain), CSeq::parse_full(value));
             }
+        }
+    }
+
+    #[test]
+    fn registered_methods_are_the_ones_method_text_knows() {
+        for method in [&b"INVITE"[..], b"ACK", b"BYE", b"CANCEL", b"OPTIONS", b"REGISTER", b"PRACK", b"UPDATE", b"INFO"]
+            .into_iter()
+            .chain([&b"SUBSCRIBE"[..], b"NOTIFY", b"REFER", b"MESSAGE", b"PUBLISH", b"invite", b"FOO", b"INVITE ", b""])
+        {
+            let text = method_text(method);
+            match registered_method(method) {
+                Some(registered) => assert_eq!(registered, text),
+                None => assert_eq!(text.as_bytes(), method),
+            }
+            let value = [&b"7 "[..], method].concat();
+            assert_eq!(
+                CSeq::parse(&value),
+                CSeq::parse_raw(&value).map(|(number, m)| CSeq { number, method: method_text(m) })
+            );
         }
     }
 
