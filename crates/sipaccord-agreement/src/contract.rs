@@ -4,9 +4,9 @@
 use std::net::IpAddr;
 
 use serde::{Serialize, Serializer};
-use sipaccord_sip::{NameAddr, Params, Scheme, Uri};
+use sipaccord_sip::{plain, NameAddr, Params, Scheme, Uri};
 
-use crate::quick;
+use crate::bytes;
 
 /// Where a compiled item came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -489,19 +489,20 @@ impl Serialize for Pattern {
     }
 }
 
-/// Which of the byte scans behind [`ValueType::matches`] reads `value` (trimmed of blanks) whole:
-/// `"name-addr"` (a name-addr with a plain `sip:` URI), `"sip-uri"`, `"params"` (plain parameters,
-/// with or without a `;` first), or `None` when the parsers read it. For tests that check generated
+/// Which of the byte scans behind [`ValueType::matches`] (`sipaccord_sip::plain`'s) reads `value`
+/// (trimmed of blanks) whole: `"name-addr"` (a name-addr with a plain `sip:` URI and token header
+/// parameters), `"sip-uri"`, `"params"` (plain parameters, with or without a `;` first), or `None`
+/// when the parsers read it. For tests that check generated
 /// values reach the byte scans often enough for a comparison with [`ValueType::matches_general`] to
 /// mean something.
 #[doc(hidden)]
 pub fn byte_scan_of(value: &[u8]) -> Option<&'static str> {
     let v = trim_blanks(value);
-    if quick::name_addr(v).is_some() {
+    if plain::name_addr(v).is_some() {
         Some("name-addr")
-    } else if quick::sip_uri(v).is_some_and(|u| u.len == v.len()) {
+    } else if plain::sip_uri(v).is_some_and(|u| u.len == v.len()) {
         Some("sip-uri")
-    } else if quick::plain_params(v, v.first() == Some(&b';'), |_, _| true).is_some() {
+    } else if plain::params(v, v.first() == Some(&b';'), |_| true).is_some() {
         Some("params")
     } else {
         None
@@ -622,26 +623,7 @@ pub enum ValueType {
 
 /// An RFC 3261 token character.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    TOKEN_BYTES[usize::from(b)]
-}
-
-/// [`is_token_byte`] as a table: one load a byte where the tests were a handful of compares.
-const TOKEN_BYTES: [bool; 256] = byte_table(b"-.!%*_+`'~");
-
-/// A table that holds the ASCII letters and digits and `others`.
-const fn byte_table(others: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 128 {
-        table[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let mut i = 0;
-    while i < others.len() {
-        table[others[i] as usize] = true;
-        i += 1;
-    }
-    table
+    bytes::is(b, bytes::TOKEN)
 }
 
 /// `v` without the spaces and tabs around it.
@@ -691,7 +673,7 @@ fn is_host(v: &[u8]) -> bool {
     }
     match v.first() {
         None | Some(b'-' | b'.') => false,
-        Some(_) => quick::all(v, quick::HOST),
+        Some(_) => bytes::all(v, bytes::HOST),
     }
 }
 
@@ -781,8 +763,9 @@ impl<'a> UriView<'a> {
         UriView { scheme, user: uri.user.map(str::as_bytes), host: uri.host_raw.as_bytes(), port: uri.port }
     }
 
-    fn of_sip(uri: &quick::SipUri<'a>) -> UriView<'a> {
-        UriView { scheme: uri.scheme, user: uri.user, host: uri.host, port: uri.port }
+    fn of_sip(uri: &plain::SipUri<'a>) -> UriView<'a> {
+        let scheme: &[u8] = if uri.secure { b"sips" } else { b"sip" };
+        UriView { scheme, user: uri.user, host: uri.host, port: uri.port }
     }
 }
 
@@ -800,7 +783,7 @@ impl UriFields {
                 (None, _) => true,
                 (Some(_), None) => false,
                 // The port as `u16::to_string` writes it, without making a `String`.
-                (Some(_), Some(p)) => ok(&self.port, Some(quick::port_text(p, &mut [0; 5]))),
+                (Some(_), Some(p)) => ok(&self.port, Some(bytes::port_text(p, &mut [0; 5]))),
             }
             && ok(&self.scheme, Some(uri.scheme))
     }
@@ -813,11 +796,11 @@ impl ParamsSpecC {
     fn check_bytes(&self, s: &[u8], prefixed: bool) -> bool {
         if self.entries.len() <= 64 {
             let mut seen = 0u64;
-            let plain = quick::plain_params(s, prefixed, |name, value| match self.position(name) {
+            let plain = plain::params(s, prefixed, |p| match self.position(p.name) {
                 Some(i) => {
                     seen |= 1 << i;
                     // A plain value has no quotes to take off.
-                    self.entries[i].value.as_ref().is_none_or(|t| value.is_some_and(|(v, c)| t.matches_plain(v, c)))
+                    self.entries[i].value.as_ref().is_none_or(|t| p.value.is_some_and(|v| t.matches_plain(v)))
                 }
                 None => !self.closed,
             });
@@ -840,7 +823,7 @@ impl ParamsSpecC {
     fn position(&self, written: &[u8]) -> Option<usize> {
         for (i, e) in self.entries.iter().enumerate() {
             let name = e.name.as_bytes();
-            if name.len() == written.len() && (quick::same(name, written) || name.eq_ignore_ascii_case(written)) {
+            if name.len() == written.len() && (bytes::same(name, written) || name.eq_ignore_ascii_case(written)) {
                 return Some(i);
             }
         }
@@ -887,7 +870,7 @@ impl ValueType {
         let v = trim_blanks(value);
         match self {
             // The commonest type, answered here rather than through `matches_ascii`'s dispatch.
-            ValueType::Token => !v.is_empty() && quick::all(v, quick::TOKEN),
+            ValueType::Token => !v.is_empty() && bytes::all(v, bytes::TOKEN),
             ValueType::Uri { .. } | ValueType::NameAddr { .. } | ValueType::WithParams { .. } => {
                 // Only UTF-8 values match (as text): checked last, and only for a match. Blanks are
                 // ASCII, so the trimmed value is UTF-8 when the whole is.
@@ -916,16 +899,16 @@ impl ValueType {
         }
     }
 
-    /// [`ValueType::matches_trimmed`] for a plain parameter value (see `quick::plain_params`: not
-    /// empty, not opening with `[`) whose bytes are all in the classes `classes`, which answer for
-    /// tokens and hosts without going over the bytes again.
+    /// [`ValueType::matches_trimmed`] for a plain parameter value (see `sipaccord_sip::plain::params`:
+    /// not empty, not opening with `[`), with tokens, hosts and literals answered here rather than
+    /// through `matches_ascii`'s dispatch.
     #[inline]
-    fn matches_plain(&self, v: &[u8], classes: u8) -> bool {
+    fn matches_plain(&self, v: &[u8]) -> bool {
         match self {
-            ValueType::Token => classes & quick::TOKEN != 0,
+            ValueType::Token => bytes::all(v, bytes::TOKEN),
             // Not `[IPv6]`: a plain value does not open with `[`.
-            ValueType::Host => classes & quick::HOST != 0 && !matches!(v[0], b'-' | b'.'),
-            ValueType::Literal { value } => quick::same(v, value.as_bytes()),
+            ValueType::Host => bytes::all(v, bytes::HOST) && !matches!(v[0], b'-' | b'.'),
+            ValueType::Literal { value } => bytes::same(v, value.as_bytes()),
             _ => self.matches_trimmed(v),
         }
     }
@@ -979,9 +962,9 @@ impl ValueType {
     fn matches_ascii(&self, v: &[u8]) -> Option<bool> {
         Some(match self {
             // A value equal to the literal's bytes is that text; any other is not.
-            ValueType::Literal { value } => quick::same(v, value.as_bytes()),
+            ValueType::Literal { value } => bytes::same(v, value.as_bytes()),
             ValueType::Regex { pattern } => return pattern.is_match_ascii(v),
-            ValueType::Token => !v.is_empty() && quick::all(v, quick::TOKEN),
+            ValueType::Token => !v.is_empty() && bytes::all(v, bytes::TOKEN),
             ValueType::Integer { min, max } => {
                 decimal(v).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
             }
@@ -993,7 +976,7 @@ impl ValueType {
                 for a in alternatives {
                     // Literals, the commonest alternatives, compared here rather than in a call.
                     any |= match a {
-                        ValueType::Literal { value } => quick::same(v, value.as_bytes()),
+                        ValueType::Literal { value } => bytes::same(v, value.as_bytes()),
                         _ => a.matches_ascii(v)?,
                     };
                 }
@@ -1009,12 +992,13 @@ impl ValueType {
     /// `v` is trimmed.
     ///
     /// The commonest shapes (a plain `sip:` URI, a name-addr with one, plain parameters) are read by
-    /// the byte scans in `quick`, which delimit them as the parsers do; the others by the parsers.
+    /// the byte scans in `sipaccord_sip::plain`, which delimit them as the parsers do; the others by
+    /// the parsers.
     /// The parts the scans delimit are ASCII without blanks (runs of their byte classes), checked
     /// with [`ValueType::matches_trimmed`].
     fn matches_bytes(&self, v: &[u8]) -> bool {
         match self {
-            ValueType::Uri { scheme, fields } => match quick::sip_uri(v).filter(|u| u.len == v.len()) {
+            ValueType::Uri { scheme, fields } => match plain::sip_uri(v).filter(|u| u.len == v.len()) {
                 Some(uri) => *scheme != UriKind::Tel && fields.check(&UriView::of_sip(&uri), ValueType::matches_trimmed),
                 None => match Uri::parse(v) {
                     Ok(uri) => {
@@ -1028,22 +1012,15 @@ impl ValueType {
                     Err(_) => false,
                 },
             },
-            ValueType::NameAddr { fields } => match quick::name_addr(v) {
-                // `NameAddr::parse` accepts the value when the header parameters are valid.
-                Some(na) => {
-                    fields.check(&UriView::of_sip(&na.uri), ValueType::matches_trimmed)
-                        && (na.params.is_empty() || na.params[0] == b';')
-                        && quick::plain_params(na.params, true, |_, _| true)
-                            .unwrap_or_else(|| Params::new(na.params).validate().is_ok())
-                }
+            ValueType::NameAddr { fields } => match plain::name_addr(v) {
+                // `NameAddr::parse` accepts a plain name-addr (its header parameters are plain).
+                Some(na) => fields.check(&UriView::of_sip(&na.uri), ValueType::matches_trimmed),
                 None => NameAddr::parse(v).is_ok_and(|na| fields.check(&UriView::of(&na.uri), ValueType::matches)),
             },
             ValueType::WithParams { base, params } => match base.as_deref() {
-                Some(ValueType::NameAddr { fields }) => match quick::name_addr(v) {
-                    // A check of the parameters fails on any that is not valid.
+                Some(ValueType::NameAddr { fields }) => match plain::name_addr(v) {
                     Some(na) => {
                         fields.check(&UriView::of_sip(&na.uri), ValueType::matches_trimmed)
-                            && (na.params.is_empty() || na.params[0] == b';')
                             && params.check_bytes(na.params, true)
                     }
                     None => NameAddr::parse(v).is_ok_and(|na| {

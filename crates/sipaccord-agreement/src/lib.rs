@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+mod bytes;
 pub mod check;
 pub mod contract;
 pub mod diag;
@@ -35,7 +36,6 @@ pub mod format;
 pub mod grammar;
 pub mod lexer;
 pub mod parser;
-mod quick;
 pub mod render;
 pub mod sheet;
 

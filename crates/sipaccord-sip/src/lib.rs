@@ -20,6 +20,7 @@ mod error;
 mod framing;
 mod message;
 mod names;
+pub mod plain;
 mod quick;
 mod scan;
 mod uri;

@@ -8,6 +8,9 @@
 //! `validate` runs the full check, which also names the error. So these change how fast a message
 //! validates, never what validation says; the tests below check that implication on generated values.
 //!
+//! [`crate::plain`] gives other crates the URI, name-addr and parameter scans (without the IPv4 read
+//! and the tag lookup).
+//!
 //! [`Message::validate`]: crate::Message::validate
 
 use std::net::Ipv4Addr;
@@ -248,7 +251,10 @@ pub(crate) fn name_addr_parts(value: &[u8]) -> Option<NameAddrParts<'_>> {
 /// [`name_addr_parts`], looking for the parameter `wanted` (the tag) or for none, and reading the
 /// host as an IPv4 address with `IPV4`.
 #[inline]
-fn name_addr_scan<'a, const IPV4: bool>(value: &'a [u8], wanted: Option<&[u8]>) -> Option<NameAddrParts<'a>> {
+pub(crate) fn name_addr_scan<'a, const IPV4: bool>(
+    value: &'a [u8],
+    wanted: Option<&[u8]>,
+) -> Option<NameAddrParts<'a>> {
     let v = trim(value);
     let (display, rest) = match v.first()? {
         b'<' => (None, v),

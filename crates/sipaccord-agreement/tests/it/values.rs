@@ -368,7 +368,9 @@ fn scanned_shapes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
     });
     let token_params = (part(&[b"east"], &[b"e\xc3\xa9", b"", b"a b"]), prop::collection::vec(params, 1..4))
         .prop_map(|(t, ps)| [t, &ps.concat()[..]].concat());
-    (blank.clone(), prop_oneof![name_addr, uri, bare_params, token_params], blank)
+    // Name-addrs twice as often as the others: the name-addr scan (`sipaccord_sip::plain::name_addr`)
+    // takes only token header parameters, so fewer of them reach it than reach the other scans.
+    (blank.clone(), prop_oneof![2 => name_addr, 1 => uri, 1 => bare_params, 1 => token_params], blank)
         .prop_map(|(a, core, b)| [a, &core[..], b].concat())
 }
 
