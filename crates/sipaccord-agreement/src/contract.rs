@@ -999,7 +999,9 @@ impl ValueType {
     fn matches_bytes(&self, v: &[u8]) -> bool {
         match self {
             ValueType::Uri { scheme, fields } => match plain::sip_uri(v).filter(|u| u.len == v.len()) {
-                Some(uri) => *scheme != UriKind::Tel && fields.check(&UriView::of_sip(&uri), ValueType::matches_trimmed),
+                Some(uri) => {
+                    *scheme != UriKind::Tel && fields.check(&UriView::of_sip(&uri), ValueType::matches_trimmed)
+                }
                 None => match Uri::parse(v) {
                     Ok(uri) => {
                         let scheme_ok = match scheme {
