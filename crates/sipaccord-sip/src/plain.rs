@@ -8,7 +8,9 @@
 //! delimit for such a value; this crate's property tests check that. Anything else (escapes, a
 //! display name with a backslash, an IPv6 reference, whitespace inside, URI headers, another scheme,
 //! a quoted parameter value, ...) answers `None`: the caller then runs those parsers, which also
-//! accept or refuse it. The scans check bytes only: every part they delimit is ASCII.
+//! accept or refuse it. The scans check bytes only: every part they delimit is ASCII, except a quoted
+//! display name, which may hold any byte but `"` and `\` (as the full parser allows); check it as
+//! text before using it as text.
 //!
 //! ```
 //! use sipaccord_sip::plain;
@@ -75,7 +77,8 @@ pub fn sip_uri(u: &[u8]) -> Option<SipUri<'_>> {
 /// The parts of a plain name-addr, as [`NameAddr::parse`](crate::NameAddr::parse) delimits them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameAddr<'a> {
-    /// The display name as written (quotes kept), `None` when absent.
+    /// The display name as written (quotes kept), `None` when absent. Quoted, it may hold bytes that
+    /// are not ASCII, or not UTF-8.
     pub display: Option<&'a [u8]>,
     /// The URI between `<` and `>`.
     pub uri: SipUri<'a>,
@@ -99,8 +102,9 @@ pub fn name_addr(value: &[u8]) -> Option<NameAddr<'_>> {
 /// the parameter name and value bytes, no whitespace, no quotes, no value opening with `[`. Each is
 /// given to `f` in order, as [`Params::new(s)`](crate::Params::new) yields it
 /// ([`Params::unprefixed(s)`](crate::Params::unprefixed) when not `prefixed`: the first without its
-/// `;`). `None` as soon as one is not plain (read those with [`Params`]); else `Some(false)` as soon
-/// as `f` answers false, `Some(true)` when it never does (and for empty `s`).
+/// `;`). `None` as soon as one is not plain (read them all with [`Params`] then; `f` has seen the
+/// plain ones before it); else `Some(false)` as soon as `f` answers false (the parameters after it
+/// are not looked at), `Some(true)` when it never does (and for empty `s`).
 ///
 /// [`Params`]: crate::Params
 #[inline]

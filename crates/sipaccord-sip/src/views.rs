@@ -593,6 +593,10 @@ pub fn parse_call_id(value: &[u8]) -> Result<&str, ValueError> {
 /// alone; either way the answer is `std::str::from_utf8(part).ok()`.
 #[inline]
 pub(crate) fn text_in<'a>(input: &'a [u8], part: &'a [u8]) -> Option<&'a str> {
+    // An empty part is text wherever it lies (inside a character of the window, too).
+    if part.is_empty() {
+        return Some("");
+    }
     let start = (part.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
     if start > input.len() || part.len() > input.len() - start {
         return std::str::from_utf8(part).ok();
@@ -820,6 +824,30 @@ mod tests {
             proptest::prop_assert_eq!(text_in(&bytes, part), std::str::from_utf8(part).ok());
             proptest::prop_assert_eq!(text_in(part, part), std::str::from_utf8(part).ok());
         }
+
+        /// The same in text that is valid UTF-8 throughout, where the window's check succeeds and a
+        /// part may start or end inside a character.
+        #[test]
+        fn text_in_valid_text_is_the_part_as_text(
+            text in proptest::strategy::Strategy::prop_map(
+                proptest::collection::vec(proptest::sample::select(vec!['a', '@', '.', 'é', '€', '😀']), 0..40),
+                |chars| chars.into_iter().collect::<String>(),
+            ),
+            start in 0usize..160,
+            len in 0usize..160,
+        ) {
+            let bytes = text.as_bytes();
+            let start = start.min(bytes.len());
+            let part = &bytes[start..(start + len).min(bytes.len())];
+            proptest::prop_assert_eq!(text_in(bytes, part), std::str::from_utf8(part).ok());
+        }
+    }
+
+    #[test]
+    fn text_in_takes_an_empty_part_inside_a_character_as_text() {
+        // The window (`aé`, whole characters) is text; the empty part lies inside the `é`.
+        let input = "aé".as_bytes();
+        assert_eq!(text_in(input, &input[2..2]), Some(""));
     }
 
     #[test]
