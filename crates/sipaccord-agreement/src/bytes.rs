@@ -1,66 +1,6 @@
-//! Byte helpers for the value checks in `contract.rs`: the token and host-name byte classes in one
-//! table, a comparison for the short names and literals of an agreement, and a port written as text.
-//! The SIP grammar's scans of structured values (URIs, name-addrs, parameters) are
-//! `sipaccord_sip::plain`'s.
-
-/// Host-name bytes (`sipaccord_sip::Host::parse` takes non-empty runs of them not starting with `-`
-/// or `.`, and nothing else but IPv6 references).
-pub(crate) const HOST: u8 = 1;
-/// RFC 3261 token bytes.
-pub(crate) const TOKEN: u8 = 2;
-
-/// The classes of every byte: one load a byte for each check.
-static CLASS: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        let alnum = c.is_ascii_alphanumeric();
-        let mut class = 0;
-        if alnum || matches!(c, b'-' | b'.' | b'_') {
-            class |= HOST;
-        }
-        if alnum || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~') {
-            class |= TOKEN;
-        }
-        table[b] = class;
-        b += 1;
-    }
-    table
-};
-
-/// Whether `b` is of `class`.
-#[inline(always)]
-pub(crate) fn is(b: u8, class: u8) -> bool {
-    CLASS[usize::from(b)] & class != 0
-}
-
-/// Length of the run of bytes of `class` at the start of `s`: eight bytes a step while eight remain
-/// (one length check for eight bytes), then byte by byte.
-#[inline(always)]
-fn run(s: &[u8], class: u8) -> usize {
-    let mut rest = s;
-    while let Some((chunk, after)) = rest.split_first_chunk::<8>() {
-        for (k, &b) in chunk.iter().enumerate() {
-            if !is(b, class) {
-                return s.len() - rest.len() + k;
-            }
-        }
-        rest = after;
-    }
-    for (k, &b) in rest.iter().enumerate() {
-        if !is(b, class) {
-            return s.len() - rest.len() + k;
-        }
-    }
-    s.len()
-}
-
-/// Whether every byte of `s` is of `class` (true for none).
-#[inline]
-pub(crate) fn all(s: &[u8], class: u8) -> bool {
-    run(s, class) == s.len()
-}
+//! Byte helpers for the value checks in `contract.rs`: a comparison for the short names and literals
+//! of an agreement, and a port written as text. The SIP grammar's byte classes and its scans of
+//! structured values (URIs, name-addrs, parameters) are `sipaccord_sip::plain`'s.
 
 /// `a == b`, for the short names and literals of an agreement: eight bytes a step (the last step
 /// overlapping the one before), four or one at a time below eight, instead of a call to `memcmp`.

@@ -623,7 +623,7 @@ pub enum ValueType {
 
 /// An RFC 3261 token character.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    bytes::is(b, bytes::TOKEN)
+    plain::token_bytes(&[b])
 }
 
 /// `v` without the spaces and tabs around it.
@@ -673,7 +673,7 @@ fn is_host(v: &[u8]) -> bool {
     }
     match v.first() {
         None | Some(b'-' | b'.') => false,
-        Some(_) => bytes::all(v, bytes::HOST),
+        Some(_) => plain::host_name_bytes(v),
     }
 }
 
@@ -870,7 +870,7 @@ impl ValueType {
         let v = trim_blanks(value);
         match self {
             // The commonest type, answered here rather than through `matches_ascii`'s dispatch.
-            ValueType::Token => !v.is_empty() && bytes::all(v, bytes::TOKEN),
+            ValueType::Token => !v.is_empty() && plain::token_bytes(v),
             ValueType::Uri { .. } | ValueType::NameAddr { .. } | ValueType::WithParams { .. } => {
                 // Only UTF-8 values match (as text): checked last, and only for a match. Blanks are
                 // ASCII, so the trimmed value is UTF-8 when the whole is.
@@ -905,9 +905,9 @@ impl ValueType {
     #[inline]
     fn matches_plain(&self, v: &[u8]) -> bool {
         match self {
-            ValueType::Token => bytes::all(v, bytes::TOKEN),
+            ValueType::Token => plain::token_bytes(v),
             // Not `[IPv6]`: a plain value does not open with `[`.
-            ValueType::Host => bytes::all(v, bytes::HOST) && !matches!(v[0], b'-' | b'.'),
+            ValueType::Host => plain::host_name_bytes(v) && !matches!(v[0], b'-' | b'.'),
             ValueType::Literal { value } => bytes::same(v, value.as_bytes()),
             _ => self.matches_trimmed(v),
         }
@@ -964,7 +964,7 @@ impl ValueType {
             // A value equal to the literal's bytes is that text; any other is not.
             ValueType::Literal { value } => bytes::same(v, value.as_bytes()),
             ValueType::Regex { pattern } => return pattern.is_match_ascii(v),
-            ValueType::Token => !v.is_empty() && bytes::all(v, bytes::TOKEN),
+            ValueType::Token => !v.is_empty() && plain::token_bytes(v),
             ValueType::Integer { min, max } => {
                 decimal(v).is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m))
             }

@@ -30,7 +30,7 @@
 //! [`Uri::parse`]: crate::Uri::parse
 //! [`Params`]: crate::Params
 
-use crate::quick::{name_addr_scan, sip_uri_parts, SipUriParts};
+use crate::quick::{self, name_addr_scan, sip_uri_parts, SipUriParts};
 use crate::scan::plain_param;
 use crate::Param;
 
@@ -96,6 +96,20 @@ pub struct NameAddr<'a> {
 pub fn name_addr(value: &[u8]) -> Option<NameAddr<'_>> {
     let parts = name_addr_scan::<false>(value, None)?;
     Some(NameAddr { display: parts.display, uri: SipUri::of(parts.uri, parts.uri_parts), params: parts.params })
+}
+
+/// Whether every byte of `s` is an RFC 3261 token byte (letters, digits and `-.!%*_+`'~`); true for
+/// empty `s`.
+#[inline]
+pub fn token_bytes(s: &[u8]) -> bool {
+    quick::all_token(s)
+}
+
+/// Whether every byte of `s` is a host-name byte (letters, digits, `-`, `.`, `_`); true for empty
+/// `s`. A host name is a non-empty run of them that does not start with `-` or `.`.
+#[inline]
+pub fn host_name_bytes(s: &[u8]) -> bool {
+    quick::all_host(s)
 }
 
 /// The parameters in `s` when every one is plain: `;name` or `;name=value`, names and values runs of

@@ -65,6 +65,18 @@ static CLASS: [u8; 256] = {
     table
 };
 
+/// Whether every byte of `s` is an RFC 3261 token byte (true for none).
+#[inline]
+pub(crate) fn all_token(s: &[u8]) -> bool {
+    run(s, TOKEN) == s.len()
+}
+
+/// Whether every byte of `s` is a host-name byte (letters, digits, `-`, `.`, `_`; true for none).
+#[inline]
+pub(crate) fn all_host(s: &[u8]) -> bool {
+    run(s, HOST) == s.len()
+}
+
 /// Length of the run of bytes of `class` at the start of `s` (see [`run_while`]).
 #[inline]
 fn run(s: &[u8], class: u8) -> usize {
