@@ -384,20 +384,7 @@ impl<'a> CSeq<'a> {
     /// the only whitespace.
     #[inline]
     fn parse_plain(value: &'a [u8]) -> Option<(u32, &'a [u8])> {
-        let mut number = 0u32;
-        let mut digits = 0;
-        while let Some(digit) = value.get(digits).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
-            // A tenth digit could overflow: such numbers are the full grammar's.
-            if digits == 9 {
-                return None;
-            }
-            number = number * 10 + u32::from(digit);
-            digits += 1;
-        }
-        match value.get(digits..) {
-            Some([b' ', method @ ..]) if digits > 0 && scan::is_token(method) => Some((number, method)),
-            _ => None,
-        }
+        Self::plain_number(value).filter(|(_, method)| scan::is_token(method))
     }
 
     /// The number [`CSeq::parse_plain`] reads and what follows its space, before the token check.
@@ -406,6 +393,7 @@ impl<'a> CSeq<'a> {
         let mut number = 0u32;
         let mut digits = 0;
         while let Some(digit) = value.get(digits).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            // A tenth digit could overflow: such numbers are the full grammar's.
             if digits == 9 {
                 return None;
             }
