@@ -442,7 +442,9 @@ pub(crate) fn method_text(method: &[u8]) -> &str {
 }
 
 /// A registered method as static text (the methods [`method_text`] knows), `None` for any other
-/// bytes.
+/// bytes. The table is written out in both: `method_text` built on this one took 17 more
+/// instructions on the 180 benchmark message and 0.4% more on a replay (the match no longer folds
+/// into its callers).
 #[inline]
 fn registered_method(method: &[u8]) -> Option<&'static str> {
     Some(match method {
