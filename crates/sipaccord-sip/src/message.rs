@@ -6,6 +6,7 @@ use memchr::{memchr, memchr2, memrchr};
 use crate::error::{ErrorKind, ParseError, Warning, WarningKind};
 use crate::names::{KnownHeader, Shape};
 use crate::scan::{self, ListItems};
+use crate::search::{find_colon_or_control, find_control_before};
 
 /// Hard caps checked while parsing. Anything beyond them is a named error, never a panic or a huge
 /// allocation.
@@ -80,7 +81,7 @@ impl<'a> Header<'a> {
     pub fn canonical_name(&self) -> &'a str {
         match self.known {
             Some(k) => k.name(),
-            None => std::str::from_utf8(self.name).unwrap_or(""),
+            None => crate::text::text(self.name).unwrap_or(""),
         }
     }
 
@@ -413,7 +414,7 @@ impl<'a> Message<'a> {
     pub fn from_layout(input: &'a [u8], layout: &Layout) -> Option<Message<'a>> {
         let layout = &layout.0;
         let part = |(start, end): (u32, u32)| input.get(start as usize..end as usize);
-        let text = |range| part(range).and_then(|b| std::str::from_utf8(b).ok());
+        let text = |range| part(range).and_then(crate::text::text);
         let start = match layout.start {
             StartOffsets::Request { method, uri, version } => {
                 StartLine::Request(RequestLine { method: text(method)?, uri: part(uri)?, version: text(version)? })
@@ -778,66 +779,6 @@ fn line_end(input: &[u8], from: usize, stray_cr: &mut bool) -> Option<usize> {
         }
         i += 1;
     }
-}
-
-/// Index of the first `:` or control byte at or after `from`, or `s.len()`: eight bytes at a time as
-/// in [`find_control_before`], a byte equal to `:` being one that XOR `:` turns into zero (and a zero
-/// byte is one below 1).
-fn find_colon_or_control(s: &[u8], from: usize) -> usize {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
-    const COLONS: u64 = u64::from_le_bytes([b':'; 8]);
-    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
-    let mut i = from;
-    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let word = u64::from_le_bytes(*chunk);
-        let colons = word ^ COLONS;
-        let flagged = (colons.wrapping_sub(ONES) & !colons | word.wrapping_sub(SPACES) & !word) & HIGH_BITS;
-        if flagged != 0 {
-            return i + (flagged.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < s.len() && s[i] >= 0x20 && s[i] != b':' {
-        i += 1;
-    }
-    i
-}
-
-/// Index of the first control byte (below 0x20: CR, LF, HT, ...) in `s[from..limit]`, or `limit`.
-///
-/// Header lines are mostly a few dozen printable bytes, so this looks at eight bytes at a time with
-/// word arithmetic instead of calling a vectorised search once per line: for each byte `b`, the high
-/// bit of `(b - 0x20) & !b` is set exactly when `b < 0x20`, and a borrow from one byte into the next
-/// only happens below such a byte, so the lowest flagged byte is the first control byte.
-#[inline(always)]
-fn find_control_before(s: &[u8], from: usize, limit: usize) -> usize {
-    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
-    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
-    let flags = |word: u64| word.wrapping_sub(SPACES) & !word & HIGH_BITS;
-    let s = &s[..limit];
-    let mut i = from;
-    // Two words a step (one bounds check and one test for sixteen bytes): most lines end within a few.
-    while let Some(pair) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
-        let (Some(low), Some(high)) = (pair.first_chunk::<8>(), pair.last_chunk::<8>()) else { break };
-        let (low, high) = (flags(u64::from_le_bytes(*low)), flags(u64::from_le_bytes(*high)));
-        if low | high != 0 {
-            let (at, flagged) = if low != 0 { (i, low) } else { (i + 8, high) };
-            return at + (flagged.trailing_zeros() / 8) as usize;
-        }
-        i += 16;
-    }
-    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let flagged = flags(u64::from_le_bytes(*chunk));
-        if flagged != 0 {
-            return i + (flagged.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < s.len() && s[i] >= 0x20 {
-        i += 1;
-    }
-    i
 }
 
 fn check_line_length(len: usize, limits: &Limits, line: u32) -> Result<(), ParseError> {

@@ -271,7 +271,7 @@ pub struct Param<'a> {
 impl<'a> Param<'a> {
     /// The name as text (parameter names are tokens, so always ASCII when well-formed).
     pub fn name_str(&self) -> &'a str {
-        std::str::from_utf8(self.name).unwrap_or("")
+        crate::text::text(self.name).unwrap_or("")
     }
 
     /// The value as text with surrounding quotes removed (escapes left as written).

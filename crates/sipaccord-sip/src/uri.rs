@@ -255,7 +255,7 @@ impl<'a> Uri<'a> {
     /// as [`Uri::parse_full`] gives.
     fn parse_plain_sip(raw: &'a [u8]) -> Option<Uri<'a>> {
         let parts = crate::quick::sip_uri_parts::<true>(raw).filter(|p| p.len == raw.len())?;
-        Self::from_quick_parts(std::str::from_utf8(raw).ok()?, &parts)
+        Self::from_quick_parts(crate::text::text(raw)?, &parts)
     }
 
     /// The URI `raw` whose parts [`crate::quick::sip_uri_parts`] found (the caller checked), reading
@@ -294,7 +294,7 @@ impl<'a> Uri<'a> {
                 "character not allowed in a URI"
             });
         }
-        let raw = std::str::from_utf8(raw).map_err(|_| "URI is not ASCII")?;
+        let raw = crate::text::text(raw).ok_or("URI is not ASCII")?;
         let colon = raw.find(':').ok_or("URI has no scheme")?;
         let scheme_text = &raw[..colon];
         let scheme_ok = scheme_text.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
@@ -419,7 +419,7 @@ impl<'a> Uri<'a> {
 
     /// The value of one URI parameter (`Some(None)` for a flag such as `lr`).
     pub fn param(&self, name: &str) -> Option<Option<&'a str>> {
-        self.params().get(name).map(|v| v.and_then(|v| std::str::from_utf8(v).ok()))
+        self.params().get(name).map(|v| v.and_then(|v| crate::text::text(v)))
     }
 
     /// The user part with `%HH` escapes decoded (bytes, since escapes may encode anything).

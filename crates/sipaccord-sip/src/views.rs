@@ -5,6 +5,7 @@ use crate::message::{Header, Message};
 use crate::names::KnownHeader;
 use crate::quick;
 use crate::scan::{self, Params};
+use crate::text::text;
 use crate::uri::{self, Host, Uri};
 
 /// Why a header value does not follow its grammar (without position; see [`Header::error`]).
@@ -65,7 +66,7 @@ impl<'a> Via<'a> {
             transport,
             host: match parts.ipv4 {
                 Some(v4) => Host::Ipv4(v4),
-                None => Host::Name(std::str::from_utf8(parts.host).ok()?),
+                None => Host::Name(text(parts.host)?),
             },
             port: parts.port,
             params: parts.params,
@@ -97,14 +98,14 @@ impl<'a> Via<'a> {
         } else {
             rest.iter().take_while(|&&b| !matches!(b, b':' | b';') && !scan::is_lws(b)).count()
         };
-        let host_text = std::str::from_utf8(&rest[..host_len]).map_err(|_| "host is not ASCII")?;
+        let host_text = text(&rest[..host_len]).ok_or("host is not ASCII")?;
         let host = Host::parse(host_text)?;
         rest = scan::trim_start(&rest[host_len..]);
         let mut port = None;
         if let Some(after) = rest.strip_prefix(b":") {
             let after = scan::trim_start(after);
             let n = after.iter().take_while(|b| b.is_ascii_digit()).count();
-            port = Some(uri::port(std::str::from_utf8(&after[..n]).unwrap_or(""))?);
+            port = Some(uri::port(text(&after[..n]).unwrap_or(""))?);
             rest = scan::trim_start(&after[n..]);
         }
         if !rest.is_empty() && rest[0] != b';' {
@@ -125,7 +126,7 @@ impl<'a> Via<'a> {
 
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&'a str> {
-        self.branch.flatten().and_then(|v| std::str::from_utf8(v).ok())
+        self.branch.flatten().and_then(text)
     }
 
     /// The `received` parameter.
@@ -135,11 +136,11 @@ impl<'a> Via<'a> {
 
     /// The `rport` parameter: `Some(None)` when present without a value.
     pub fn rport(&self) -> Option<Option<u16>> {
-        self.params().get("rport").map(|v| v.and_then(|v| std::str::from_utf8(v).ok()?.parse().ok()))
+        self.params().get("rport").map(|v| v.and_then(|v| text(v)?.parse().ok()))
     }
 
     fn param_str(&self, name: &str) -> Option<&'a str> {
-        self.params().get(name).flatten().and_then(|v| std::str::from_utf8(v).ok())
+        self.params().get(name).flatten().and_then(|v| text(v))
     }
 }
 
@@ -151,7 +152,7 @@ fn sent_protocol_text(token: &[u8]) -> &str {
         b"UDP" => "UDP",
         b"TCP" => "TCP",
         b"TLS" => "TLS",
-        _ => std::str::from_utf8(token).unwrap_or(""),
+        _ => text(token).unwrap_or(""),
     }
 }
 
@@ -183,14 +184,9 @@ impl<'a> NameAddr<'a> {
     #[inline]
     fn parse_quick(value: &'a [u8]) -> Option<NameAddr<'a>> {
         let parts = quick::name_addr_parts(value)?;
-        // One UTF-8 check for the whole value; the URI and the tag are slices of it.
-        let text = std::str::from_utf8(value).ok()?;
-        let text_of = |part: &[u8]| {
-            let start = part.as_ptr() as usize - value.as_ptr() as usize;
-            text.get(start..start + part.len())
-        };
-        let tag = parts.tag.flatten().and_then(text_of);
-        let uri = text_of(parts.uri).and_then(|raw| Uri::from_quick_parts(raw, &parts.uri_parts))?;
+        // The display name stays bytes; the URI and the tag are text.
+        let tag = parts.tag.flatten().and_then(text);
+        let uri = text(parts.uri).and_then(|raw| Uri::from_quick_parts(raw, &parts.uri_parts))?;
         Some(NameAddr { display_name: parts.display, uri, bracketed: true, params: parts.params, tag })
     }
 
@@ -310,7 +306,7 @@ impl<'a> NameAddr<'a> {
     /// The `tag` parameter of a From or To value, without validating the rest of the value (see
     /// [`NameAddr::params_of`]); `Message::from_tag` and `Message::to_tag` read it this way.
     pub fn tag_of(value: &'a [u8]) -> Option<&'a str> {
-        Self::tag_bytes_of(value).and_then(|tag| std::str::from_utf8(tag).ok())
+        Self::tag_bytes_of(value).and_then(text)
     }
 
     /// The tag [`NameAddr::tag_of`] reads, as bytes: for a caller that only hashes and compares tags,
@@ -338,7 +334,7 @@ struct FullParts<'a, U> {
 
 /// The value of the first `tag` parameter, when it has one that is text.
 fn tag_text(params: Params<'_>) -> Option<&str> {
-    params.get("tag").flatten().and_then(|v| std::str::from_utf8(v).ok())
+    params.get("tag").flatten().and_then(text)
 }
 
 /// End of an addr-spec: the first `;` that is not inside the user part, i.e. after the `@` if any.
@@ -437,7 +433,7 @@ pub(crate) fn method_text(method: &[u8]) -> &str {
         b"REFER" => "REFER",
         b"MESSAGE" => "MESSAGE",
         b"PUBLISH" => "PUBLISH",
-        _ => std::str::from_utf8(method).unwrap_or(""),
+        _ => text(method).unwrap_or(""),
     }
 }
 
@@ -475,7 +471,7 @@ fn media_text(token: &[u8]) -> &str {
         b"mixed" => "mixed",
         b"text" => "text",
         b"plain" => "plain",
-        _ => std::str::from_utf8(token).unwrap_or(""),
+        _ => text(token).unwrap_or(""),
     }
 }
 
@@ -525,7 +521,7 @@ impl<'a> ContentType<'a> {
             return Err("unexpected text after the subtype");
         }
         Params::new(params).validate()?;
-        let text = |b| std::str::from_utf8(b).unwrap_or("");
+        let text = |b| text(b).unwrap_or("");
         Ok(ContentType { media_type: text(media_type), subtype: text(subtype), params })
     }
 
@@ -569,35 +565,9 @@ impl<'a> Contact<'a> {
 /// Checks a Call-ID: `word ["@" word]` (RFC 3261 25.1).
 pub fn parse_call_id(value: &[u8]) -> Result<&str, ValueError> {
     if is_call_id(value) {
-        std::str::from_utf8(value).map_err(|_| "Call-ID is not ASCII")
+        text(value).ok_or("Call-ID is not ASCII")
     } else {
         Err(CALL_ID_GRAMMAR)
-    }
-}
-
-/// `part` as text, checked as UTF-8 over a window of `input` (which holds it) that starts at an
-/// eight-byte aligned address and spans whole sixteen-byte steps where `input` allows: the standard
-/// check runs its word loop from an aligned address, two words a step, and reads the bytes before
-/// and after one at a time (several instructions each), so a part costs less checked with its
-/// neighbours than alone. When the window is not UTF-8 (a neighbour is not), the part is checked
-/// alone; either way the answer is `std::str::from_utf8(part).ok()`.
-#[inline]
-pub(crate) fn text_in<'a>(input: &'a [u8], part: &'a [u8]) -> Option<&'a str> {
-    // An empty part is text wherever it lies (inside a character of the window, too).
-    if part.is_empty() {
-        return Some("");
-    }
-    let start = (part.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
-    if start > input.len() || part.len() > input.len() - start {
-        return std::str::from_utf8(part).ok();
-    }
-    let end = start + part.len();
-    let head = ((part.as_ptr() as usize) % 8).min(start);
-    let from = start - head;
-    let to = (from + (end - from).next_multiple_of(16)).min(input.len());
-    match std::str::from_utf8(&input[from..to]) {
-        Ok(window) => window.get(head..end - from),
-        Err(_) => std::str::from_utf8(part).ok(),
     }
 }
 
@@ -696,9 +666,7 @@ impl<'a> Message<'a> {
     pub fn call_id(&self) -> Result<Option<&'a str>, ParseError> {
         match self.first_known(KnownHeader::CALL_ID) {
             None => Ok(None),
-            // As `parse_call_id`, the text checked in the message around it (a word is ASCII, so
-            // the check cannot fail on a Call-ID, only cost less or more).
-            Some(h) if is_call_id(h.value) => match text_in(self.input(), h.value) {
+            Some(h) if is_call_id(h.value) => match text(h.value) {
                 Some(text) => Ok(Some(text)),
                 None => Err(h.error("Call-ID is not ASCII")),
             },
@@ -798,46 +766,6 @@ mod tests {
             let value = value.as_bytes();
             proptest::prop_assert_eq!(ContentType::parse(value), ContentType::parse_full(value));
         }
-    }
-
-    proptest::proptest! {
-        /// Text checked in a window around it is what the standard check of the part alone gives,
-        /// wherever the part lies and whatever its neighbours are (invalid UTF-8 among them).
-        #[test]
-        fn text_in_a_window_is_the_part_as_text(
-            bytes in proptest::collection::vec(proptest::sample::select(b"ab@.\xc3\xa9\xe2\x82\xac\xff\x80".to_vec()), 0..60),
-            start in 0usize..60,
-            len in 0usize..60,
-        ) {
-            let start = start.min(bytes.len());
-            let part = &bytes[start..(start + len).min(bytes.len())];
-            proptest::prop_assert_eq!(text_in(&bytes, part), std::str::from_utf8(part).ok());
-            proptest::prop_assert_eq!(text_in(part, part), std::str::from_utf8(part).ok());
-        }
-
-        /// The same in text that is valid UTF-8 throughout, where the window's check succeeds and a
-        /// part may start or end inside a character.
-        #[test]
-        fn text_in_valid_text_is_the_part_as_text(
-            text in proptest::strategy::Strategy::prop_map(
-                proptest::collection::vec(proptest::sample::select(vec!['a', '@', '.', 'é', '€', '😀']), 0..40),
-                |chars| chars.into_iter().collect::<String>(),
-            ),
-            start in 0usize..160,
-            len in 0usize..160,
-        ) {
-            let bytes = text.as_bytes();
-            let start = start.min(bytes.len());
-            let part = &bytes[start..(start + len).min(bytes.len())];
-            proptest::prop_assert_eq!(text_in(bytes, part), std::str::from_utf8(part).ok());
-        }
-    }
-
-    #[test]
-    fn text_in_takes_an_empty_part_inside_a_character_as_text() {
-        // The window (`aé`, whole characters) is text; the empty part lies inside the `é`.
-        let input = "aé".as_bytes();
-        assert_eq!(text_in(input, &input[2..2]), Some(""));
     }
 
     #[test]
