@@ -77,9 +77,37 @@ pub(crate) fn all_host(s: &[u8]) -> bool {
     run(s, HOST) == s.len()
 }
 
-/// Length of the run of bytes of `class` at the start of `s` (see [`run_while`]).
-#[inline]
+/// Length of the run of bytes of `class` at the start of `s`: sixteen bytes a step with SSSE3 where
+/// the target has it (see `search::classes`) while sixteen are left, else and then [`run_while`].
+// Always inlined: `class` is a constant at every call, so the table is picked at compile time, and as
+// a call each run cost about thirty instructions more.
+#[inline(always)]
 fn run(s: &[u8], class: u8) -> usize {
+    #[cfg(all(target_arch = "x86_64", target_feature = "ssse3"))]
+    if s.len() >= 16 && matches!(class, HOST | USER | TOKEN | URI_PARAM | DIGIT) {
+        use crate::search::classes;
+        /// The bytes of one class.
+        const fn members(class: u8) -> [bool; 256] {
+            let mut members = [false; 256];
+            let mut b = 0;
+            while b < 256 {
+                members[b] = CLASS[b] & class != 0;
+                b += 1;
+            }
+            members
+        }
+        static TABLES: [[u8; 16]; 5] = [
+            classes::nibble_table(&members(HOST)),
+            classes::nibble_table(&members(USER)),
+            classes::nibble_table(&members(TOKEN)),
+            classes::nibble_table(&members(URI_PARAM)),
+            classes::nibble_table(&members(DIGIT)),
+        ];
+        return match classes::run(&TABLES[class.trailing_zeros() as usize], s) {
+            Ok(n) => n,
+            Err(at) => at + run_while(&s[at..], |b| CLASS[usize::from(b)] & class != 0),
+        };
+    }
     run_while(s, |b| CLASS[usize::from(b)] & class != 0)
 }
 
@@ -384,6 +412,20 @@ mod tests {
     use crate::{NameAddr, Uri, Via};
 
     #[test]
+    fn every_byte_ends_a_run_of_every_class_where_it_stands() {
+        for class in [HOST, USER, TOKEN, URI_PARAM, DIGIT] {
+            for b in 0..=255u8 {
+                for at in [0, 5, 15, 16, 17, 31, 32, 40] {
+                    let mut bytes = vec![b'7'; 48];
+                    bytes[at] = b;
+                    let in_class = CLASS[usize::from(b)] & class != 0;
+                    assert_eq!(run(&bytes, class), if in_class { 48 } else { at }, "class {class} byte {b} at {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn common_values_take_the_quick_path() {
         for v in [
             "<sip:+4915158607535@127.0.20.1:5073>;tag=20a8397b-0",
@@ -472,10 +514,10 @@ mod tests {
     }
 
     proptest! {
-        /// Runs taken eight and four bytes a step end where a byte-by-byte run ends, for every class and
-        /// wherever the run ends within or after a step.
+        /// Runs taken sixteen bytes a step (where the target has SSSE3), then eight and four, end where
+        /// a byte-by-byte run ends, for every class and wherever the run ends within or after a step.
         #[test]
-        fn runs_end_where_the_byte_loop_ends(text in prop::collection::vec(any::<u8>(), 0..24), ascii in "[a-z0-9.;@%:-]{0,30}") {
+        fn runs_end_where_the_byte_loop_ends(text in prop::collection::vec(any::<u8>(), 0..40), ascii in "[a-z0-9.;@%:-]{0,70}") {
             for bytes in [&text[..], ascii.as_bytes()] {
                 for class in [HOST, USER, TOKEN, URI_PARAM, DIGIT, HOST | DIGIT] {
                     let by_byte = bytes.iter().take_while(|&&b| CLASS[usize::from(b)] & class != 0).count();

@@ -75,6 +75,81 @@ mod sse2 {
     }
 }
 
+/// Runs of bytes of a class, sixteen bytes a step with SSSE3's byte shuffle as two table lookups: a
+/// byte below 0x80 is `high << 4 | low`, the class's table gives for each `low` the set of `high`
+/// nibbles (bits 0 to 7) that make a byte of the class, and a second table turns `high` into its bit
+/// (none for the bytes from 0x80 up, which no class here holds).
+#[cfg(all(target_arch = "x86_64", target_feature = "ssse3"))]
+pub(crate) mod classes {
+    use safe_arch::{
+        bitand_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+        shr_imm_u16_m128i, shuffle_av_i8z_all_m128i, zeroed_m128i,
+    };
+
+    /// The per-`low` sets of high nibbles of the bytes `members` holds (which must all be below
+    /// 0x80).
+    pub(crate) const fn nibble_table(members: &[bool; 256]) -> [u8; 16] {
+        let mut table = [0u8; 16];
+        let mut b = 0;
+        while b < 256 {
+            assert!(b < 128 || !members[b], "a class of ASCII bytes");
+            if members[b] {
+                table[b & 15] |= 1 << (b >> 4);
+            }
+            b += 1;
+        }
+        table
+    }
+
+    const HIGH_BITS: [u8; 16] = [1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    /// One bit per byte of `bytes` that is not of the class `table` describes.
+    #[inline(always)]
+    fn outside(table: m128i, bytes: m128i) -> u32 {
+        let nibble = set_splat_i8_m128i(0x0f);
+        let low = bitand_m128i(bytes, nibble);
+        let high = bitand_m128i(shr_imm_u16_m128i::<4>(bytes), nibble);
+        let sets = shuffle_av_i8z_all_m128i(table, low);
+        let bits = shuffle_av_i8z_all_m128i(load_unaligned_m128i(&HIGH_BITS), high);
+        move_mask_i8_m128i(cmp_eq_mask_i8_m128i(bitand_m128i(sets, bits), zeroed_m128i())) as u32
+    }
+
+    /// Length of the run of bytes of the class `table` describes at the start of `s`, sixteen bytes
+    /// a step while sixteen are left: `Ok(length)`, or `Err(at)` when fewer are left at `at`, for the
+    /// caller's byte loop to go on from there.
+    #[inline(always)]
+    pub(crate) fn run(table: &[u8; 16], s: &[u8]) -> Result<usize, usize> {
+        let table = load_unaligned_m128i(table);
+        let mut i = 0;
+        while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+            let mask = outside(table, load_unaligned_m128i(chunk));
+            if mask != 0 {
+                return Ok(i + mask.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+        Err(i)
+    }
+
+    /// The Call-ID weight of a value of sixteen bytes or more (`None` for a shorter one), as
+    /// `scan::call_id_weight` adds it up: 1 for each `@`, 2 for each byte outside the class `table`
+    /// describes (the word bytes and `@`). The last step looks at the last sixteen bytes, without the
+    /// ones looked at before.
+    #[inline]
+    pub(crate) fn call_id_weight(table: &[u8; 16], value: &[u8]) -> Option<usize> {
+        let table = load_unaligned_m128i(table);
+        let weigh = |chunk: &[u8; 16], skip: usize| {
+            let bytes = load_unaligned_m128i(chunk);
+            let ats = move_mask_i8_m128i(cmp_eq_mask_i8_m128i(bytes, set_splat_i8_m128i(b'@' as i8))) as u32;
+            ((ats >> skip).count_ones() + 2 * (outside(table, bytes) >> skip).count_ones()) as usize
+        };
+        let last = value.last_chunk::<16>()?;
+        let (steps, tail) = value.split_at(value.len() / 16 * 16);
+        let whole: usize = steps.chunks_exact(16).map(|chunk| weigh(chunk.try_into().expect("sixteen bytes"), 0)).sum();
+        Some(if tail.is_empty() { whole } else { whole + weigh(last, 16 - tail.len()) })
+    }
+}
+
 /// Eight bytes a step with word arithmetic: for each byte `b`, the high bit of `(b - 0x20) & !b` is
 /// set exactly when `b < 0x20`, and a borrow from one byte into the next only happens below such a
 /// byte, so the lowest flagged byte is the first control byte; a byte equal to `:` is one that XOR
