@@ -4,6 +4,7 @@ mod bench_capture;
 mod bench_live;
 mod captures;
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,8 +15,11 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci                     install what the tests need (Debian, as root) and run the test suite, as CI does
-  bench-parse [ARGS...]  run the parser benchmark (sipaccord-sip against rsip on the same messages), then
-                         print its report; ARGS go to criterion (e.g. `--measurement-time 10`)
+  bench-parse [--runs N] [ARGS...]
+                         run the parser benchmark (sipaccord-sip against rsip on the same messages) N
+                         times (default 1), then print its report: with several runs, each benchmark's
+                         lowest median of the runs (the least disturbed on a shared machine), the highest
+                         in brackets; ARGS go to criterion (e.g. `--measurement-time 10`)
   bench-report           print the report of the last parser benchmark run: medians as messages/s and
                          MB/s, sipaccord/rsip ratios and the issue's targets (reads target/criterion, or
                          $CARGO_TARGET_DIR/criterion)
@@ -35,21 +39,15 @@ fn main() -> Result<()> {
     match task.as_deref() {
         Some("ci") => run("bash", &[".ci/run"]),
         Some("captures") => captures::run(&workspace_root(), &args.collect::<Vec<_>>()),
-        Some("bench-parse") => {
-            let extra: Vec<String> = args.collect();
-            let mut cargo_args = vec!["bench", "-p", "sipaccord-sip", "--bench", "parse"];
-            if !extra.is_empty() {
-                cargo_args.push("--");
-                cargo_args.extend(extra.iter().map(String::as_str));
-            }
-            run("cargo", &cargo_args)?;
-            print!("{}", bench_report()?);
-            Ok(())
-        }
+        Some("bench-parse") => bench_parse(args.collect()),
         Some("bench-capture") => bench_capture::run(&workspace_root(), &target_dir(), &args.collect::<Vec<_>>()),
         Some("bench-live") => bench_live::run(&workspace_root(), &target_dir(), &args.collect::<Vec<_>>()),
         Some("bench-report") => {
-            print!("{}", bench_report()?);
+            let dir = criterion_dir();
+            print!(
+                "{}",
+                bench_report(&dir, MEDIAN, &|group, function, message| measure(&dir, group, function, message))?
+            );
             Ok(())
         }
         Some("-h" | "--help") | None => {
@@ -58,6 +56,54 @@ fn main() -> Result<()> {
         }
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
     }
+}
+
+/// `cargo xtask bench-parse [--runs N] [ARGS...]`: the benchmark run N times, each benchmark's medians
+/// kept from every run, and the report of the lowest.
+fn bench_parse(mut args: Vec<String>) -> Result<()> {
+    let mut runs = 1;
+    if let Some(at) = args.iter().position(|a| a == "--runs") {
+        let n = args.get(at + 1).context("--runs needs a number")?;
+        runs = n.parse::<usize>().ok().filter(|&n| n > 0).with_context(|| format!("--runs {n}: not a count"))?;
+        args.drain(at..at + 2);
+    }
+    let mut cargo_args = vec!["bench", "-p", "sipaccord-sip", "--bench", "parse"];
+    if !args.is_empty() {
+        cargo_args.push("--");
+        cargo_args.extend(args.iter().map(String::as_str));
+    }
+    let dir = criterion_dir();
+    let mut medians: HashMap<(String, String, String), Vec<Measure>> = HashMap::new();
+    for k in 1..=runs {
+        if runs > 1 {
+            eprintln!("run {k} of {runs}");
+        }
+        run("cargo", &cargo_args)?;
+        for group in ["a_split", "a_frame", "a_stream", "b_typed"] {
+            for function in ["sipaccord", "rsip"] {
+                for message in messages(&dir, group, function) {
+                    if let Some(m) = measure(&dir, group, function, &message) {
+                        medians.entry((group.to_owned(), function.to_owned(), message)).or_default().push(m);
+                    }
+                }
+            }
+        }
+    }
+    let best = |group: &str, function: &str, message: &str| {
+        let all = medians.get(&(group.to_owned(), function.to_owned(), message.to_owned()))?;
+        if all.len() == 1 {
+            return all.first().copied();
+        }
+        let lowest = all.iter().copied().min_by(|a, b| a.median_ns.total_cmp(&b.median_ns))?;
+        let highest = all.iter().map(|m| m.median_ns).fold(lowest.median_ns, f64::max);
+        Some(Measure { median_ns: lowest.median_ns, low_ns: lowest.median_ns, high_ns: highest, bytes: lowest.bytes })
+    };
+    let what = match runs {
+        1 => MEDIAN.to_owned(),
+        _ => format!("lowest of the {runs} runs' medians per message, the lowest and highest in brackets"),
+    };
+    print!("{}", bench_report(&dir, &what, &best)?);
+    Ok(())
 }
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
@@ -187,14 +233,17 @@ fn ratio(ours: Option<Measure>, theirs: Option<Measure>) -> String {
     }
 }
 
-/// Markdown tables of the last run, with the targets of the issue checked.
-fn bench_report() -> Result<String> {
-    let dir = criterion_dir();
+/// What a report's figures are, for one run.
+const MEDIAN: &str = "median per message, 95% interval in brackets";
+
+/// Markdown tables of the figures `measure` gives (`what` says what they are), with the targets of the
+/// issue checked.
+fn bench_report(dir: &Path, what: &str, measure: &dyn Fn(&str, &str, &str) -> Option<Measure>) -> Result<String> {
     if !dir.join("a_split").is_dir() {
         bail!("no benchmark results in {} (run `cargo xtask bench-parse` first)", dir.display());
     }
     let mut out = String::new();
-    let _ = writeln!(out, "Results from {} (median per message, 95% interval in brackets;", dir.display());
+    let _ = writeln!(out, "Results from {} ({what};", dir.display());
     let _ = writeln!(out, "k msgs/s = thousand messages per second; MB/s = 10^6 bytes per second)\n");
 
     let _ = writeln!(out, "(a) framing and header split\n");
@@ -204,10 +253,10 @@ fn bench_report() -> Result<String> {
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut a_invite = None;
-    for name in messages(&dir, "a_split", "sipaccord") {
-        let ours = measure(&dir, "a_split", "sipaccord", &name);
-        let frame = measure(&dir, "a_frame", "sipaccord", &name);
-        let theirs = measure(&dir, "a_split", "rsip", &name);
+    for name in messages(dir, "a_split", "sipaccord") {
+        let ours = measure("a_split", "sipaccord", &name);
+        let frame = measure("a_frame", "sipaccord", &name);
+        let theirs = measure("a_split", "rsip", &name);
         if name == "invite" {
             a_invite = ours;
         }
@@ -221,8 +270,8 @@ fn bench_report() -> Result<String> {
             ratio(ours, theirs)
         );
     }
-    for name in messages(&dir, "a_stream", "sipaccord") {
-        if let Some(m) = measure(&dir, "a_stream", "sipaccord", &name) {
+    for name in messages(dir, "a_stream", "sipaccord") {
+        if let Some(m) = measure("a_stream", "sipaccord", &name) {
             let _ = writeln!(
                 out,
                 "\nStream ({name}, frame_stream + parse_stream each): {} B in {:.0} ns = {:.0} MB/s",
@@ -238,9 +287,9 @@ fn bench_report() -> Result<String> {
         writeln!(out, "| message | bytes | sipaccord | k msgs/s | MB/s | rsip | k msgs/s | MB/s | sipaccord vs rsip |");
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut min_ratio: Option<(f64, String)> = None;
-    for name in messages(&dir, "b_typed", "sipaccord") {
-        let ours = measure(&dir, "b_typed", "sipaccord", &name);
-        let theirs = measure(&dir, "b_typed", "rsip", &name);
+    for name in messages(dir, "b_typed", "sipaccord") {
+        let ours = measure("b_typed", "sipaccord", &name);
+        let theirs = measure("b_typed", "rsip", &name);
         if let (Some(a), Some(b)) = (ours, theirs) {
             let r = b.median_ns / a.median_ns;
             if min_ratio.as_ref().is_none_or(|(m, _)| r < *m) {
