@@ -78,10 +78,19 @@ fn bench_parse(mut args: Vec<String>) -> Result<()> {
         if runs > 1 {
             eprintln!("run {k} of {runs}");
         }
+        let started = std::time::SystemTime::now();
         run("cargo", &cargo_args)?;
+        // Only what this run measured (criterion's filter may have left other results from before).
+        let fresh = |group: &str, function: &str, message: &str| {
+            let estimates = dir.join(group).join(function).join(message).join("new/estimates.json");
+            std::fs::metadata(estimates).and_then(|m| m.modified()).is_ok_and(|t| t >= started)
+        };
         for group in ["a_split", "a_frame", "a_stream", "b_typed"] {
             for function in ["sipaccord", "rsip"] {
                 for message in messages(&dir, group, function) {
+                    if !fresh(group, function, &message) {
+                        continue;
+                    }
                     if let Some(m) = measure(&dir, group, function, &message) {
                         medians.entry((group.to_owned(), function.to_owned(), message)).or_default().push(m);
                     }
