@@ -19,7 +19,8 @@ tasks:
                          run the parser benchmark (sipaccord-sip against rsip on the same messages) N
                          times (default 1), then print its report: with several runs, each benchmark's
                          lowest median of the runs (the least disturbed on a shared machine), the highest
-                         in brackets; ARGS go to criterion (e.g. `--measurement-time 10`)
+                         in brackets; the runs are spaced by uneven pauses; ARGS go to criterion (e.g.
+                         `--measurement-time 10`)
   bench-report           print the report of the last parser benchmark run: medians as messages/s and
                          MB/s, sipaccord/rsip ratios and the issue's targets (reads target/criterion, or
                          $CARGO_TARGET_DIR/criterion)
@@ -75,8 +76,13 @@ fn bench_parse(mut args: Vec<String>) -> Result<()> {
     let dir = criterion_dir();
     let mut medians: HashMap<(String, String, String), Vec<Measure>> = HashMap::new();
     for k in 1..=runs {
-        if runs > 1 {
-            eprintln!("run {k} of {runs}");
+        if k > 1 {
+            // Uneven pauses between runs: a disturbance that comes back with about a run's period (seen
+            // on the shared machine, where the same benchmarks were slow in every run) then meets other
+            // benchmarks in each run.
+            let pause = std::time::Duration::from_secs(7 + 17 * (k as u64 - 1) % 53);
+            eprintln!("run {k} of {runs}, after a pause of {} s", pause.as_secs());
+            std::thread::sleep(pause);
         }
         let started = std::time::SystemTime::now();
         run("cargo", &cargo_args)?;

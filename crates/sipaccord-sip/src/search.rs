@@ -1,11 +1,15 @@
-//! The byte searches the header split runs over every line: the first control byte (the line end),
-//! and the first colon or control byte (the name end).
+//! Sixteen bytes at a time. The searches the header split runs over every line: the first control
+//! byte (the line end), and the first colon or control byte (the name end); and, in `classes`, runs
+//! of a byte class (tokens, hosts, URI users and parameters, digits) and the Call-ID's byte check.
 //!
-//! Header lines are mostly a few dozen printable bytes, so a search costs what its setup and its
-//! steps cost, not a vectorised search's (about a hundred instructions to start). On x86_64 a step
-//! looks at sixteen bytes with SSE2 (part of every x86_64 processor), through `safe_arch`'s safe
-//! wrappers; elsewhere at eight bytes with word arithmetic. Both answer exactly what a byte loop
-//! answers (the tests below hold both to one on generated lines).
+//! Header lines and values are mostly a few dozen bytes, so a search costs what its setup and its
+//! steps cost, not a vectorised search's (about a hundred instructions to start). On x86_64 a search
+//! step looks at sixteen bytes with SSE2 (part of every x86_64 processor), elsewhere at eight bytes
+//! with word arithmetic; class runs take sixteen bytes a step where the target has SSSE3 (the
+//! workspace builds for x86-64-v2, see `.cargo/config.toml`), else a byte at a time with 256-entry
+//! tables (`quick::run`, `scan::call_id_weight`). The intrinsics come through `safe_arch`'s safe
+//! wrappers. Every path answers exactly what a byte loop answers (property tests here, in `quick.rs`
+//! and in `scan.rs`).
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) use sse2::{find_colon_or_control, find_control_before};
