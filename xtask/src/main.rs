@@ -1,4 +1,5 @@
 //! Project tasks: `cargo xtask <task>`.
+#![forbid(unsafe_code)]
 
 mod bench_capture;
 mod bench_live;
@@ -91,6 +92,9 @@ fn bench_parse(mut args: Vec<String>) -> Result<()> {
             let estimates = dir.join(group).join(function).join(message).join("new/estimates.json");
             std::fs::metadata(estimates).and_then(|m| m.modified()).is_ok_and(|t| t >= started)
         };
+        if let Some(line) = lowest_ratio_of_run(&dir, &fresh) {
+            eprintln!("run {k}: {line}");
+        }
         for group in ["a_split", "a_frame", "a_stream", "b_typed"] {
             for function in ["sipaccord", "rsip"] {
                 for message in messages(&dir, group, function) {
@@ -119,6 +123,23 @@ fn bench_parse(mut args: Vec<String>) -> Result<()> {
     };
     print!("{}", bench_report(&dir, &what, &best)?);
     Ok(())
+}
+
+/// This run's lowest (b) ratio and its message, from the results it wrote.
+fn lowest_ratio_of_run(dir: &Path, fresh: &dyn Fn(&str, &str, &str) -> bool) -> Option<String> {
+    let mut ratios: Vec<(f64, String)> = messages(dir, "b_typed", "sipaccord")
+        .into_iter()
+        .filter(|m| fresh("b_typed", "sipaccord", m) && fresh("b_typed", "rsip", m))
+        .filter_map(|m| {
+            let ours = measure(dir, "b_typed", "sipaccord", &m)?;
+            let theirs = measure(dir, "b_typed", "rsip", &m)?;
+            Some((theirs.median_ns / ours.median_ns, m))
+        })
+        .collect();
+    ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (lowest, message) = ratios.first()?;
+    let all = ratios.iter().map(|(r, m)| format!("{m} {r:.1}×")).collect::<Vec<_>>().join(", ");
+    Some(format!("(b) lowest {lowest:.1}× ({message}); {all}"))
 }
 
 fn run(program: &str, args: &[&str]) -> Result<()> {

@@ -1,4 +1,5 @@
 //! The `sipaccord` command line: argument parsing and dispatch. Each command lives in `commands/`.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod commands;

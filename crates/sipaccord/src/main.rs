@@ -1,4 +1,5 @@
 //! The `sipaccord` binary.
+#![forbid(unsafe_code)]
 
 use clap::Parser;
 
