@@ -45,9 +45,8 @@ static CALL_ID_WEIGHT: [u8; 256] = {
 };
 
 /// The sum of the bytes' [`CALL_ID_WEIGHT`]s: 0 when all are word bytes, 1 when one is `@` and the
-/// others word bytes, more otherwise. The sum has no early exit, so eight bytes cost about sixteen
-/// instructions (a load and an add each) where a search for the first byte outside the class costs
-/// about fifty; Call-IDs are long (30 to 60 bytes) and nearly always valid.
+/// others word bytes, more otherwise. Sixteen bytes a step where the target has SSSE3 (see
+/// `search::classes`) and the value has sixteen, else [`call_id_weight_bytes`].
 pub(crate) fn call_id_weight(value: &[u8]) -> usize {
     #[cfg(all(target_arch = "x86_64", target_feature = "ssse3"))]
     {
@@ -64,7 +63,9 @@ pub(crate) fn call_id_weight(value: &[u8]) -> usize {
     call_id_weight_bytes(value)
 }
 
-/// [`call_id_weight`] a byte at a time.
+/// [`call_id_weight`] a byte at a time. The sum has no early exit, so eight bytes cost about sixteen
+/// instructions (a load and an add each) where a search for the first byte outside the class costs
+/// about fifty; Call-IDs are long (30 to 60 bytes) and nearly always valid.
 pub(crate) fn call_id_weight_bytes(value: &[u8]) -> usize {
     let weight = |b: &u8| usize::from(CALL_ID_WEIGHT[usize::from(*b)]);
     let chunks = value.chunks_exact(8);
