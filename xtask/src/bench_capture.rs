@@ -794,7 +794,7 @@ fn generate(templates: &Templates, path: &Path, target_bytes: u64) -> Result<Sta
         if call.kind == Kind::Tcp {
             let t = n / 3;
             // One TCP call in three answers at once: 180 and 200 leave in one send.
-            if t % 3 == 0 {
+            if t.is_multiple_of(3) {
                 groups = vec![(0, 1), (ring, 0b110), (ring + 400, 1 << 3), (talk, 1 << 4), (talk + 120, 1 << 5)];
             }
             let key = connection_key(&call);

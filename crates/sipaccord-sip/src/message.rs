@@ -796,7 +796,7 @@ fn trim_end_wsp(s: &[u8]) -> &[u8] {
 
 /// Whether `s` holds a byte at or below the space (whitespace or a control byte), eight bytes at a
 /// time: in `w - 0x21..21 & !w`, no byte borrows and none has its high bit set unless some byte is
-/// below 0x21 (see [`find_control_before`]).
+/// below 0x21 (the same reasoning as the word search of `search.rs`).
 fn has_space_or_control(s: &[u8]) -> bool {
     const BELOW: u64 = u64::from_le_bytes([0x21; 8]);
     const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);

@@ -4,8 +4,8 @@
 //!
 //! Header lines and values are mostly a few dozen bytes, so a search costs what its setup and its
 //! steps cost, not a vectorised search's (about a hundred instructions to start). On x86_64 a search
-//! step looks at sixteen bytes with SSE2 (part of every x86_64 processor), elsewhere at eight bytes
-//! with word arithmetic; class runs take sixteen bytes a step where the target has SSSE3 (the
+//! step looks at sixteen bytes with SSE2 (part of every x86_64 processor), elsewhere at two eight-byte
+//! words with word arithmetic; class runs take sixteen bytes a step where the target has SSSE3 (the
 //! workspace builds for x86-64-v2, see `.cargo/config.toml`), else a byte at a time with 256-entry
 //! tables (`quick::run`, `scan::call_id_weight`). The intrinsics come through `safe_arch`'s safe
 //! wrappers. Every path answers exactly what a byte loop answers (property tests here, in `quick.rs`

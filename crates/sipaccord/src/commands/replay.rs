@@ -66,9 +66,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Outcome> {
     // The spinner is told every 256 messages (it draws 5 times a second at most anyway).
     let mut tick = |capture: &Path| {
         seen += 1;
-        if seen % 256 == 0 {
+        if seen.is_multiple_of(256) {
             progress.set_position(seen);
-            if seen % 4096 == 0 {
+            if seen.is_multiple_of(4096) {
                 progress.set_message(format!("replaying {}: {seen} messages", capture.display()));
             }
         }
