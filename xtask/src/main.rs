@@ -95,9 +95,7 @@ fn bench_parse(mut args: Vec<String>) -> Result<()> {
             let estimates = dir.join(group).join(function).join(message).join("new/estimates.json");
             std::fs::metadata(estimates).and_then(|m| m.modified()).is_ok_and(|t| t >= started)
         };
-        if let Some(line) = lowest_ratio_of_run(&dir, &fresh) {
-            eprintln!("run {k}: {line}");
-        }
+        let mut this_run = HashMap::new();
         for group in ["a_split", "a_frame", "a_stream", "b_typed"] {
             for function in ["sipaccord", "rsip"] {
                 for message in messages(&dir, group, function) {
@@ -105,10 +103,16 @@ fn bench_parse(mut args: Vec<String>) -> Result<()> {
                         continue;
                     }
                     if let Some(m) = measure(&dir, group, function, &message) {
-                        medians.entry((group.to_owned(), function.to_owned(), message)).or_default().push(m);
+                        this_run.insert((group.to_owned(), function.to_owned(), message), m);
                     }
                 }
             }
+        }
+        if let Some(line) = lowest_ratio_of_run(&this_run) {
+            eprintln!("run {k}: {line}");
+        }
+        for (key, m) in this_run {
+            medians.entry(key).or_default().push(m);
         }
     }
     let best = |group: &str, function: &str, message: &str| {
@@ -128,15 +132,17 @@ fn bench_parse(mut args: Vec<String>) -> Result<()> {
     Ok(())
 }
 
-/// This run's lowest (b) ratio and its message, from the results it wrote.
-fn lowest_ratio_of_run(dir: &Path, fresh: &dyn Fn(&str, &str, &str) -> bool) -> Option<String> {
-    let mut ratios: Vec<(f64, String)> = messages(dir, "b_typed", "sipaccord")
-        .into_iter()
-        .filter(|m| fresh("b_typed", "sipaccord", m) && fresh("b_typed", "rsip", m))
-        .filter_map(|m| {
-            let ours = measure(dir, "b_typed", "sipaccord", &m)?;
-            let theirs = measure(dir, "b_typed", "rsip", &m)?;
-            Some((theirs.median_ns / ours.median_ns, m))
+/// A run's results, by group, function and message.
+type RunResults = HashMap<(String, String, String), Measure>;
+
+/// A run's lowest (b) ratio and its message, then every (b) ratio of the run.
+fn lowest_ratio_of_run(results: &RunResults) -> Option<String> {
+    let mut ratios: Vec<(f64, String)> = results
+        .iter()
+        .filter(|((group, function, _), _)| group == "b_typed" && function == "sipaccord")
+        .filter_map(|((group, _, message), ours)| {
+            let theirs = results.get(&(group.clone(), "rsip".to_owned(), message.clone()))?;
+            Some((theirs.median_ns / ours.median_ns, message.clone()))
         })
         .collect();
     ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
